@@ -1,0 +1,195 @@
+//! The rolling-24h cap on active messages per (tenant, agent, customer).
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+/// The window the cap counts over.
+pub fn window() -> Duration {
+    Duration::hours(24)
+}
+
+/// What the cap says about one more send at `now`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u32,
+    pub used: u32,
+    /// When one more send becomes possible; `None` when it is possible now.
+    pub available_at: Option<DateTime<Utc>>,
+    pub retry_after_seconds: i64,
+}
+
+impl Quota {
+    pub fn remaining(&self) -> u32 {
+        self.limit.saturating_sub(self.used)
+    }
+
+    pub fn allows_one_more(&self) -> bool {
+        self.available_at.is_none()
+    }
+
+    /// The JSON object of SPEC §5, times in the tenant's zone.
+    pub fn view(&self, tz: Tz) -> QuotaView {
+        QuotaView {
+            limit: self.limit,
+            used: self.used,
+            remaining: self.remaining(),
+            available_at: self.available_at.map(|t| local_iso(t, tz)),
+            retry_after_seconds: self.retry_after_seconds,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaView {
+    pub limit: u32,
+    pub used: u32,
+    pub remaining: u32,
+    pub available_at: Option<String>,
+    pub retry_after_seconds: i64,
+}
+
+/// The send times that still count at `now` (strictly within the last 24 h), oldest first.
+pub fn counted(sends: &[DateTime<Utc>], now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let mut live: Vec<DateTime<Utc>> = sends
+        .iter()
+        .copied()
+        .filter(|s| *s + window() > now)
+        .collect();
+    live.sort();
+    live
+}
+
+/// The quota at `now` given the counted send times and the limit X.
+/// Over the cap, `available_at` is when enough sends leave the window for one
+/// more: with exactly X counted, the oldest send + 24 h.
+pub fn quota(sends: &[DateTime<Utc>], now: DateTime<Utc>, limit: u32) -> Quota {
+    let live = counted(sends, now);
+    let used = u32::try_from(live.len()).unwrap_or(u32::MAX);
+    if used < limit {
+        return Quota {
+            limit,
+            used,
+            available_at: None,
+            retry_after_seconds: 0,
+        };
+    }
+    // With `used` counted and room for `limit`, the (used - limit + 1)-th oldest must expire.
+    let idx = (used - limit) as usize;
+    let at = live.get(idx).copied().unwrap_or(now) + window();
+    let ms = (at - now).num_milliseconds().max(0);
+    let retry = ((ms + 999) / 1000).max(1);
+    Quota {
+        limit,
+        used,
+        available_at: Some(at),
+        retry_after_seconds: retry,
+    }
+}
+
+/// ISO 8601 with the tenant's offset, to the second.
+pub fn local_iso(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// "You can send another active message to this customer at 09:31 (in 52 min)".
+pub fn refusal_message(q: &Quota, now: DateTime<Utc>, tz: Tz) -> String {
+    let Some(at) = q.available_at else {
+        return "You can send an active message to this customer now.".into();
+    };
+    let local = at.with_timezone(&tz);
+    let same_day = local.date_naive() == now.with_timezone(&tz).date_naive();
+    let when = if same_day {
+        local.format("%H:%M").to_string()
+    } else {
+        local.format("%Y-%m-%d %H:%M").to_string()
+    };
+    format!(
+        "This customer already got {} active messages from you in the last 24 hours (limit {}). You can send another active message to this customer at {} (in {}).",
+        q.used,
+        q.limit,
+        when,
+        human_duration(q.retry_after_seconds)
+    )
+}
+
+/// "52 min", "3 h 05 min", "45 s".
+pub fn human_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    if s < 60 {
+        return format!("{s} s");
+    }
+    let minutes = (s + 59) / 60;
+    if minutes < 60 {
+        format!("{minutes} min")
+    } else {
+        format!("{} h {:02} min", minutes / 60, minutes % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 21, h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn under_the_cap_a_send_is_allowed() {
+        let q = quota(&[t(8, 0)], t(10, 0), 2);
+        assert!(q.allows_one_more());
+        assert_eq!((q.used, q.remaining(), q.retry_after_seconds), (1, 1, 0));
+    }
+
+    #[test]
+    fn at_the_cap_the_oldest_send_plus_24h_frees_a_slot() {
+        let sends = [t(12, 31), t(9, 31)];
+        let now = t(8, 39) + Duration::days(1);
+        let q = quota(&sends, now, 2);
+        assert!(!q.allows_one_more());
+        assert_eq!(q.available_at, Some(t(9, 31) + Duration::days(1)));
+        assert_eq!(q.retry_after_seconds, 52 * 60);
+        let msg = refusal_message(&q, now, chrono_tz::UTC);
+        assert!(msg.contains("at 09:31 (in 52 min)"), "{msg}");
+    }
+
+    #[test]
+    fn a_send_exactly_24h_old_no_longer_counts() {
+        let now = t(9, 0) + Duration::days(1);
+        assert_eq!(quota(&[t(9, 0)], now, 1).used, 0);
+        assert_eq!(quota(&[t(9, 1)], now, 1).used, 1);
+    }
+
+    #[test]
+    fn a_lowered_limit_waits_for_enough_sends_to_leave() {
+        let sends = [t(1, 0), t(2, 0), t(3, 0)];
+        let q = quota(&sends, t(4, 0), 2);
+        assert_eq!(q.available_at, Some(t(2, 0) + Duration::days(1)));
+    }
+
+    #[test]
+    fn retry_after_rounds_up_and_is_at_least_one_second() {
+        let now = t(9, 0) + Duration::days(1) - Duration::milliseconds(1);
+        let q = quota(&[t(9, 0)], now, 1);
+        assert_eq!(q.retry_after_seconds, 1);
+    }
+
+    #[test]
+    fn the_view_is_in_the_tenants_zone() {
+        let q = quota(&[t(12, 31)], t(13, 0), 1);
+        let v = q.view(chrono_tz::America::Sao_Paulo);
+        assert_eq!(v.available_at.as_deref(), Some("2026-11-22T09:31:00-03:00"));
+        assert_eq!(v.remaining, 0);
+    }
+
+    #[test]
+    fn durations_read_like_a_person_would_say_them() {
+        assert_eq!(human_duration(45), "45 s");
+        assert_eq!(human_duration(3120), "52 min");
+        assert_eq!(human_duration(3 * 3600 + 5 * 60), "3 h 05 min");
+    }
+}

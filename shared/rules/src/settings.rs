@@ -1,0 +1,316 @@
+//! A tenant's settings as the admin API sends them, their validation, and the
+//! schedule they describe.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::hours::{check_weekly_spill, parse_intervals, Interval, Schedule, WEEKDAYS};
+use crate::prompt::{PromptTexts, LANGUAGES};
+use crate::FieldError;
+
+/// The largest cap an admin may set.
+pub const MAX_PER_24H: u32 = 100;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveMessageLimit {
+    pub enabled: bool,
+    pub max_per_contact_per24h: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Exception {
+    pub date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<Vec<(String, String)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BusinessHours {
+    #[serde(default)]
+    pub weekly: BTreeMap<String, Vec<(String, String)>>,
+    #[serde(default)]
+    pub exceptions: Vec<Exception>,
+}
+
+/// The settings document of `GET/PUT /settings`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    pub timezone: String,
+    pub language: String,
+    pub always_open: bool,
+    pub notify_next_service_hours: bool,
+    pub business_hours: BusinessHours,
+    pub active_message_limit: ActiveMessageLimit,
+    /// Overrides of the next-hours prompt's texts; absent = the language's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_texts: Option<PromptTexts>,
+}
+
+impl Default for Settings {
+    /// What a tenant that saved nothing gets: Sao Paulo, Monday to Friday
+    /// 08:00–18:00, the prompt on, at most 2 active messages per customer a day.
+    fn default() -> Self {
+        let weekly = WEEKDAYS[..5]
+            .iter()
+            .map(|d| {
+                (
+                    d.to_string(),
+                    vec![("08:00".to_string(), "18:00".to_string())],
+                )
+            })
+            .collect();
+        Settings {
+            timezone: "America/Sao_Paulo".into(),
+            language: "pt_BR".into(),
+            always_open: false,
+            notify_next_service_hours: true,
+            business_hours: BusinessHours {
+                weekly,
+                exceptions: vec![],
+            },
+            active_message_limit: ActiveMessageLimit {
+                enabled: true,
+                max_per_contact_per24h: 2,
+            },
+            prompt_texts: None,
+        }
+    }
+}
+
+/// Settings that passed validation, with the schedule ready to use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRules {
+    pub settings: Settings,
+    pub schedule: Schedule,
+}
+
+impl TenantRules {
+    pub fn tz(&self) -> Tz {
+        self.schedule.tz
+    }
+
+    /// The cap, or `None` when it is off.
+    pub fn cap(&self) -> Option<u32> {
+        let l = &self.settings.active_message_limit;
+        l.enabled.then_some(l.max_per_contact_per24h)
+    }
+
+    pub fn prompt_texts(&self) -> PromptTexts {
+        self.settings
+            .prompt_texts
+            .clone()
+            .unwrap_or_else(|| PromptTexts::defaults(&self.settings.language))
+    }
+}
+
+/// Validates a settings JSON value, returning every bad field at once.
+pub fn validate(value: &Value) -> Result<TenantRules, Vec<FieldError>> {
+    let settings: Settings = match serde_json::from_value(value.clone()) {
+        Ok(s) => s,
+        Err(e) => return Err(vec![shape_error(value, &e.to_string())]),
+    };
+    let mut errors = Vec::new();
+    let tz: Option<Tz> = settings.timezone.parse().ok();
+    if tz.is_none() {
+        errors.push(FieldError::new(
+            "timezone",
+            format!("{:?} is not an IANA time zone", settings.timezone),
+        ));
+    }
+    if !LANGUAGES.contains(&settings.language.as_str()) {
+        errors.push(FieldError::new(
+            "language",
+            format!(
+                "{:?} is not supported; use one of {}",
+                settings.language,
+                LANGUAGES.join(", ")
+            ),
+        ));
+    }
+    let limit = &settings.active_message_limit;
+    if !(1..=MAX_PER_24H).contains(&limit.max_per_contact_per24h) {
+        errors.push(FieldError::new(
+            "activeMessageLimit.maxPerContactPer24h",
+            format!("must be between 1 and {MAX_PER_24H}"),
+        ));
+    }
+    let mut weekly: [Vec<Interval>; 7] = Default::default();
+    for (day, pairs) in &settings.business_hours.weekly {
+        match WEEKDAYS.iter().position(|d| d == day) {
+            Some(i) => {
+                weekly[i] =
+                    parse_intervals(&format!("businessHours.weekly.{day}"), pairs, &mut errors)
+            }
+            None => errors.push(FieldError::new(
+                &format!("businessHours.weekly.{day}"),
+                "is not a weekday; use mon, tue, wed, thu, fri, sat, sun",
+            )),
+        }
+    }
+    check_weekly_spill(&weekly, &mut errors);
+    let mut exceptions = BTreeMap::new();
+    for (i, ex) in settings.business_hours.exceptions.iter().enumerate() {
+        let field = format!("businessHours.exceptions[{i}]");
+        let Ok(date) = NaiveDate::parse_from_str(&ex.date, "%Y-%m-%d") else {
+            errors.push(FieldError::new(
+                &format!("{field}.date"),
+                format!("{:?} is not a date YYYY-MM-DD", ex.date),
+            ));
+            continue;
+        };
+        let list = match (ex.closed, &ex.intervals) {
+            (Some(true), None) => vec![],
+            (None | Some(false), Some(pairs)) => {
+                parse_intervals(&format!("{field}.intervals"), pairs, &mut errors)
+            }
+            _ => {
+                errors.push(FieldError::new(
+                    &field,
+                    "needs either \"closed\": true or \"intervals\"",
+                ));
+                continue;
+            }
+        };
+        if exceptions.insert(date, list).is_some() {
+            errors.push(FieldError::new(
+                &format!("{field}.date"),
+                format!("{} appears twice", ex.date),
+            ));
+        }
+    }
+    if let Some(texts) = &settings.prompt_texts {
+        texts.validate(&mut errors);
+    }
+    match (tz, errors.is_empty()) {
+        (Some(tz), true) => Ok(TenantRules {
+            schedule: Schedule {
+                tz,
+                always_open: settings.always_open,
+                weekly,
+                exceptions,
+            },
+            settings,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Turns serde's message into a field error, naming the field where serde does.
+fn shape_error(value: &Value, message: &str) -> FieldError {
+    if !value.is_object() {
+        return FieldError::new("", "settings must be a JSON object");
+    }
+    let field = message
+        .split('`')
+        .nth(1)
+        .map(|f| {
+            let camel: String = f
+                .split('_')
+                .enumerate()
+                .map(|(i, p)| {
+                    if i == 0 {
+                        p.to_string()
+                    } else {
+                        p[..1].to_uppercase() + &p[1..]
+                    }
+                })
+                .collect();
+            camel
+        })
+        .unwrap_or_default();
+    FieldError::new(&field, message.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec_example() -> Value {
+        json!({ "timezone": "America/Sao_Paulo", "language": "pt_BR",
+          "alwaysOpen": false, "notifyNextServiceHours": true,
+          "businessHours": { "weekly": { "mon": [["08:00","12:00"],["13:00","18:00"]], "sat": [["22:00","02:00"]] },
+                             "exceptions": [ {"date": "2026-12-25", "closed": true},
+                                             {"date": "2026-12-24", "intervals": [["08:00","12:00"]]} ] },
+          "activeMessageLimit": { "enabled": true, "maxPerContactPer24h": 2 } })
+    }
+
+    #[test]
+    fn the_spec_example_is_valid() {
+        let rules = validate(&spec_example()).unwrap();
+        assert_eq!(rules.schedule.weekly[0].len(), 2);
+        assert_eq!(rules.schedule.exceptions.len(), 2);
+        assert_eq!(rules.cap(), Some(2));
+        assert_eq!(
+            serde_json::to_value(&rules.settings).unwrap(),
+            spec_example()
+        );
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let v = serde_json::to_value(Settings::default()).unwrap();
+        assert!(validate(&v).is_ok());
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let mut v = spec_example();
+        v["timezone"] = json!("Mars/Olympus");
+        v["language"] = json!("xx_XX");
+        v["activeMessageLimit"]["maxPerContactPer24h"] = json!(0);
+        v["businessHours"]["weekly"]["funday"] = json!([["08:00", "09:00"]]);
+        v["businessHours"]["exceptions"][0]["date"] = json!("2026-13-01");
+        let errors = validate(&v).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "timezone",
+            "language",
+            "activeMessageLimit.maxPerContactPer24h",
+            "businessHours.weekly.funday",
+            "businessHours.exceptions[0].date",
+        ] {
+            assert!(fields.contains(&f), "{f} missing in {errors:?}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let mut v = spec_example();
+        v["alwaysOpen"] = json!("yes");
+        let errors = validate(&v).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("invalid type"), "{errors:?}");
+        let errors = validate(&json!([1, 2])).unwrap_err();
+        assert_eq!(errors[0].message, "settings must be a JSON object");
+        let mut v = spec_example();
+        v.as_object_mut().unwrap().remove("activeMessageLimit");
+        let errors = validate(&v).unwrap_err();
+        assert_eq!(errors[0].field, "activeMessageLimit", "{errors:?}");
+    }
+
+    #[test]
+    fn an_exception_needs_closed_or_intervals() {
+        let mut v = spec_example();
+        v["businessHours"]["exceptions"][0] = json!({"date": "2026-12-25"});
+        let errors = validate(&v).unwrap_err();
+        assert_eq!(errors[0].field, "businessHours.exceptions[0]");
+    }
+
+    #[test]
+    fn a_cap_can_be_turned_off() {
+        let mut v = spec_example();
+        v["activeMessageLimit"]["enabled"] = json!(false);
+        assert_eq!(validate(&v).unwrap().cap(), None);
+    }
+}
