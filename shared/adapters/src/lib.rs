@@ -1,1 +1,16 @@
+//! Everything of afterhours that touches the outside world: the DynamoDB store,
+//! the EventBridge publisher, the WhatsApp Graph API client, configuration,
+//! logging, and the HTTP edge (claims, errors).
 
+pub mod config;
+pub mod cursor;
+pub mod events;
+pub mod graph;
+pub mod http;
+pub mod logging;
+pub mod model;
+pub mod store;
+pub mod table;
+pub mod tenant;
+
+pub use afterhours_rules as rules;

@@ -1,0 +1,111 @@
+//! Typed configuration, read once at cold start. A missing value fails fast
+//! with a message naming the variable. Secrets come from the environment
+//! locally, and in AWS from Secrets Manager or SSM Parameter Store through the
+//! AWS Parameters and Secrets Lambda Extension (`<NAME>_SECRET_ARN` or
+//! `<NAME>_PARAMETER`), so they are never plain environment values there.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// A required plain setting.
+pub fn required(name: &str) -> Result<String, ConfigError> {
+    var(name).ok_or_else(|| ConfigError(format!("{name} is not set")))
+}
+
+/// A plain setting with a documented default.
+pub fn or_default(name: &str, default: &str) -> String {
+    var(name).unwrap_or_else(|| default.to_string())
+}
+
+/// Settings every function shares.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table: String,
+    pub event_bus: String,
+    pub region: String,
+    pub graph_base_url: String,
+    pub graph_version: String,
+    pub graph_timeout: Duration,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let timeout_ms: u64 = or_default("WHATSAPP_TIMEOUT_MS", "8000")
+            .parse()
+            .map_err(|_| ConfigError("WHATSAPP_TIMEOUT_MS must be a number of milliseconds".into()))?;
+        Ok(Config {
+            table: required("TABLE_NAME")?,
+            event_bus: or_default("EVENT_BUS_NAME", "afterhours"),
+            region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into()),
+            graph_base_url: or_default("WHATSAPP_API_BASE_URL", "https://graph.facebook.com"),
+            graph_version: or_default("WHATSAPP_API_VERSION", "v23.0"),
+            graph_timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+}
+
+/// A secret: `<NAME>` in the environment (local), else `<NAME>_SECRET_ARN`
+/// (Secrets Manager) or `<NAME>_PARAMETER` (SSM SecureString) through the Lambda extension.
+pub async fn secret(name: &str) -> Result<String, ConfigError> {
+    if let Some(v) = var(name) {
+        return Ok(v);
+    }
+    let port = or_default("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773");
+    let (path, pick): (String, fn(&serde_json::Value) -> Option<String>) = if let Some(arn) = var(&format!("{name}_SECRET_ARN")) {
+        (format!("/secretsmanager/get?secretId={}", urlencode(&arn)), |v| v["SecretString"].as_str().map(String::from))
+    } else if let Some(p) = var(&format!("{name}_PARAMETER")) {
+        (format!("/systemsmanager/parameters/get?name={}&withDecryption=true", urlencode(&p)), |v| {
+            v["Parameter"]["Value"].as_str().map(String::from)
+        })
+    } else {
+        return Err(ConfigError(format!("{name} is not set (nor {name}_SECRET_ARN or {name}_PARAMETER)")));
+    };
+    let token = var("AWS_SESSION_TOKEN").unwrap_or_default();
+    let res = reqwest::Client::new()
+        .get(format!("http://localhost:{port}{path}"))
+        .header("X-Aws-Parameters-Secrets-Token", token)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| ConfigError(format!("{name}: the secrets extension did not answer: {e}")))?;
+    let text = res.text().await.map_err(|e| ConfigError(format!("{name}: unreadable answer: {e}")))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| ConfigError(format!("{name}: unreadable answer: {e}")))?;
+    pick(&v).ok_or_else(|| ConfigError(format!("{name}: the secret has no value")))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The AWS SDK clients, built once per cold start with an explicit region
+/// (no metadata probe). Endpoints follow `AWS_ENDPOINT_URL[_DYNAMODB|_EVENTBRIDGE]`.
+pub async fn aws_clients(cfg: &Config) -> (aws_sdk_dynamodb::Client, aws_sdk_eventbridge::Client) {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(cfg.region.clone()))
+        .load()
+        .await;
+    (aws_sdk_dynamodb::Client::new(&shared), aws_sdk_eventbridge::Client::new(&shared))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_are_url_encoded() {
+        assert_eq!(urlencode("arn:aws:x/y"), "arn%3Aaws%3Ax%2Fy");
+    }
+}

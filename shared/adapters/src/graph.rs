@@ -1,0 +1,144 @@
+//! The WhatsApp Cloud API client: `POST {base}/{version}/{phoneNumberId}/messages`
+//! with a bearer token, a timeout, and Meta's error body read into a code,
+//! title and details.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+#[derive(Clone)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    base_url: String,
+    version: String,
+    token: String,
+}
+
+/// Why a send did not go out.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GraphError {
+    /// Meta answered with an error.
+    #[error("WhatsApp refused the message ({code}): {title}")]
+    Rejected { http_status: u16, code: i64, title: String, details: Option<String> },
+    /// No answer in time: the message may or may not have gone out.
+    #[error("WhatsApp did not answer in time")]
+    Timeout,
+    #[error("could not reach WhatsApp: {0}")]
+    Transport(String),
+}
+
+impl GraphClient {
+    pub fn new(base_url: &str, version: &str, token: &str, timeout: Duration) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(GraphClient {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            version: version.trim_matches('/').to_string(),
+            token: token.to_string(),
+        })
+    }
+
+    pub fn messages_url(&self, phone_number_id: &str) -> String {
+        format!("{}/{}/{}/messages", self.base_url, self.version, phone_number_id)
+    }
+
+    /// Sends one message body; returns its `wamid`.
+    pub async fn send(&self, phone_number_id: &str, body: &Value) -> Result<String, GraphError> {
+        let res = self
+            .http
+            .post(self.messages_url(phone_number_id))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| if e.is_timeout() { GraphError::Timeout } else { GraphError::Transport(e.to_string()) })?;
+        let status = res.status().as_u16();
+        let text = res.text().await.map_err(|e| if e.is_timeout() { GraphError::Timeout } else { GraphError::Transport(e.to_string()) })?;
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if (200..300).contains(&status) {
+            return json["messages"][0]["id"]
+                .as_str()
+                .map(String::from)
+                .ok_or_else(|| GraphError::Transport(format!("WhatsApp answered {status} without a message id")));
+        }
+        Err(parse_error(status, &json))
+    }
+}
+
+/// Reads Meta's `{"error": {"message", "type", "code", "error_data": {"details"}, ...}}`.
+pub fn parse_error(http_status: u16, body: &Value) -> GraphError {
+    let e = &body["error"];
+    let code = e["code"].as_i64().unwrap_or(0);
+    let title = e["error_user_title"]
+        .as_str()
+        .or_else(|| e["title"].as_str())
+        .or_else(|| e["message"].as_str())
+        .unwrap_or("unknown error")
+        .to_string();
+    let details = e["error_data"]["details"].as_str().or_else(|| e["error_user_msg"].as_str()).map(String::from);
+    GraphError::Rejected { http_status, code, title, details }
+}
+
+/// A plain explanation of Meta's error codes for the agent.
+pub fn explain(code: i64) -> &'static str {
+    match code {
+        131047 => "More than 24 hours have passed since the customer last wrote, so only a template can reopen the conversation.",
+        131026 => "The message could not be delivered: the number may not be on WhatsApp, or the customer has not accepted the latest terms or uses an old app.",
+        131049 => "Meta held this message back to protect the customer's experience (too many marketing messages). Try again later or with another template.",
+        131056 => "Too many messages went to this customer from this number in a short time. Wait a little before trying again.",
+        132000 => "The number of variables does not match what the template expects.",
+        132001 => "The template does not exist in this language, or it is not approved yet.",
+        132015 => "The template is paused because of low quality; edit or replace it in WhatsApp Manager.",
+        132016 => "The template was disabled because of low quality.",
+        130429 => "The WhatsApp number reached its rate limit. Try again in a moment.",
+        131048 => "The number reached its spam rate limit; fewer messages can go out for now.",
+        131031 => "The WhatsApp Business account is locked.",
+        190 => "The WhatsApp access token is invalid or expired; an admin must renew it.",
+        100 => "WhatsApp refused the request as invalid.",
+        _ => "WhatsApp refused the message.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn metas_error_body_is_read() {
+        let e = parse_error(
+            400,
+            &json!({"error": {"message": "(#132001) Template name does not exist in the translation", "type": "OAuthException",
+                "code": 132001, "error_data": {"messaging_product": "whatsapp", "details": "template name (x) does not exist in pt_BR"},
+                "fbtrace_id": "A"}}),
+        );
+        assert_eq!(
+            e,
+            GraphError::Rejected {
+                http_status: 400,
+                code: 132001,
+                title: "(#132001) Template name does not exist in the translation".into(),
+                details: Some("template name (x) does not exist in pt_BR".into())
+            }
+        );
+    }
+
+    #[test]
+    fn every_documented_code_has_its_own_explanation() {
+        let codes = [131047, 131026, 131049, 131056, 132000, 132001, 132015, 130429, 190];
+        let texts: std::collections::HashSet<&str> = codes.iter().map(|c| explain(*c)).collect();
+        assert_eq!(texts.len(), codes.len());
+        assert!(!texts.contains(explain(1)));
+    }
+
+    #[test]
+    fn the_url_has_version_and_number() {
+        let c = GraphClient::new("http://127.0.0.1:1/", "v21.0", "t", Duration::from_secs(1)).unwrap();
+        assert_eq!(c.messages_url("123"), "http://127.0.0.1:1/v21.0/123/messages");
+    }
+}

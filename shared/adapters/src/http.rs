@@ -1,0 +1,336 @@
+//! The HTTP edge shared by every API function: the request as API Gateway's
+//! HTTP API (payload 2.0) hands it over, the caller's claims, and the one
+//! error type with its single mapping to a status and JSON body.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+/// A request, independent of how it arrived (Lambda or the local gateway).
+#[derive(Debug, Clone, Default)]
+pub struct ApiRequest {
+    pub method: String,
+    pub path: String,
+    pub path_params: HashMap<String, String>,
+    pub query: HashMap<String, String>,
+    /// Header names in lowercase.
+    pub headers: HashMap<String, String>,
+    /// The raw body bytes (base64-decoded when API Gateway said so).
+    pub body: Vec<u8>,
+    /// The JWT claims the authorizer verified, as strings.
+    pub claims: HashMap<String, String>,
+    pub request_id: String,
+}
+
+impl ApiRequest {
+    /// Reads API Gateway's HTTP API event. A body marked base64 that does not
+    /// decode is kept as it came (the signature check will then refuse it).
+    pub fn from_apigw(ev: ApiGatewayV2httpRequest) -> Self {
+        let headers = ev
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+            .collect();
+        let query = ev.query_string_parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let raw = ev.body.unwrap_or_default();
+        let body = if ev.is_base64_encoded {
+            base64::engine::general_purpose::STANDARD.decode(raw.as_bytes()).unwrap_or_else(|_| raw.into_bytes())
+        } else {
+            raw.into_bytes()
+        };
+        let ctx = ev.request_context;
+        ApiRequest {
+            method: ctx.http.method.to_string(),
+            path: ev.raw_path.unwrap_or_default(),
+            path_params: ev.path_parameters,
+            query,
+            headers,
+            body,
+            claims: ctx.authorizer.and_then(|a| a.jwt).map(|j| j.claims).unwrap_or_default(),
+            request_id: ctx.request_id.unwrap_or_default(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path_params.get(name).map(String::as_str)
+    }
+
+    /// The body as a JSON value, or a 400 that says why not.
+    pub fn json_body(&self) -> Result<Value, ApiError> {
+        serde_json::from_slice(&self.body).map_err(|e| ApiError::BadRequest {
+            code: "invalid_json",
+            message: format!("The body is not valid JSON: {e}"),
+        })
+    }
+}
+
+/// A response, independent of how it leaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl ApiResponse {
+    pub fn json(status: u16, v: &Value) -> Self {
+        ApiResponse {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: v.to_string(),
+        }
+    }
+
+    pub fn text(status: u16, s: &str) -> Self {
+        ApiResponse { status, headers: vec![("content-type".into(), "text/plain".into())], body: s.to_string() }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json_body(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn to_apigw(&self) -> ApiGatewayV2httpResponse {
+        let mut r = ApiGatewayV2httpResponse::default();
+        r.status_code = i64::from(self.status);
+        for (k, v) in &self.headers {
+            if let (Ok(name), Ok(value)) = (
+                k.parse::<aws_lambda_events::http::HeaderName>(),
+                v.parse::<aws_lambda_events::http::HeaderValue>(),
+            ) {
+                r.headers.insert(name, value);
+            }
+        }
+        r.body = Some(Body::Text(self.body.clone()));
+        r
+    }
+}
+
+/// Every way a request can be refused. Handlers return `Err` only with one of these.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String, details: Value },
+    #[error("{message}")]
+    TooManyRequests { code: &'static str, message: String, retry_after_seconds: i64, details: Map<String, Value> },
+    #[error("{message}")]
+    BadGateway { code: &'static str, message: String, details: Map<String, Value> },
+    #[error("{message}")]
+    GatewayTimeout { code: &'static str, message: String },
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest { .. } => 400,
+            ApiError::Unauthorized(_) => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::Conflict { .. } => 409,
+            ApiError::Unprocessable { .. } => 422,
+            ApiError::TooManyRequests { .. } => 429,
+            ApiError::BadGateway { .. } => 502,
+            ApiError::Unavailable(_) => 503,
+            ApiError::GatewayTimeout { .. } => 504,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::TooManyRequests { code, .. }
+            | ApiError::BadGateway { code, .. }
+            | ApiError::GatewayTimeout { code, .. } => code,
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Unavailable(_) => "service_unavailable",
+        }
+    }
+
+    /// `{"error": {"code", "message", ...details}}` with the fitting status.
+    pub fn to_response(&self) -> ApiResponse {
+        let mut e = Map::new();
+        e.insert("code".into(), json!(self.code()));
+        e.insert("message".into(), json!(self.to_string()));
+        let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+        match self {
+            ApiError::Unprocessable { details, .. } => {
+                if let Value::Object(d) = details {
+                    e.extend(d.clone());
+                }
+            }
+            ApiError::TooManyRequests { retry_after_seconds, details, .. } => {
+                e.extend(details.clone());
+                headers.push(("retry-after".into(), retry_after_seconds.to_string()));
+            }
+            ApiError::BadGateway { details, .. } => e.extend(details.clone()),
+            _ => {}
+        }
+        ApiResponse { status: self.status(), headers, body: json!({ "error": e }).to_string() }
+    }
+
+    pub fn storage(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        ApiError::Unavailable("The service could not reach its storage; try again shortly.".into())
+    }
+}
+
+/// Turns a handler's result into the response, errors mapped in this one place.
+pub fn respond(result: Result<ApiResponse, ApiError>) -> ApiResponse {
+    result.unwrap_or_else(|e| e.to_response())
+}
+
+/// The roles of SPEC §5, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+/// Who is calling, from the verified JWT claims only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub tenant: String,
+    pub agent: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn from_claims(claims: &HashMap<String, String>) -> Result<Caller, ApiError> {
+        let clean = |v: Option<&String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let agent = clean(claims.get("sub")).ok_or_else(|| ApiError::Unauthorized("The token has no subject (sub).".into()))?;
+        let tenant = clean(claims.get("custom:tenant_id"))
+            .or_else(|| clean(claims.get("tenant_id")))
+            .ok_or_else(|| ApiError::Unauthorized("The token names no tenant (custom:tenant_id).".into()))?;
+        let groups = clean(claims.get("cognito:groups")).or_else(|| clean(claims.get("role"))).unwrap_or_default();
+        let role = parse_roles(&groups)
+            .ok_or_else(|| ApiError::Unauthorized("The token has no known role (agent, supervisor or admin).".into()))?;
+        if tenant.contains('#') || agent.contains('#') {
+            return Err(ApiError::Unauthorized("The token's tenant or subject has characters that are not allowed.".into()));
+        }
+        Ok(Caller { tenant, agent, role })
+    }
+
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("This needs the {} role.", role_name(role))))
+        }
+    }
+
+    /// Whether the caller may act on records of `agent`.
+    pub fn may_act_for(&self, agent: &str) -> bool {
+        self.role >= Role::Supervisor || self.agent == agent
+    }
+}
+
+pub fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Agent => "agent",
+        Role::Supervisor => "supervisor",
+        Role::Admin => "admin",
+    }
+}
+
+/// The strongest known role in a claim: `admin`, `[admin]`, `[agent supervisor]`,
+/// `["agent","admin"]` or `agent,admin` (API Gateway flattens lists to strings).
+fn parse_roles(s: &str) -> Option<Role> {
+    s.split(|c: char| c == ',' || c == ' ' || c == '[' || c == ']' || c == '"')
+        .filter_map(|p| match p.trim().to_ascii_lowercase().as_str() {
+            "agent" | "agents" => Some(Role::Agent),
+            "supervisor" | "supervisors" => Some(Role::Supervisor),
+            "admin" | "admins" => Some(Role::Admin),
+            _ => None,
+        })
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn cognito_claims_as_api_gateway_passes_them() {
+        let c = Caller::from_claims(&claims(&[("sub", "a-1"), ("custom:tenant_id", "t1"), ("cognito:groups", "[agent admin]")])).unwrap();
+        assert_eq!(c, Caller { tenant: "t1".into(), agent: "a-1".into(), role: Role::Admin });
+        let c = Caller::from_claims(&claims(&[("sub", "s"), ("tenant_id", "t"), ("role", "supervisor")])).unwrap();
+        assert_eq!(c.role, Role::Supervisor);
+        let c = Caller::from_claims(&claims(&[("sub", "s"), ("tenant_id", "t"), ("cognito:groups", "[\"agent\"]")])).unwrap();
+        assert_eq!(c.role, Role::Agent);
+    }
+
+    #[test]
+    fn a_missing_or_unusable_claim_is_401() {
+        for c in [
+            claims(&[("custom:tenant_id", "t"), ("role", "agent")]),
+            claims(&[("sub", "a"), ("role", "agent")]),
+            claims(&[("sub", "a"), ("tenant_id", "t"), ("role", "root")]),
+            claims(&[("sub", "a"), ("tenant_id", "t")]),
+            claims(&[("sub", "a#b"), ("tenant_id", "t"), ("role", "agent")]),
+        ] {
+            assert_eq!(Caller::from_claims(&c).unwrap_err().status(), 401, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn errors_have_one_json_shape() {
+        let r = ApiError::TooManyRequests {
+            code: "active_message_limit_reached",
+            message: "wait".into(),
+            retry_after_seconds: 60,
+            details: Map::from_iter([("retryAfterSeconds".to_string(), json!(60))]),
+        }
+        .to_response();
+        assert_eq!(r.status, 429);
+        assert_eq!(r.header("Retry-After"), Some("60"));
+        assert_eq!(
+            r.json_body(),
+            json!({"error": {"code": "active_message_limit_reached", "message": "wait", "retryAfterSeconds": 60}})
+        );
+    }
+
+    #[test]
+    fn base64_bodies_are_decoded() {
+        let ev: ApiGatewayV2httpRequest = serde_json::from_value(json!({
+            "version": "2.0", "rawPath": "/webhook", "headers": {"X-Hub-Signature-256": "sha256=ab"},
+            "requestContext": {"http": {"method": "POST", "path": "/webhook"}, "requestId": "r1"},
+            "body": "eyJhIjoxfQ==", "isBase64Encoded": true
+        }))
+        .unwrap();
+        let r = ApiRequest::from_apigw(ev);
+        assert_eq!(r.body, br#"{"a":1}"#);
+        assert_eq!(r.header("x-hub-signature-256"), Some("sha256=ab"));
+        assert_eq!(r.method, "POST");
+    }
+}

@@ -1,0 +1,153 @@
+//! What the store keeps, as plain types: channels, contact records and their keys.
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A WhatsApp number bound to one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Channel {
+    pub phone_number_id: String,
+    pub tenant_id: String,
+    pub waba_id: String,
+    pub display_phone_number: String,
+    pub default_agent_id: String,
+}
+
+/// What identifies one record: (tenant, agent, customer, closed period).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordKey {
+    pub tenant: String,
+    pub agent: String,
+    pub customer: String,
+    /// The closed period's start, epoch seconds.
+    pub period: i64,
+}
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+impl RecordKey {
+    pub fn pk(&self) -> String {
+        agent_pk(&self.tenant, &self.agent)
+    }
+
+    pub fn sk(&self) -> String {
+        format!("C#{}#{}", self.customer, self.period)
+    }
+
+    /// The opaque id the API shows. It carries no tenant: the tenant always
+    /// comes from the caller's token, so another tenant's id finds nothing.
+    pub fn id(&self) -> String {
+        B64.encode(format!("{}\n{}\n{}", self.agent, self.customer, self.period))
+    }
+
+    /// Reads an id back under the caller's tenant; `None` for anything malformed.
+    pub fn from_id(tenant: &str, id: &str) -> Option<RecordKey> {
+        let raw = String::from_utf8(B64.decode(id.as_bytes()).ok()?).ok()?;
+        let mut parts = raw.split('\n');
+        let (agent, customer, period) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || agent.is_empty() || customer.is_empty() || agent.contains('#') {
+            return None;
+        }
+        Some(RecordKey {
+            tenant: tenant.to_string(),
+            agent: agent.to_string(),
+            customer: customer.to_string(),
+            period: period.parse().ok()?,
+        })
+    }
+}
+
+/// The partition of one agent's records.
+pub fn agent_pk(tenant: &str, agent: &str) -> String {
+    format!("T#{tenant}#A#{agent}")
+}
+
+/// The delivery state of the active message sent on a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub status: String,
+    pub at: DateTime<Utc>,
+    pub error: Option<(i64, String)>,
+}
+
+/// One outside-hours contact record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRecord {
+    pub key: RecordKey,
+    pub channel: String,
+    pub wa_id: Option<String>,
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+    pub first_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+    pub message_count: i64,
+    pub expires_at: DateTime<Utc>,
+    /// `yes`, `no`, `pending` or `n/a`.
+    pub requested_callback: String,
+    pub prompt_wamid: Option<String>,
+    pub message_sent: bool,
+    pub sent_by: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub sent_template: Option<(String, String)>,
+    pub sent_wamid: Option<String>,
+    pub delivery: Option<Delivery>,
+}
+
+impl ContactRecord {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// One inbound message to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    pub key: RecordKey,
+    pub channel: String,
+    pub wamid: String,
+    pub at: DateTime<Utc>,
+    pub wa_id: Option<String>,
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// The first message of the period: this call created the record.
+    Created,
+    /// Added to an existing record.
+    Added,
+    /// This `wamid` was already counted: nothing changed.
+    Duplicate,
+}
+
+/// Filters of `GET /contacts`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    pub requested_callback: Option<String>,
+    pub message_sent: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_carry_no_tenant() {
+        let k = RecordKey { tenant: "t1".into(), agent: "a-1".into(), customer: "5511".into(), period: 1763766000 };
+        let id = k.id();
+        assert_eq!(RecordKey::from_id("t1", &id), Some(k.clone()));
+        let other = RecordKey::from_id("t2", &id).unwrap();
+        assert_eq!(other.tenant, "t2");
+        assert_ne!(other.pk(), k.pk());
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        for id in ["", "!!!", &B64.encode("a\nb"), &B64.encode("a\nb\nx"), &B64.encode("a#x\nb\n1"), &B64.encode("a\nb\n1\n2")] {
+            assert_eq!(RecordKey::from_id("t", id), None, "{id}");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! A tenant's settings and templates as the functions use them, and a small
+//! time-bounded cache for what the webhook reads on every message.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use afterhours_rules::settings::{self, Settings, TenantRules};
+use afterhours_rules::templates::{parse_template_list, Template};
+use serde_json::Value;
+
+/// The tenant's rules from its stored settings; a tenant that saved none gets
+/// the documented defaults. Stored settings were validated when written.
+pub fn rules_of(doc: Option<&Value>) -> TenantRules {
+    let default = || settings::validate(&serde_json::to_value(Settings::default()).unwrap_or_default());
+    let parsed = match doc {
+        Some(d) => settings::validate(d).or_else(|errors| {
+            tracing::error!(?errors, "stored settings no longer validate; using defaults");
+            default()
+        }),
+        None => default(),
+    };
+    parsed.unwrap_or_else(|_| unreachable_defaults())
+}
+
+fn unreachable_defaults() -> TenantRules {
+    // The defaults are valid (a unit test checks it); this keeps the code panic-free anyway.
+    let s = Settings::default();
+    TenantRules { schedule: afterhours_rules::hours::Schedule::always_open(chrono_tz::UTC), settings: s }
+}
+
+/// The stored template list (Meta's JSON), read leniently: entries that do not parse are skipped.
+pub fn templates_of(doc: Option<&Value>) -> Vec<Template> {
+    let Some(doc) = doc else { return vec![] };
+    parse_template_list(doc).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "stored templates no longer parse");
+        vec![]
+    })
+}
+
+/// A map whose entries live for a bounded time (per Lambda instance).
+pub struct TtlCache<K, V> {
+    ttl: Duration,
+    max_entries: usize,
+    map: Mutex<HashMap<K, (Instant, V)>>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
+    pub fn new(ttl: Duration, max_entries: usize) -> Self {
+        TtlCache { ttl, max_entries, map: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn get(&self, k: &K) -> Option<V> {
+        let map = self.map.lock().ok()?;
+        map.get(k).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, k: K, v: V) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= self.max_entries {
+                let ttl = self.ttl;
+                map.retain(|_, (at, _)| at.elapsed() < ttl);
+                if map.len() >= self.max_entries {
+                    map.clear();
+                }
+            }
+            map.insert(k, (Instant::now(), v));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_without_settings_gets_the_defaults() {
+        let r = rules_of(None);
+        assert_eq!(r.settings, Settings::default());
+        assert!(!r.schedule.always_open);
+        assert_eq!(r.cap(), Some(2));
+    }
+
+    #[test]
+    fn cache_entries_expire() {
+        let c = TtlCache::new(Duration::from_millis(0), 4);
+        c.put("a", 1);
+        assert_eq!(c.get(&"a"), None);
+        let c = TtlCache::new(Duration::from_secs(60), 2);
+        c.put("a", 1);
+        c.put("b", 2);
+        c.put("c", 3);
+        assert_eq!(c.get(&"c"), Some(3));
+    }
+}
