@@ -1,1 +1,243 @@
+//! The scheduled report: for every tenant, the callbacks customers asked for
+//! that nobody answered yet, grouped by agent, as `UnansweredCallbacksReport`
+//! events on the project's bus (split so each entry stays under EventBridge's
+//! 256 KB). Tenants with nothing pending get no event.
 
+use std::collections::BTreeMap;
+
+use afterhours_adapters::config::{Config, ConfigError};
+use afterhours_adapters::events::{entry_size, Event, Publisher, MAX_ENTRY_BYTES};
+use afterhours_adapters::lambda::{system_clock, Clock};
+use afterhours_adapters::model::ContactRecord;
+use afterhours_adapters::store::Store;
+use afterhours_adapters::tenant::rules_of;
+use afterhours_rules::cap::local_iso;
+use afterhours_rules::display;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// The `DetailType` of the report's events.
+pub const DETAIL_TYPE: &str = "UnansweredCallbacksReport";
+/// Room kept free in an entry besides the callbacks themselves.
+const ENVELOPE_ROOM: usize = 2048;
+
+pub struct Deps {
+    pub store: Store,
+    pub events: Publisher,
+    pub clock: Clock,
+    /// The largest entry to put on the bus (EventBridge's limit; smaller in tests).
+    pub max_entry_bytes: usize,
+}
+
+impl Deps {
+    pub fn new(store: Store, events: Publisher, clock: Clock) -> Self {
+        Deps { store, events, clock, max_entry_bytes: MAX_ENTRY_BYTES }
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let (dynamo, eb) = afterhours_adapters::config::aws_clients(&cfg).await;
+        let store = Store::new(dynamo, cfg.table);
+        store.warm_up().await;
+        Ok(Deps::new(store, Publisher::new(eb, cfg.event_bus), system_clock()))
+    }
+}
+
+/// What one run did, for the function's result and its log line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub tenants_scanned: usize,
+    pub tenants_reported: usize,
+    pub records: usize,
+    pub events: usize,
+    pub events_published: usize,
+    pub failures: Vec<String>,
+}
+
+/// One pending callback as the report shows it.
+pub fn callback_view(r: &ContactRecord, tz: Tz, now: DateTime<Utc>) -> Value {
+    let hours_left = ((r.expires_at - now).num_minutes().max(0) as f64 / 60.0 * 10.0).round() / 10.0;
+    json!({
+        "id": r.key.id(),
+        "contact": display::contact(r.wa_id.as_deref(), r.user_id.as_deref()),
+        "name": r.name,
+        "displayName": display::display_name(r.name.as_deref()),
+        "contactDate": local_iso(r.first_at, tz),
+        "expiresAt": local_iso(r.expires_at, tz),
+        "hoursLeft": hours_left,
+    })
+}
+
+/// The events of one tenant: callbacks grouped by agent, packed into as few
+/// entries as fit under `max_bytes` each, numbered `part` of `parts`.
+pub fn tenant_events(tenant: &str, tz: Tz, records: &[ContactRecord], now: DateTime<Utc>, max_bytes: usize) -> Vec<Event> {
+    let mut by_agent: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    let mut sorted: Vec<&ContactRecord> = records.iter().collect();
+    sorted.sort_by_key(|r| (r.key.agent.clone(), r.first_at));
+    for r in sorted {
+        by_agent.entry(r.key.agent.as_str()).or_default().push(callback_view(r, tz, now));
+    }
+    let budget = max_bytes.saturating_sub(ENVELOPE_ROOM).max(1);
+    // Greedy packing of (agent, callback) in order; each part regroups by agent.
+    let mut parts: Vec<BTreeMap<&str, Vec<Value>>> = vec![BTreeMap::new()];
+    let mut used = 0usize;
+    for (agent, items) in &by_agent {
+        for item in items {
+            let size = item.to_string().len() + 1 + if parts.last().is_some_and(|p| p.contains_key(agent)) { 0 } else { agent.len() + 64 };
+            if used + size > budget && used > 0 {
+                parts.push(BTreeMap::new());
+                used = 0;
+            }
+            used += size;
+            if let Some(p) = parts.last_mut() {
+                p.entry(agent).or_default().push(item.clone());
+            }
+        }
+    }
+    let total = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let count: usize = p.values().map(Vec::len).sum();
+            let agents: Vec<Value> = p
+                .into_iter()
+                .map(|(agent, callbacks)| json!({"agentId": agent, "count": callbacks.len(), "callbacks": callbacks}))
+                .collect();
+            Event {
+                detail_type: DETAIL_TYPE.into(),
+                detail: json!({
+                    "tenantId": tenant,
+                    "generatedAt": local_iso(now, tz),
+                    "timezone": tz.name(),
+                    "part": i + 1,
+                    "parts": total,
+                    "totalCallbacks": records.len(),
+                    "callbacksInPart": count,
+                    "agents": agents,
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Runs the report now.
+pub async fn run(deps: &Deps) -> Summary {
+    let now = (deps.clock)();
+    let mut summary = Summary::default();
+    let tenants = match deps.store.tenants().await {
+        Ok(t) => t,
+        Err(e) => {
+            summary.failures.push(format!("listing tenants: {e}"));
+            tracing::error!(?summary, "report run failed");
+            return summary;
+        }
+    };
+    let mut events = Vec::new();
+    for tenant in tenants {
+        summary.tenants_scanned += 1;
+        let pending = match deps.store.pending_callbacks(&tenant, now).await {
+            Ok(p) => p,
+            Err(e) => {
+                summary.failures.push(format!("tenant {tenant}: {e}"));
+                continue;
+            }
+        };
+        if pending.is_empty() {
+            continue;
+        }
+        let tz = match deps.store.get_settings(&tenant).await {
+            Ok(s) => rules_of(s.as_ref()).tz(),
+            Err(e) => {
+                summary.failures.push(format!("tenant {tenant}: {e}"));
+                continue;
+            }
+        };
+        summary.tenants_reported += 1;
+        summary.records += pending.len();
+        for e in tenant_events(&tenant, tz, &pending, now, deps.max_entry_bytes) {
+            if entry_size(&e) > MAX_ENTRY_BYTES {
+                summary.failures.push(format!("tenant {tenant}: a single callback does not fit in one event"));
+                continue;
+            }
+            events.push(e);
+        }
+    }
+    summary.events = events.len();
+    let outcome = deps.events.publish(&events).await;
+    summary.events_published = outcome.published;
+    summary.failures.extend(outcome.failed.into_iter().map(|(t, why)| format!("{t}: {why}")));
+    tracing::info!(
+        tenants_scanned = summary.tenants_scanned,
+        tenants_reported = summary.tenants_reported,
+        records = summary.records,
+        events = summary.events,
+        events_published = summary.events_published,
+        failures = summary.failures.len(),
+        "unanswered-callbacks report"
+    );
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use afterhours_adapters::model::RecordKey;
+    use chrono::{Duration, TimeZone};
+
+    fn record(agent: &str, customer: &str, first: DateTime<Utc>) -> ContactRecord {
+        ContactRecord {
+            key: RecordKey { tenant: "t".into(), agent: agent.into(), customer: customer.into(), period: 1 },
+            channel: "PN".into(),
+            wa_id: Some(customer.into()),
+            user_id: None,
+            name: None,
+            first_at: first,
+            last_at: first,
+            message_count: 1,
+            expires_at: first + Duration::days(7),
+            requested_callback: "yes".into(),
+            prompt_wamid: None,
+            message_sent: false,
+            sent_by: None,
+            sent_at: None,
+            sent_template: None,
+            sent_wamid: None,
+            delivery: None,
+        }
+    }
+
+    #[test]
+    fn callbacks_are_grouped_by_agent() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        let recs = [record("b", "2", now - Duration::hours(5)), record("a", "1", now - Duration::hours(10)), record("a", "3", now - Duration::hours(2))];
+        let ev = tenant_events("t", chrono_tz::America::Sao_Paulo, &recs, now, MAX_ENTRY_BYTES);
+        assert_eq!(ev.len(), 1);
+        let d = &ev[0].detail;
+        assert_eq!(d["agents"][0]["agentId"], "a");
+        assert_eq!(d["agents"][0]["count"], 2);
+        assert_eq!(d["agents"][0]["callbacks"][0]["contact"], "+1");
+        assert_eq!(d["agents"][0]["callbacks"][0]["displayName"], "(No name)");
+        assert_eq!(d["agents"][0]["callbacks"][0]["hoursLeft"], 158.0);
+        assert_eq!(d["agents"][1]["agentId"], "b");
+        assert_eq!(d["totalCallbacks"], 3);
+    }
+
+    #[test]
+    fn a_large_tenant_is_split_under_the_entry_limit() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        let recs: Vec<ContactRecord> = (0..3000).map(|i| record(&format!("agent-{}", i % 7), &format!("55119{i:08}"), now - Duration::minutes(i))).collect();
+        let ev = tenant_events("t", chrono_tz::UTC, &recs, now, MAX_ENTRY_BYTES);
+        assert!(ev.len() > 1);
+        let mut total = 0;
+        for e in &ev {
+            assert!(entry_size(e) <= MAX_ENTRY_BYTES, "{}", entry_size(e));
+            assert_eq!(e.detail["parts"], ev.len());
+            total += e.detail["callbacksInPart"].as_u64().unwrap();
+        }
+        assert_eq!(total, 3000);
+    }
+}

@@ -1,1 +1,135 @@
+//! Admin routes: `GET /settings` (any role), `PUT /settings`, `PUT /channels/{phoneNumberId}`
+//! and `PUT /templates` (admin only), always for the caller's own tenant.
 
+use afterhours_adapters::config::{Config, ConfigError};
+use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller, Role};
+use afterhours_adapters::model::Channel;
+use afterhours_adapters::store::{Store, StoreError};
+use afterhours_adapters::tenant::rules_of;
+use afterhours_rules::settings;
+use afterhours_rules::templates::parse_template_list;
+use afterhours_rules::FieldError;
+use serde_json::{json, Value};
+
+pub struct Deps {
+    pub store: Store,
+}
+
+impl Deps {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let (dynamo, _) = afterhours_adapters::config::aws_clients(&cfg).await;
+        let store = Store::new(dynamo, cfg.table);
+        store.warm_up().await;
+        Ok(Deps { store })
+    }
+}
+
+pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
+    respond(route(deps, &req).await)
+}
+
+fn storage(e: StoreError) -> ApiError {
+    match e {
+        StoreError::ChannelTaken(n) => ApiError::Conflict {
+            code: "channel_taken",
+            message: format!("Phone number {n} is already bound to another tenant."),
+        },
+        other => ApiError::storage(other),
+    }
+}
+
+fn invalid(code: &'static str, message: &str, errors: Vec<FieldError>) -> ApiError {
+    ApiError::Unprocessable { code, message: message.to_string(), details: json!({ "details": errors }) }
+}
+
+async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let caller = Caller::from_claims(&req.claims)?;
+    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    match (req.method.as_str(), segments.as_slice()) {
+        ("GET", ["settings"]) => get_settings(deps, &caller).await,
+        ("PUT", ["settings"]) => put_settings(deps, &caller, req).await,
+        ("PUT", ["channels", _]) => put_channel(deps, &caller, req).await,
+        ("PUT", ["templates"]) => put_templates(deps, &caller, req).await,
+        _ => Err(ApiError::NotFound(format!("No route for {} {}.", req.method, req.path))),
+    }
+}
+
+async fn get_settings(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiError> {
+    let stored = deps.store.get_settings(&caller.tenant).await.map_err(storage)?;
+    let rules = rules_of(stored.as_ref());
+    let mut v = serde_json::to_value(&rules.settings).unwrap_or_default();
+    v["isDefault"] = json!(stored.is_none());
+    Ok(ApiResponse::json(200, &v))
+}
+
+async fn put_settings(deps: &Deps, caller: &Caller, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let body = req.json_body()?;
+    let rules = settings::validate(&body).map_err(|e| invalid("invalid_settings", "Some settings are not valid.", e))?;
+    let normalized = serde_json::to_value(&rules.settings).unwrap_or_default();
+    deps.store.put_settings(&caller.tenant, &normalized).await.map_err(storage)?;
+    Ok(ApiResponse::json(200, &normalized))
+}
+
+fn text_field(body: &Value, field: &str, errors: &mut Vec<FieldError>) -> String {
+    match body.get(field) {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 128 && !s.contains('#') => s.trim().to_string(),
+        Some(Value::String(_)) => {
+            errors.push(FieldError::new(field, "must be 1 to 128 characters, without #"));
+            String::new()
+        }
+        Some(_) => {
+            errors.push(FieldError::new(field, "must be text"));
+            String::new()
+        }
+        None => {
+            errors.push(FieldError::new(field, "is required"));
+            String::new()
+        }
+    }
+}
+
+async fn put_channel(deps: &Deps, caller: &Caller, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let pnid = req.path_param("phoneNumberId").unwrap_or_default().trim().to_string();
+    let body = req.json_body()?;
+    let mut errors = Vec::new();
+    if pnid.is_empty() || pnid.len() > 64 || !pnid.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        errors.push(FieldError::new("phoneNumberId", "must be the WhatsApp phone number id (letters and digits)"));
+    }
+    if !body.is_object() {
+        return Err(invalid("invalid_channel", "The channel must be a JSON object.", vec![]));
+    }
+    let waba_id = text_field(&body, "wabaId", &mut errors);
+    let display = text_field(&body, "displayPhoneNumber", &mut errors);
+    let agent = text_field(&body, "defaultAgentId", &mut errors);
+    if !errors.is_empty() {
+        return Err(invalid("invalid_channel", "The channel is not valid.", errors));
+    }
+    let channel = Channel {
+        phone_number_id: pnid,
+        tenant_id: caller.tenant.clone(),
+        waba_id,
+        display_phone_number: display,
+        default_agent_id: agent,
+    };
+    deps.store.put_channel(&channel).await.map_err(storage)?;
+    Ok(ApiResponse::json(200, &serde_json::to_value(&channel).unwrap_or_default()))
+}
+
+async fn put_templates(deps: &Deps, caller: &Caller, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let body = req.json_body()?;
+    let list = parse_template_list(&body)
+        .map_err(|e| invalid("invalid_templates", "The template list is not Meta's message_templates JSON.", vec![FieldError::new("data", e)]))?;
+    let data = match &body {
+        Value::Array(a) => a.clone(),
+        _ => body["data"].as_array().cloned().unwrap_or_default(),
+    };
+    deps.store.put_templates(&caller.tenant, &json!({ "data": data })).await.map_err(storage)?;
+    Ok(ApiResponse::json(
+        200,
+        &json!({"templates": list.len(), "approved": list.iter().filter(|t| t.is_approved()).count()}),
+    ))
+}

@@ -1,1 +1,285 @@
+//! `GET /webhook` (Meta's verification handshake) and `POST /webhook` (messages
+//! and statuses): outside-hours contacts recorded, the next-hours prompt sent
+//! once per closed period, the customer's answer and delivery states stored.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use afterhours_adapters::config::{secret, Config, ConfigError};
+use afterhours_adapters::graph::GraphClient;
+use afterhours_adapters::http::{ApiRequest, ApiResponse};
+use afterhours_adapters::lambda::{system_clock, Clock};
+use afterhours_adapters::model::{Channel, Inbound, IngestOutcome, RecordKey};
+use afterhours_adapters::store::{Store, StoreError};
+use afterhours_adapters::tenant::{rules_of, TtlCache};
+use afterhours_rules::display::mask;
+use afterhours_rules::prompt::{answer_of, prompt_body, prompt_message};
+use afterhours_rules::settings::TenantRules;
+use afterhours_rules::webhook::{self, InboundMessage, MessageKind, StatusUpdate};
+use afterhours_rules::RETENTION_DAYS;
+use chrono::Duration as ChronoDuration;
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// How long a channel or a tenant's settings stay cached in one instance.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+
+pub struct Deps {
+    pub store: Store,
+    pub graph: GraphClient,
+    pub app_secret: Vec<u8>,
+    pub verify_token: String,
+    pub clock: Clock,
+    channels: TtlCache<String, Option<Channel>>,
+    tenants: TtlCache<String, Arc<TenantRules>>,
+}
+
+impl Deps {
+    pub fn new(store: Store, graph: GraphClient, app_secret: &str, verify_token: &str, clock: Clock) -> Self {
+        Deps {
+            store,
+            graph,
+            app_secret: app_secret.as_bytes().to_vec(),
+            verify_token: verify_token.to_string(),
+            clock,
+            channels: TtlCache::new(CACHE_TTL, 10_000),
+            tenants: TtlCache::new(CACHE_TTL, 10_000),
+        }
+    }
+
+    /// Everything from the environment, clients built once.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env()?;
+        let (dynamo, _) = afterhours_adapters::config::aws_clients(&cfg).await;
+        let graph = GraphClient::new(&cfg.graph_base_url, &cfg.graph_version, &secret("WHATSAPP_TOKEN").await?, cfg.graph_timeout)
+            .map_err(ConfigError)?;
+        let store = Store::new(dynamo, cfg.table);
+        store.warm_up().await;
+        Ok(Deps::new(store, graph, &secret("APP_SECRET").await?, &secret("VERIFY_TOKEN").await?, system_clock()))
+    }
+
+    async fn channel(&self, pnid: &str) -> Result<Option<Channel>, StoreError> {
+        if let Some(c) = self.channels.get(&pnid.to_string()) {
+            return Ok(c);
+        }
+        let c = self.store.get_channel(pnid).await?;
+        // Only bound numbers are cached, so binding a new number takes effect at once.
+        if c.is_some() {
+            self.channels.put(pnid.to_string(), c.clone());
+        }
+        Ok(c)
+    }
+
+    async fn rules(&self, tenant: &str) -> Result<Arc<TenantRules>, StoreError> {
+        if let Some(r) = self.tenants.get(&tenant.to_string()) {
+            return Ok(r);
+        }
+        let r = Arc::new(rules_of(self.store.get_settings(tenant).await?.as_ref()));
+        self.tenants.put(tenant.to_string(), r.clone());
+        Ok(r)
+    }
+}
+
+/// The one entry point, for Lambda and the local gateway alike.
+pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
+    match req.method.as_str() {
+        "GET" => verify(deps, &req),
+        "POST" => receive(deps, &req).await,
+        _ => error(405, "method_not_allowed", "Use GET or POST on /webhook."),
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> ApiResponse {
+    ApiResponse::json(status, &json!({"error": {"code": code, "message": message}}))
+}
+
+/// Meta's subscription handshake: echo `hub.challenge` when the token matches.
+fn verify(deps: &Deps, req: &ApiRequest) -> ApiResponse {
+    let q = |k: &str| req.query.get(k).map(String::as_str).unwrap_or("");
+    let token_ok: bool = q("hub.verify_token").as_bytes().ct_eq(deps.verify_token.as_bytes()).into();
+    if q("hub.mode") == "subscribe" && token_ok && !deps.verify_token.is_empty() {
+        ApiResponse::text(200, q("hub.challenge"))
+    } else {
+        error(403, "forbidden", "The verification token does not match.")
+    }
+}
+
+/// Whether `X-Hub-Signature-256` is the HMAC-SHA256 of the raw body with the app secret (constant time).
+pub fn signature_ok(secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
+    let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else { return false };
+    let Ok(sig) = hex::decode(hex_sig) else { return false };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else { return false };
+    mac.update(body);
+    mac.verify_slice(&sig).is_ok()
+}
+
+async fn receive(deps: &Deps, req: &ApiRequest) -> ApiResponse {
+    if !signature_ok(&deps.app_secret, &req.body, req.header("x-hub-signature-256")) {
+        tracing::warn!("webhook refused: missing or wrong X-Hub-Signature-256");
+        return error(401, "invalid_signature", "X-Hub-Signature-256 is missing or does not match the body.");
+    }
+    let payload = match webhook::parse(&req.body) {
+        Ok(p) => p,
+        Err(e) => return error(400, "invalid_payload", &e.to_string()),
+    };
+    for why in &payload.skipped {
+        tracing::warn!(reason = %why, "webhook item skipped");
+    }
+    let mut stats = Stats::default();
+    for change in &payload.changes {
+        if let Err(e) = process_change(deps, change, &mut stats).await {
+            tracing::error!(error = %e, "webhook storage failure; Meta will retry");
+            return error(500, "storage_failure", "The webhook could not be stored; it will be retried.");
+        }
+    }
+    tracing::info!(?stats, "webhook processed");
+    ApiResponse::json(200, &json!({"received": true}))
+}
+
+/// What one POST did, for the log line.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub recorded: usize,
+    pub duplicates: usize,
+    pub inside_hours: usize,
+    pub skipped: usize,
+    pub prompts: usize,
+    pub answers: usize,
+    pub statuses: usize,
+}
+
+async fn process_change(deps: &Deps, change: &webhook::Change, stats: &mut Stats) -> Result<(), StoreError> {
+    let Some(channel) = deps.channel(&change.phone_number_id).await? else {
+        tracing::warn!(phone_number_id = %change.phone_number_id, "webhook for an unknown phone number; acknowledged, nothing stored");
+        stats.skipped += change.messages.len() + change.statuses.len();
+        return Ok(());
+    };
+    let rules = deps.rules(&channel.tenant_id).await?;
+    for m in &change.messages {
+        process_message(deps, &channel, &rules, m, stats).await?;
+    }
+    for s in &change.statuses {
+        process_status(deps, &channel, s, stats).await?;
+    }
+    Ok(())
+}
+
+async fn process_message(
+    deps: &Deps,
+    channel: &Channel,
+    rules: &TenantRules,
+    m: &InboundMessage,
+    stats: &mut Stats,
+) -> Result<(), StoreError> {
+    let now = (deps.clock)();
+    let Some(customer) = m.customer() else {
+        stats.skipped += 1;
+        return Ok(());
+    };
+    if m.kind == MessageKind::System || m.timestamp + ChronoDuration::days(RETENTION_DAYS) <= now {
+        stats.skipped += 1;
+        return Ok(());
+    }
+    let tenant = &channel.tenant_id;
+    if !rules.schedule.is_open(m.timestamp) {
+        let agent = match deps.store.agent_for_customer(tenant, customer).await? {
+            Some(a) => a,
+            None => channel.default_agent_id.clone(),
+        };
+        let key = RecordKey {
+            tenant: tenant.clone(),
+            agent,
+            customer: customer.to_string(),
+            period: rules.schedule.period_key(m.timestamp).timestamp(),
+        };
+        let inbound = Inbound {
+            key: key.clone(),
+            channel: channel.phone_number_id.clone(),
+            wamid: m.id.clone(),
+            at: m.timestamp,
+            wa_id: m.wa_id.clone(),
+            user_id: m.user_id.clone(),
+            name: m.profile_name.clone(),
+        };
+        match deps.store.record_inbound(&inbound).await? {
+            IngestOutcome::Duplicate => stats.duplicates += 1,
+            IngestOutcome::Added => stats.recorded += 1,
+            IngestOutcome::Created => {
+                stats.recorded += 1;
+                if rules.settings.notify_next_service_hours && !matches!(m.kind, MessageKind::ButtonReply { .. }) {
+                    stats.prompts += usize::from(send_prompt(deps, channel, rules, m, customer, &key).await?);
+                }
+            }
+        }
+    } else {
+        stats.inside_hours += 1;
+    }
+    if let (MessageKind::ButtonReply { id, .. }, Some(ctx)) = (&m.kind, &m.context_id) {
+        if let Some(yes) = answer_of(id) {
+            if deps.store.answer_callback(tenant, ctx, yes, m.timestamp).await? {
+                stats.answers += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sends the next-hours prompt for a new record. A failed send is logged and
+/// leaves the record at `n/a`; only a storage failure is an error.
+async fn send_prompt(
+    deps: &Deps,
+    channel: &Channel,
+    rules: &TenantRules,
+    m: &InboundMessage,
+    customer: &str,
+    key: &RecordKey,
+) -> Result<bool, StoreError> {
+    let now = (deps.clock)();
+    let next = match rules.schedule.next_opening(m.timestamp) {
+        Some(t) if t > now => Some(t),
+        _ => rules.schedule.next_opening(now),
+    };
+    let texts = rules.prompt_texts();
+    let body = prompt_body(&texts, next, rules.tz(), &rules.settings.language);
+    let to = m.wa_id.as_deref().unwrap_or(customer);
+    match deps.graph.send(&channel.phone_number_id, &prompt_message(to, &body, &texts)).await {
+        Ok(wamid) => {
+            deps.store.mark_prompt_sent(key, &wamid, now).await?;
+            Ok(true)
+        }
+        Err(e) => {
+            tracing::warn!(customer = %mask(customer), error = %e, "next-hours prompt not sent; the record keeps n/a");
+            Ok(false)
+        }
+    }
+}
+
+async fn process_status(deps: &Deps, channel: &Channel, s: &StatusUpdate, stats: &mut Stats) -> Result<(), StoreError> {
+    let changed = deps
+        .store
+        .update_delivery(&channel.tenant_id, &s.id, s.status.as_str(), s.status.rank(), s.timestamp, s.error.clone())
+        .await?;
+    stats.statuses += usize::from(changed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_checked_over_the_raw_bytes() {
+        let body = br#"{"entry":[]}"#;
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret").unwrap();
+        mac.update(body);
+        let good = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert!(signature_ok(b"s3cret", body, Some(&good)));
+        assert!(!signature_ok(b"other", body, Some(&good)));
+        assert!(!signature_ok(b"s3cret", br#"{"entry": []}"#, Some(&good)));
+        assert!(!signature_ok(b"s3cret", body, None));
+        assert!(!signature_ok(b"s3cret", body, Some("sha256=zz")));
+        assert!(!signature_ok(b"s3cret", body, Some(&good.replace("sha256=", "sha1="))));
+    }
+}

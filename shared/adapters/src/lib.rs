@@ -7,10 +7,12 @@ pub mod cursor;
 pub mod events;
 pub mod graph;
 pub mod http;
+pub mod lambda;
 pub mod logging;
 pub mod model;
 pub mod store;
 pub mod table;
 pub mod tenant;
+pub mod view;
 
 pub use afterhours_rules as rules;

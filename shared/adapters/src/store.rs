@@ -123,6 +123,15 @@ pub enum IdempotencyClaim {
     Mismatch,
 }
 
+/// What `send_context` read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendContext {
+    pub record: Option<ContactRecord>,
+    pub settings: Option<Value>,
+    pub templates: Option<Value>,
+    pub counter: Option<Counter>,
+}
+
 /// A page of `GET /contacts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -724,6 +733,37 @@ impl Store {
         }
         req.send().await.map_err(dynamo)?;
         Ok(())
+    }
+
+    /// Everything a send needs, in one batch read: the record (if live), the
+    /// tenant's settings and templates, and the sender's cap counter for this customer.
+    pub async fn send_context(&self, k: &RecordKey, sender: &str, now: DateTime<Utc>) -> Result<SendContext, StoreError> {
+        let tpk = format!("T#{}", k.tenant);
+        let counter_key = Self::counter_key(&k.tenant, sender, &k.customer);
+        let counter_pk = get_s(&counter_key, "PK").unwrap_or_default();
+        let items = self
+            .batch_get(vec![
+                key(k.pk(), k.sk()),
+                key(tpk.clone(), "SETTINGS"),
+                key(tpk.clone(), "TEMPLATES"),
+                counter_key,
+            ])
+            .await?;
+        let mut ctx = SendContext::default();
+        for it in &items {
+            let (pk, sk) = (get_s(it, "PK").unwrap_or_default(), get_s(it, "SK").unwrap_or_default());
+            if pk == k.pk() && sk == k.sk() {
+                ctx.record = Some(record_of(it)?).filter(|r| r.is_live(now));
+            } else if pk == tpk && sk == "SETTINGS" {
+                ctx.settings = Some(Self::doc_of(it)?);
+            } else if pk == tpk && sk == "TEMPLATES" {
+                ctx.templates = Some(Self::doc_of(it)?);
+            } else if pk == counter_pk {
+                ctx.counter = Some(Self::counter_of(it));
+            }
+        }
+        ctx.counter.get_or_insert_with(Counter::default);
+        Ok(ctx)
     }
 
     // ------------------------------------------------------------------ the cap

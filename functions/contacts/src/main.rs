@@ -1,0 +1,10 @@
+//! The contacts Lambda: logging, config and clients once, then the handler.
+
+use afterhours_adapters::lambda::{init_failed, run_http};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    afterhours_adapters::logging::init();
+    let deps = contacts::Deps::from_env().await.map_err(init_failed)?;
+    run_http(|req| contacts::handle(&deps, req)).await
+}

@@ -1,0 +1,50 @@
+//! The Lambda side of every API function: read the HTTP API event, call the
+//! plain handler, write the response. Also the clock handlers read time from.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use chrono::{DateTime, Utc};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use tracing::Instrument;
+
+use crate::http::{ApiRequest, ApiResponse};
+
+/// Where handlers get "now" from, so tests can pin it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// A clock stopped at one instant.
+pub fn fixed_clock(t: DateTime<Utc>) -> Clock {
+    Arc::new(move || t)
+}
+
+/// Runs an HTTP API handler under the Lambda runtime until the process ends.
+pub async fn run_http<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(ApiRequest) -> Fut,
+    Fut: Future<Output = ApiResponse>,
+{
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |ev: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+        let mut req = ApiRequest::from_apigw(ev.payload);
+        if req.request_id.is_empty() {
+            req.request_id = ev.context.request_id.clone();
+        }
+        let span = tracing::info_span!("request", request_id = %req.request_id, method = %req.method, path = %req.path);
+        let res = handler(req).instrument(span.clone()).await;
+        span.in_scope(|| tracing::info!(status = res.status, "handled"));
+        Ok::<ApiGatewayV2httpResponse, Error>(res.to_apigw())
+    }))
+    .await
+}
+
+/// Logs a configuration failure clearly and turns it into the runtime's init error.
+pub fn init_failed(e: impl std::fmt::Display) -> Error {
+    tracing::error!(error = %e, "cannot start");
+    format!("cannot start: {e}").into()
+}
