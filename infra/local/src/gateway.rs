@@ -1,0 +1,246 @@
+//! The local API gateway: the routes of `template.yaml`, HS256 JWT checks as
+//! API Gateway's JWT authorizer does them, and the HTTP API payload 2.0 event
+//! (claims under `requestContext.authorizer.jwt.claims`, raw body, base64 flag)
+//! handed to the same handler functions the Lambdas run.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use afterhours_adapters::http::{ApiRequest, ApiResponse};
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use base64::Engine;
+use chrono::Utc;
+use serde_json::{json, Map, Value};
+
+use crate::jwt;
+use crate::server::{HttpRequest, HttpResponse};
+
+/// Which function serves a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Webhook,
+    Contacts,
+    Send,
+    Settings,
+}
+
+impl Function {
+    /// The logical id of the function in `template.yaml`.
+    pub fn template_id(self) -> &'static str {
+        match self {
+            Function::Webhook => "WebhookFunction",
+            Function::Contacts => "ContactsFunction",
+            Function::Send => "SendFunction",
+            Function::Settings => "SettingsFunction",
+        }
+    }
+}
+
+/// (method, path template, function, needs a JWT). `template.yaml` declares the
+/// same routes; a test keeps the two equal.
+pub const ROUTES: &[(&str, &str, Function, bool)] = &[
+    ("GET", "/webhook", Function::Webhook, false),
+    ("POST", "/webhook", Function::Webhook, false),
+    ("GET", "/contacts", Function::Contacts, true),
+    ("GET", "/contacts/{id}", Function::Contacts, true),
+    ("GET", "/contacts/{id}/quota", Function::Contacts, true),
+    ("GET", "/templates", Function::Contacts, true),
+    ("POST", "/contacts/{id}/active-messages", Function::Send, true),
+    ("GET", "/settings", Function::Settings, true),
+    ("PUT", "/settings", Function::Settings, true),
+    ("PUT", "/channels/{phoneNumberId}", Function::Settings, true),
+    ("PUT", "/templates", Function::Settings, true),
+];
+
+/// The route a request matches, with its path parameters.
+pub fn match_route(method: &str, path: &str) -> Option<(&'static str, Function, bool, HashMap<String, String>)> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    'routes: for (m, template, f, auth) in ROUTES {
+        if *m != method {
+            continue;
+        }
+        let tsegs: Vec<&str> = template.split('/').collect();
+        if tsegs.len() != segs.len() {
+            continue;
+        }
+        let mut params = HashMap::new();
+        for (t, s) in tsegs.iter().zip(&segs) {
+            if let Some(name) = t.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+                if s.is_empty() {
+                    continue 'routes;
+                }
+                params.insert(name.to_string(), crate::server::percent_decode(s));
+            } else if t != s {
+                continue 'routes;
+            }
+        }
+        return Some((template, *f, *auth, params));
+    }
+    None
+}
+
+pub struct Gateway {
+    pub webhook: webhook::Deps,
+    pub contacts: contacts::Deps,
+    pub send: send::Deps,
+    pub settings: settings::Deps,
+    pub report: report::Deps,
+    pub jwt_secret: Vec<u8>,
+    requests: AtomicU64,
+}
+
+fn gateway_error(status: u16, message: &str) -> HttpResponse {
+    // API Gateway's own refusals have this shape.
+    HttpResponse::json(status, &json!({ "message": message }))
+}
+
+impl Gateway {
+    pub fn new(
+        webhook: webhook::Deps,
+        contacts: contacts::Deps,
+        send: send::Deps,
+        settings: settings::Deps,
+        report: report::Deps,
+        jwt_secret: &[u8],
+    ) -> Self {
+        Gateway { webhook, contacts, send, settings, report, jwt_secret: jwt_secret.to_vec(), requests: AtomicU64::new(0) }
+    }
+
+    pub async fn handle(&self, req: HttpRequest) -> HttpResponse {
+        let mut res = self.route(req).await;
+        res.headers.push(("access-control-allow-origin".into(), "*".into()));
+        res
+    }
+
+    async fn route(&self, req: HttpRequest) -> HttpResponse {
+        if req.method == "OPTIONS" {
+            return HttpResponse {
+                status: 204,
+                headers: vec![
+                    ("access-control-allow-methods".into(), "GET,POST,PUT,OPTIONS".into()),
+                    ("access-control-allow-headers".into(), "authorization,content-type,idempotency-key".into()),
+                ],
+                body: vec![],
+            };
+        }
+        if req.method == "POST" && req.path == "/_local/report" {
+            let summary = report::run(&self.report).await;
+            return HttpResponse::json(200, &serde_json::to_value(summary).unwrap_or_default());
+        }
+        let Some((template, function, auth, params)) = match_route(&req.method, &req.path) else {
+            return gateway_error(404, "Not Found");
+        };
+        let claims = if auth {
+            let token = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
+            match token.map(|t| jwt::verify(&self.jwt_secret, t.trim(), Utc::now().timestamp())) {
+                Some(Ok(c)) => Some(c),
+                _ => return gateway_error(401, "Unauthorized"),
+            }
+        } else {
+            None
+        };
+        let event = self.event(&req, template, params, claims);
+        let api_req = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
+            Ok(ev) => ApiRequest::from_apigw(ev),
+            Err(e) => return gateway_error(400, &format!("Bad request: {e}")),
+        };
+        let res: ApiResponse = match function {
+            Function::Webhook => webhook::handle(&self.webhook, api_req).await,
+            Function::Contacts => contacts::handle(&self.contacts, api_req).await,
+            Function::Send => send::handle(&self.send, api_req).await,
+            Function::Settings => settings::handle(&self.settings, api_req).await,
+        };
+        let out = res.to_apigw();
+        let body = match out.body {
+            Some(aws_lambda_events::encodings::Body::Text(t)) => t.into_bytes(),
+            Some(aws_lambda_events::encodings::Body::Binary(b)) => b,
+            _ => vec![],
+        };
+        let headers = out
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        HttpResponse { status: u16::try_from(out.status_code).unwrap_or(500), headers, body }
+    }
+
+    /// The HTTP API payload 2.0 event API Gateway would send for this request.
+    fn event(&self, req: &HttpRequest, template: &str, params: HashMap<String, String>, claims: Option<HashMap<String, String>>) -> Value {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut headers = Map::new();
+        for (k, v) in &req.headers {
+            let merged = match headers.get(k).and_then(Value::as_str) {
+                Some(prev) => format!("{prev},{v}"),
+                None => v.clone(),
+            };
+            headers.insert(k.clone(), Value::String(merged));
+        }
+        let mut query = Map::new();
+        for (k, v) in req.query_pairs() {
+            let merged = match query.get(&k).and_then(Value::as_str) {
+                Some(prev) => format!("{prev},{v}"),
+                None => v,
+            };
+            query.insert(k, Value::String(merged));
+        }
+        let (body, b64) = match std::str::from_utf8(&req.body) {
+            Ok(s) => (s.to_string(), false),
+            Err(_) => (base64::engine::general_purpose::STANDARD.encode(&req.body), true),
+        };
+        let route_key = format!("{} {template}", req.method);
+        let now = Utc::now();
+        let mut ctx = json!({
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {"method": req.method, "path": req.path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": req.header("user-agent").unwrap_or("")},
+            "requestId": format!("local-{}-{n}", now.timestamp_millis()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        });
+        if let Some(c) = claims {
+            ctx["authorizer"] = json!({"jwt": {"claims": c, "scopes": null}});
+        }
+        let mut ev = json!({
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": req.path,
+            "rawQueryString": req.raw_query,
+            "headers": headers,
+            "requestContext": ctx,
+            "isBase64Encoded": b64,
+        });
+        if !query.is_empty() {
+            ev["queryStringParameters"] = Value::Object(query);
+        }
+        if !params.is_empty() {
+            ev["pathParameters"] = json!(params);
+        }
+        if !req.body.is_empty() {
+            ev["body"] = Value::String(body);
+        }
+        ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_with_their_parameters() {
+        let (t, f, auth, p) = match_route("POST", "/contacts/abc/active-messages").unwrap();
+        assert_eq!((t, f, auth), ("/contacts/{id}/active-messages", Function::Send, true));
+        assert_eq!(p["id"], "abc");
+        assert_eq!(match_route("GET", "/contacts/abc/quota").unwrap().1, Function::Contacts);
+        assert_eq!(match_route("PUT", "/templates").unwrap().1, Function::Settings);
+        assert!(!match_route("POST", "/webhook").unwrap().2);
+        assert!(match_route("DELETE", "/contacts").is_none());
+        assert!(match_route("GET", "/contacts//quota").is_none());
+        assert!(match_route("GET", "/nope").is_none());
+    }
+}

@@ -1,0 +1,236 @@
+//! `afterhours-local`: the local stack and the dev CLI.
+//!
+//! ```text
+//! afterhours-local run                      table, bus, demo tenant, sandbox and gateway (what `make run` starts)
+//! afterhours-local token  --tenant T --agent A --role agent|supervisor|admin [--ttl SECONDS]
+//! afterhours-local webhook --from PHONE [--phone-number-id ID] [--name N | --no-name] [--text T]
+//!                          [--button yes|no --context WAMID] [--at RFC3339 | --minutes-ago N] [--user-id ID]
+//! afterhours-local status --wamid W --status sent|delivered|read|failed [--phone-number-id ID] [--to PHONE]
+//! afterhours-local report                   run the unanswered-callbacks report now
+//! afterhours-local sandbox                  what the WhatsApp sandbox received
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use afterhours_adapters::config::{or_default, required};
+use afterhours_local::{jwt, sandbox::Sandbox, stack};
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+type Args = HashMap<String, String>;
+
+fn parse_args(args: &[String]) -> Args {
+    let mut out = HashMap::new();
+    let mut i = 0;
+    while i < args.len() {
+        if let Some(k) = args[i].strip_prefix("--") {
+            match args.get(i + 1).filter(|v| !v.starts_with("--")) {
+                Some(v) => {
+                    out.insert(k.to_string(), v.clone());
+                    i += 1;
+                }
+                None => {
+                    out.insert(k.to_string(), "true".into());
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+fn api_url() -> String {
+    format!("http://127.0.0.1:{}", or_default("LOCAL_API_PORT", "3000"))
+}
+
+#[tokio::main]
+async fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = argv.split_first().map(|(c, r)| (c.as_str(), r)).unwrap_or(("help", &[]));
+    let args = parse_args(rest);
+    let result = match cmd {
+        "run" => run().await,
+        "token" => token(&args),
+        "webhook" => webhook(&args).await,
+        "status" => status(&args).await,
+        "report" => post_json(&format!("{}/_local/report", api_url()), &[], "").await,
+        "sandbox" => get(&format!("{}/_sandbox/messages", or_default("WHATSAPP_API_BASE_URL", "http://127.0.0.1:4020"))).await,
+        _ => {
+            println!("{}", include_str!("main.rs").lines().skip(2).take(11).map(|l| l.trim_start_matches("//! ")).collect::<Vec<_>>().join("\n"));
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    afterhours_adapters::logging::init();
+    let store = stack::bootstrap().await.map_err(|e| e.to_string())?;
+    stack::seed_demo(&store).await?;
+    let sandbox_port = or_default("SANDBOX_PORT", "4020");
+    let sandbox = Arc::new(Sandbox::new(&required("WHATSAPP_TOKEN").map_err(|e| e.to_string())?));
+    match tokio::net::TcpListener::bind(format!("127.0.0.1:{sandbox_port}")).await {
+        Ok(l) => drop(stack::spawn_sandbox(l, sandbox)),
+        Err(e) => eprintln!("warning: WhatsApp sandbox not started on {sandbox_port}: {e}"),
+    }
+    let gateway = Arc::new(stack::gateway_from_env().await.map_err(|e| e.to_string())?);
+    let port = or_default("LOCAL_API_PORT", "3000");
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await.map_err(|e| format!("port {port}: {e}"))?;
+    let secret = required("LOCAL_JWT_SECRET").map_err(|e| e.to_string())?;
+    let now = Utc::now().timestamp();
+    let tok = |agent: &str, role: &str| jwt::token_for(secret.as_bytes(), stack::DEMO_TENANT, agent, role, now, 12 * 3600);
+    println!(
+        r#"
+afterhours is running on loopback:
+  API gateway        http://127.0.0.1:{port}      (routes of template.yaml, JWT HS256 with LOCAL_JWT_SECRET)
+  WhatsApp sandbox   http://127.0.0.1:{sandbox_port}      (GET /_sandbox/messages shows what was sent)
+  WhatsApp API used  {graph}
+  DynamoDB Local     {ddb}   table {table}
+  EventBridge (moto) {eb}   bus {bus}
+
+Demo tenant "{tenant}": channel {pnid}, default agent {agent}, São Paulo hours Mon-Fri 08:00-18:00, cap 2 per 24 h.
+Tokens (12 h):
+  agent      {t_agent}
+  supervisor {t_sup}
+  admin      {t_admin}
+
+Try:
+  export TOKEN={t_agent}
+  cargo run -q -p afterhours-local -- webhook --from 5511999990000 --name Maria --minutes-ago 600 --text "oi"
+  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{port}/contacts
+  cargo run -q -p afterhours-local -- sandbox
+  cargo run -q -p afterhours-local -- report
+Ctrl-C stops everything `make run` started.
+"#,
+        graph = or_default("WHATSAPP_API_BASE_URL", "-"),
+        ddb = or_default("AWS_ENDPOINT_URL_DYNAMODB", "-"),
+        eb = or_default("AWS_ENDPOINT_URL_EVENTBRIDGE", "-"),
+        table = or_default("TABLE_NAME", "-"),
+        bus = or_default("EVENT_BUS_NAME", "afterhours"),
+        tenant = stack::DEMO_TENANT,
+        pnid = stack::DEMO_PHONE_NUMBER_ID,
+        agent = stack::DEMO_AGENT,
+        t_agent = tok(stack::DEMO_AGENT, "agent"),
+        t_sup = tok("supervisor-1", "supervisor"),
+        t_admin = tok("admin-1", "admin"),
+    );
+    let server = stack::spawn_gateway(listener, gateway);
+    tokio::select! {
+        _ = server => Err("the gateway stopped".into()),
+        _ = tokio::signal::ctrl_c() => { println!("stopping"); Ok(()) }
+    }
+}
+
+fn token(args: &Args) -> Result<(), String> {
+    let secret = required("LOCAL_JWT_SECRET").map_err(|e| e.to_string())?;
+    let get = |k: &str, d: &str| args.get(k).cloned().unwrap_or_else(|| d.to_string());
+    let ttl: i64 = get("ttl", "43200").parse().map_err(|_| "--ttl takes seconds")?;
+    println!(
+        "{}",
+        jwt::token_for(secret.as_bytes(), &get("tenant", stack::DEMO_TENANT), &get("agent", stack::DEMO_AGENT), &get("role", "agent"), Utc::now().timestamp(), ttl)
+    );
+    Ok(())
+}
+
+fn when(args: &Args) -> Result<DateTime<Utc>, String> {
+    if let Some(at) = args.get("at") {
+        return DateTime::parse_from_rfc3339(at).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("--at: {e}"));
+    }
+    let ago: i64 = args.get("minutes-ago").map(|m| m.parse()).transpose().map_err(|_| "--minutes-ago takes minutes")?.unwrap_or(0);
+    Ok(Utc::now() - Duration::minutes(ago))
+}
+
+fn envelope(pnid: &str, value: Value) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "200000000000001", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": pnid, "phone_number_id": pnid}, "contacts": value["contacts"], "messages": value["messages"], "statuses": value["statuses"]}}]}]})
+}
+
+async fn webhook(args: &Args) -> Result<(), String> {
+    let pnid = args.get("phone-number-id").cloned().unwrap_or_else(|| stack::DEMO_PHONE_NUMBER_ID.into());
+    let from = args.get("from").cloned();
+    let user_id = args.get("user-id").cloned();
+    if from.is_none() && user_id.is_none() {
+        return Err("--from PHONE (or --user-id ID) is required".into());
+    }
+    let at = when(args)?;
+    let id = format!("wamid.DEV{}", Utc::now().timestamp_nanos_opt().unwrap_or(0));
+    let mut contact = json!({});
+    if let Some(f) = &from {
+        contact["wa_id"] = json!(f);
+    }
+    if let Some(u) = &user_id {
+        contact["user_id"] = json!(u);
+    }
+    if !args.contains_key("no-name") {
+        contact["profile"] = json!({"name": args.get("name").cloned().unwrap_or_else(|| "Dev Customer".into())});
+    }
+    let mut m = json!({"id": id, "timestamp": at.timestamp().to_string()});
+    if let Some(f) = &from {
+        m["from"] = json!(f);
+    }
+    if let Some(u) = &user_id {
+        m["from_user_id"] = json!(u);
+    }
+    match args.get("button").map(String::as_str) {
+        Some(answer @ ("yes" | "no")) => {
+            let context = args.get("context").ok_or("--button needs --context WAMID (the prompt's id, see `sandbox`)")?;
+            let (bid, title) = if answer == "yes" {
+                (afterhours_rules::prompt::YES_ID, "Yes")
+            } else {
+                (afterhours_rules::prompt::NO_ID, "No")
+            };
+            m["type"] = json!("interactive");
+            m["context"] = json!({"from": pnid, "id": context});
+            m["interactive"] = json!({"type": "button_reply", "button_reply": {"id": bid, "title": title}});
+        }
+        Some(other) => return Err(format!("--button {other}: use yes or no")),
+        None => {
+            m["type"] = json!("text");
+            m["text"] = json!({"body": args.get("text").cloned().unwrap_or_else(|| "Hello?".into())});
+        }
+    }
+    let body = envelope(&pnid, json!({"contacts": [contact], "messages": [m]}));
+    signed_post(&body).await
+}
+
+async fn status(args: &Args) -> Result<(), String> {
+    let pnid = args.get("phone-number-id").cloned().unwrap_or_else(|| stack::DEMO_PHONE_NUMBER_ID.into());
+    let wamid = args.get("wamid").ok_or("--wamid is required")?;
+    let st = args.get("status").ok_or("--status is required")?;
+    let mut s = json!({"id": wamid, "status": st, "timestamp": Utc::now().timestamp().to_string(), "recipient_id": args.get("to").cloned().unwrap_or_default()});
+    if st == "failed" {
+        s["errors"] = json!([{"code": 131026, "title": "Message undeliverable"}]);
+    }
+    signed_post(&envelope(&pnid, json!({"statuses": [s]}))).await
+}
+
+async fn signed_post(body: &Value) -> Result<(), String> {
+    let raw = body.to_string();
+    let secret = required("APP_SECRET").map_err(|e| e.to_string())?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| e.to_string())?;
+    mac.update(raw.as_bytes());
+    let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    post_json(&format!("{}/webhook", api_url()), &[("x-hub-signature-256", &sig)], &raw).await
+}
+
+async fn post_json(url: &str, headers: &[(&str, &str)], body: &str) -> Result<(), String> {
+    let mut req = reqwest::Client::new().post(url).header("content-type", "application/json").body(body.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.map_err(|e| format!("{url}: {e} (is `make run` running?)"))?;
+    println!("{} {}", res.status().as_u16(), res.text().await.unwrap_or_default());
+    Ok(())
+}
+
+async fn get(url: &str) -> Result<(), String> {
+    let res = reqwest::get(url).await.map_err(|e| format!("{url}: {e} (is `make run` running?)"))?;
+    println!("{}", res.text().await.unwrap_or_default());
+    Ok(())
+}

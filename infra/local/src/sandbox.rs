@@ -1,0 +1,198 @@
+//! The WhatsApp sandbox: answers `POST /{version}/{phoneNumberId}/messages`
+//! like the Graph API (bearer token, JSON shape, `wamid`s, Meta's error body),
+//! keeps what was sent, and can be told to fail a recipient with a Meta code.
+//!
+//! Extra routes: `GET /_sandbox/messages` lists what was sent;
+//! `POST /_sandbox/failures {"to": "...", "code": 131047}` makes sends to `to`
+//! fail; `DELETE /_sandbox/failures` clears that.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+
+use crate::server::{HttpRequest, HttpResponse};
+
+pub struct Sandbox {
+    token: String,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    sent: Vec<Value>,
+    failures: HashMap<String, i64>,
+    next: u64,
+}
+
+/// What Meta would refuse in a send request (documented limits).
+pub fn shape_problems(b: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    if b["messaging_product"] != "whatsapp" {
+        p.push("messaging_product must be whatsapp".to_string());
+    }
+    if !b["to"].as_str().is_some_and(|t| !t.is_empty()) {
+        p.push("to is required".into());
+    }
+    match b["type"].as_str() {
+        Some("interactive") => {
+            let i = &b["interactive"];
+            if i["type"] != "button" {
+                p.push("interactive.type must be button".into());
+            }
+            let body = i["body"]["text"].as_str().unwrap_or("");
+            if body.is_empty() || body.chars().count() > 1024 {
+                p.push("interactive.body.text must be 1 to 1024 characters".into());
+            }
+            let buttons = i["action"]["buttons"].as_array().cloned().unwrap_or_default();
+            if !(1..=3).contains(&buttons.len()) {
+                p.push("1 to 3 buttons".into());
+            }
+            let mut ids = Vec::new();
+            for x in &buttons {
+                let (id, title) = (x["reply"]["id"].as_str().unwrap_or(""), x["reply"]["title"].as_str().unwrap_or(""));
+                if x["type"] != "reply" || id.is_empty() || title.is_empty() {
+                    p.push("a button needs type reply, reply.id and reply.title".into());
+                } else if title.chars().count() > 20 || id.len() > 256 {
+                    p.push(format!("button title over 20 characters or id over 256: {title:?}"));
+                }
+                ids.push(id.to_string());
+            }
+            ids.sort();
+            ids.dedup();
+            if ids.len() != buttons.len() {
+                p.push("button ids must be unique".into());
+            }
+        }
+        Some("template") => {
+            let t = &b["template"];
+            if !t["name"].as_str().is_some_and(|n| !n.is_empty()) || !t["language"]["code"].as_str().is_some_and(|c| !c.is_empty()) {
+                p.push("template.name and template.language.code are required".into());
+            }
+            for c in t["components"].as_array().into_iter().flatten() {
+                if !matches!(c["type"].as_str(), Some("header" | "body" | "button")) {
+                    p.push(format!("component type {}", c["type"]));
+                }
+                for x in c["parameters"].as_array().into_iter().flatten() {
+                    if x["type"] == "text" {
+                        let text = x["text"].as_str().unwrap_or("");
+                        if text.trim().is_empty() {
+                            p.push("empty text parameter".into());
+                        }
+                        if text.contains('\n') || text.contains('\t') || text.contains("     ") {
+                            p.push("text parameter with a newline, a tab or 5 spaces".into());
+                        }
+                    }
+                }
+            }
+        }
+        Some("text") => {
+            if !b["text"]["body"].as_str().is_some_and(|t| !t.is_empty()) {
+                p.push("text.body is required".into());
+            }
+        }
+        other => p.push(format!("type {other:?} is not supported here")),
+    }
+    p
+}
+
+fn meta_error(status: u16, code: i64, message: &str) -> HttpResponse {
+    HttpResponse::json(
+        status,
+        &json!({"error": {"message": message, "type": "OAuthException", "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": message}, "fbtrace_id": "SANDBOX"}}),
+    )
+}
+
+impl Sandbox {
+    pub fn new(token: &str) -> Self {
+        Sandbox { token: token.to_string(), state: Mutex::new(State::default()) }
+    }
+
+    /// Everything sent so far.
+    pub fn sent(&self) -> Vec<Value> {
+        self.state.lock().map(|s| s.sent.clone()).unwrap_or_default()
+    }
+
+    /// Makes sends to `to` fail with Meta's `code` (or stop failing with `None`).
+    pub fn fail(&self, to: &str, code: Option<i64>) {
+        if let Ok(mut s) = self.state.lock() {
+            match code {
+                Some(c) => s.failures.insert(to.to_string(), c),
+                None => s.failures.remove(to),
+            };
+        }
+    }
+
+    pub async fn handle(&self, req: HttpRequest) -> HttpResponse {
+        let parts: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+        match (req.method.as_str(), parts.as_slice()) {
+            ("GET", ["_sandbox", "messages"]) => HttpResponse::json(200, &json!({"data": self.sent()})),
+            ("POST", ["_sandbox", "failures"]) => {
+                let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                match (v["to"].as_str(), v["code"].as_i64()) {
+                    (Some(to), Some(code)) => {
+                        self.fail(to, Some(code));
+                        HttpResponse::json(200, &json!({"to": to, "code": code}))
+                    }
+                    _ => HttpResponse::json(400, &json!({"error": "send {\"to\": \"...\", \"code\": 131047}"})),
+                }
+            }
+            ("DELETE", ["_sandbox", "failures"]) => {
+                if let Ok(mut s) = self.state.lock() {
+                    s.failures.clear();
+                }
+                HttpResponse::json(200, &json!({"cleared": true}))
+            }
+            ("POST", [version, pnid, "messages"]) if version.starts_with('v') => self.messages(&req, pnid),
+            _ => meta_error(404, 803, "Unknown path components"),
+        }
+    }
+
+    fn messages(&self, req: &HttpRequest, pnid: &str) -> HttpResponse {
+        let auth = req.header("authorization").unwrap_or("");
+        let Some(token) = auth.strip_prefix("Bearer ") else {
+            return meta_error(401, 190, "An access token is required to request this resource.");
+        };
+        if !self.token.is_empty() && token != self.token {
+            return meta_error(401, 190, "Invalid OAuth access token - Cannot parse access token");
+        }
+        let body: Value = match serde_json::from_slice(&req.body) {
+            Ok(v) => v,
+            Err(_) => return meta_error(400, 100, "The request body is not JSON."),
+        };
+        let problems = shape_problems(&body);
+        let Ok(mut s) = self.state.lock() else { return meta_error(500, 1, "sandbox state poisoned") };
+        s.next += 1;
+        let wamid = format!("wamid.SANDBOX{:012}", s.next);
+        let to = body["to"].as_str().unwrap_or("").to_string();
+        s.sent.push(json!({"phoneNumberId": pnid, "wamid": wamid, "body": body, "problems": problems}));
+        if !problems.is_empty() {
+            return meta_error(400, 100, &format!("(#100) Invalid parameter: {}", problems.join("; ")));
+        }
+        if let Some(code) = s.failures.get(&to) {
+            return meta_error(400, *code, &format!("(#{code}) sandbox failure for this recipient"));
+        }
+        HttpResponse::json(
+            200,
+            &json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+                    "messages": [{"id": wamid, "message_status": "accepted"}]}),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_and_templates_of_the_right_shape_pass() {
+        let texts = afterhours_rules::prompt::PromptTexts::defaults("pt_BR");
+        let m = afterhours_rules::prompt::prompt_message("5511", "Olá", &texts);
+        assert!(shape_problems(&m).is_empty());
+        let t = json!({"messaging_product": "whatsapp", "to": "1", "type": "template",
+            "template": {"name": "x", "language": {"code": "pt_BR"}, "components": [{"type": "body", "parameters": [{"type": "text", "text": "a\tb"}]}]}});
+        assert_eq!(shape_problems(&t), ["text parameter with a newline, a tab or 5 spaces"]);
+        assert!(!shape_problems(&json!({"type": "video"})).is_empty());
+    }
+}
