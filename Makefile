@@ -1,0 +1,25 @@
+# The one place where commands live; the README quotes these targets.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/afterhours-target
+
+.PHONY: run test services-up services-down lint-template package bench fmt clean-local
+
+## Start the whole system locally (DynamoDB Local, moto, WhatsApp sandbox, API on :3000).
+run:
+	bash infra/scripts/run.sh
+
+## fmt --check, clippy -D warnings, and every test against DynamoDB Local and moto.
+test:
+	bash infra/scripts/test.sh
+
+## Start / stop only DynamoDB Local and moto (ports DDB_PORT, MOTO_PORT).
+services-up:
+	bash infra/scripts/deps.sh && . infra/scripts/env.sh && bash infra/scripts/services.sh start
+services-down:
+	. infra/scripts/env.sh && bash infra/scripts/services.sh stop
+
+fmt:
+	cargo fmt --all
+
+clean-local:
+	rm -rf .local .venv

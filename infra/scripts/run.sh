@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make run`: installs what is missing, starts DynamoDB Local, the moto
+# EventBridge server, the WhatsApp sandbox and the local API gateway on
+# loopback, creates the table and the bus, seeds the demo tenant, and stops
+# everything it started on Ctrl-C.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+# shellcheck source=env.sh
+. infra/scripts/env.sh
+bash infra/scripts/deps.sh
+echo "building the local gateway (cargo, first time takes a few minutes)"
+cargo build --quiet -p afterhours-local
+cleanup() {
+  trap - INT TERM EXIT
+  [ -n "${gw:-}" ] && kill "$gw" 2>/dev/null && wait "$gw" 2>/dev/null
+  bash infra/scripts/services.sh stop
+}
+trap cleanup INT TERM EXIT
+bash infra/scripts/services.sh start
+"$CARGO_TARGET_DIR/debug/afterhours-local" run &
+gw=$!
+wait "$gw"
