@@ -29,7 +29,11 @@ impl Deps {
         let (dynamo, _) = afterhours_adapters::config::aws_clients(&cfg).await;
         let store = Store::new(dynamo, cfg.table);
         store.warm_up().await;
-        Ok(Deps { store, cursors: CursorSigner::new(secret("CURSOR_SECRET").await?.as_bytes()), clock: system_clock() })
+        Ok(Deps {
+            store,
+            cursors: CursorSigner::new(secret("CURSOR_SECRET").await?.as_bytes()),
+            clock: system_clock(),
+        })
     }
 }
 
@@ -39,7 +43,10 @@ pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
 
 fn storage(e: StoreError) -> ApiError {
     match e {
-        StoreError::BadCursor => ApiError::BadRequest { code: "invalid_cursor", message: e.to_string() },
+        StoreError::BadCursor => ApiError::BadRequest {
+            code: "invalid_cursor",
+            message: e.to_string(),
+        },
         other => ApiError::storage(other),
     }
 }
@@ -47,7 +54,10 @@ fn storage(e: StoreError) -> ApiError {
 async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let caller = Caller::from_claims(&req.claims)?;
     if req.method != "GET" {
-        return Err(ApiError::NotFound(format!("No route for {} {}.", req.method, req.path)));
+        return Err(ApiError::NotFound(format!(
+            "No route for {} {}.",
+            req.method, req.path
+        )));
     }
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     let id = req.path_param("id");
@@ -56,60 +66,115 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         (["contacts", _], Some(id)) => one(deps, &caller, id).await,
         (["contacts", _, "quota"], Some(id)) => quota(deps, &caller, id).await,
         (["templates"], _) => templates(deps, &caller).await,
-        _ => Err(ApiError::NotFound(format!("No route for GET {}.", req.path))),
+        _ => Err(ApiError::NotFound(format!(
+            "No route for GET {}.",
+            req.path
+        ))),
     }
 }
 
 fn bad_query(message: String) -> ApiError {
-    ApiError::BadRequest { code: "invalid_query", message }
+    ApiError::BadRequest {
+        code: "invalid_query",
+        message,
+    }
 }
 
 /// Reads the list's query string, refusing what it cannot use.
-pub fn parse_list_query(q: &HashMap<String, String>, caller: &Caller) -> Result<(String, ListFilter, i32), ApiError> {
+pub fn parse_list_query(
+    q: &HashMap<String, String>,
+    caller: &Caller,
+) -> Result<(String, ListFilter, i32), ApiError> {
     let agent = match q.get("agentId").map(|a| a.trim()).filter(|a| !a.is_empty()) {
-        Some(a) if a.contains('#') => return Err(bad_query(format!("agentId {a:?} is not a valid agent id"))),
+        Some(a) if a.contains('#') => {
+            return Err(bad_query(format!("agentId {a:?} is not a valid agent id")))
+        }
         Some(a) => a.to_string(),
         None => caller.agent.clone(),
     };
     if !caller.may_act_for(&agent) {
-        return Err(ApiError::Forbidden("Agents can only list their own contacts.".into()));
+        return Err(ApiError::Forbidden(
+            "Agents can only list their own contacts.".into(),
+        ));
     }
     let requested_callback = match q.get("requestedCallback").map(String::as_str) {
         None => None,
         Some(v @ ("yes" | "no" | "pending" | "n/a")) => Some(v.to_string()),
-        Some(v) => return Err(bad_query(format!("requestedCallback {v:?} must be yes, no, pending or n/a"))),
+        Some(v) => {
+            return Err(bad_query(format!(
+                "requestedCallback {v:?} must be yes, no, pending or n/a"
+            )))
+        }
     };
     let message_sent = match q.get("messageSent").map(String::as_str) {
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
-        Some(v) => return Err(bad_query(format!("messageSent {v:?} must be true or false"))),
+        Some(v) => {
+            return Err(bad_query(format!(
+                "messageSent {v:?} must be true or false"
+            )))
+        }
     };
     let limit = match q.get("limit") {
         None => DEFAULT_LIMIT,
         Some(v) => match v.trim().parse::<i32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(bad_query(format!("limit {v:?} must be a whole number from 1 to {MAX_LIMIT}"))),
+            _ => {
+                return Err(bad_query(format!(
+                    "limit {v:?} must be a whole number from 1 to {MAX_LIMIT}"
+                )))
+            }
         },
     };
-    Ok((agent, ListFilter { requested_callback, message_sent }, limit))
+    Ok((
+        agent,
+        ListFilter {
+            requested_callback,
+            message_sent,
+        },
+        limit,
+    ))
 }
 
 async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiResponse, ApiError> {
     let (agent, filter, limit) = parse_list_query(&req.query, caller)?;
     let now = (deps.clock)();
-    let settings = deps.store.get_settings(&caller.tenant).await.map_err(storage)?;
+    let settings = deps
+        .store
+        .get_settings(&caller.tenant)
+        .await
+        .map_err(storage)?;
     let rules = rules_of(settings.as_ref());
-    let cursor = req.query.get("cursor").map(String::as_str).filter(|c| !c.is_empty());
+    let cursor = req
+        .query
+        .get("cursor")
+        .map(String::as_str)
+        .filter(|c| !c.is_empty());
     let page = deps
         .store
-        .list_records(&caller.tenant, &agent, &filter, limit, cursor, &deps.cursors, now)
+        .list_records(
+            &caller.tenant,
+            &agent,
+            &filter,
+            limit,
+            cursor,
+            &deps.cursors,
+            now,
+        )
         .await
         .map_err(storage)?;
     let quotas = match rules.cap() {
         Some(limit) => {
-            let pairs: Vec<(String, String)> = page.items.iter().map(|r| (r.key.agent.clone(), r.key.customer.clone())).collect();
-            deps.store.quotas(&caller.tenant, &pairs, limit, now).await.map_err(storage)?
+            let pairs: Vec<(String, String)> = page
+                .items
+                .iter()
+                .map(|r| (r.key.agent.clone(), r.key.customer.clone()))
+                .collect();
+            deps.store
+                .quotas(&caller.tenant, &pairs, limit, now)
+                .await
+                .map_err(storage)?
         }
         None => HashMap::new(),
     };
@@ -117,44 +182,82 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
         .items
         .iter()
         .map(|r| {
-            let q = quotas.get(&(r.key.agent.clone(), r.key.customer.clone())).map(|q| q.view(rules.tz()));
+            let q = quotas
+                .get(&(r.key.agent.clone(), r.key.customer.clone()))
+                .map(|q| q.view(rules.tz()));
             record_view(r, rules.tz(), q)
         })
         .collect();
-    Ok(ApiResponse::json(200, &json!({"items": items, "nextCursor": page.next_cursor})))
+    Ok(ApiResponse::json(
+        200,
+        &json!({"items": items, "nextCursor": page.next_cursor}),
+    ))
 }
 
 /// The record an id names, if the caller may see it.
-async fn visible_record(deps: &Deps, caller: &Caller, id: &str) -> Result<afterhours_adapters::model::ContactRecord, ApiError> {
+async fn visible_record(
+    deps: &Deps,
+    caller: &Caller,
+    id: &str,
+) -> Result<afterhours_adapters::model::ContactRecord, ApiError> {
     let not_found = || ApiError::NotFound("No such contact (it may have expired).".into());
     let key = RecordKey::from_id(&caller.tenant, id).ok_or_else(not_found)?;
     if !caller.may_act_for(&key.agent) {
-        return Err(ApiError::Forbidden("Agents can only see their own contacts.".into()));
+        return Err(ApiError::Forbidden(
+            "Agents can only see their own contacts.".into(),
+        ));
     }
-    deps.store.get_record(&key, (deps.clock)()).await.map_err(storage)?.ok_or_else(not_found)
+    deps.store
+        .get_record(&key, (deps.clock)())
+        .await
+        .map_err(storage)?
+        .ok_or_else(not_found)
 }
 
 async fn one(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
     let record = visible_record(deps, caller, id).await?;
-    let rules = rules_of(deps.store.get_settings(&caller.tenant).await.map_err(storage)?.as_ref());
+    let rules = rules_of(
+        deps.store
+            .get_settings(&caller.tenant)
+            .await
+            .map_err(storage)?
+            .as_ref(),
+    );
     let now = (deps.clock)();
     let quota = match rules.cap() {
         Some(limit) => {
-            let c = deps.store.read_counter(&caller.tenant, &record.key.agent, &record.key.customer).await.map_err(storage)?;
+            let c = deps
+                .store
+                .read_counter(&caller.tenant, &record.key.agent, &record.key.customer)
+                .await
+                .map_err(storage)?;
             Some(cap::quota(&c.times(), now, limit).view(rules.tz()))
         }
         None => None,
     };
-    Ok(ApiResponse::json(200, &record_view(&record, rules.tz(), quota)))
+    Ok(ApiResponse::json(
+        200,
+        &record_view(&record, rules.tz(), quota),
+    ))
 }
 
 async fn quota(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
     let record = visible_record(deps, caller, id).await?;
-    let rules = rules_of(deps.store.get_settings(&caller.tenant).await.map_err(storage)?.as_ref());
+    let rules = rules_of(
+        deps.store
+            .get_settings(&caller.tenant)
+            .await
+            .map_err(storage)?
+            .as_ref(),
+    );
     let Some(limit) = rules.cap() else {
         return Ok(ApiResponse::json(200, &json!({"enabled": false})));
     };
-    let c = deps.store.read_counter(&caller.tenant, &record.key.agent, &record.key.customer).await.map_err(storage)?;
+    let c = deps
+        .store
+        .read_counter(&caller.tenant, &record.key.agent, &record.key.customer)
+        .await
+        .map_err(storage)?;
     let q = cap::quota(&c.times(), (deps.clock)(), limit);
     let mut v = serde_json::to_value(q.view(rules.tz())).unwrap_or_default();
     v["enabled"] = json!(true);
@@ -163,8 +266,16 @@ async fn quota(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, Ap
 
 async fn templates(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Agent)?;
-    let doc = deps.store.get_templates(&caller.tenant).await.map_err(storage)?;
-    let items: Vec<Value> = templates_of(doc.as_ref()).iter().filter(|t| t.is_approved()).map(|t| t.view()).collect();
+    let doc = deps
+        .store
+        .get_templates(&caller.tenant)
+        .await
+        .map_err(storage)?;
+    let items: Vec<Value> = templates_of(doc.as_ref())
+        .iter()
+        .filter(|t| t.is_approved())
+        .map(|t| t.view())
+        .collect();
     Ok(ApiResponse::json(200, &json!({"items": items})))
 }
 
@@ -173,29 +284,70 @@ mod tests {
     use super::*;
 
     fn caller(role: Role) -> Caller {
-        Caller { tenant: "t".into(), agent: "a-1".into(), role }
+        Caller {
+            tenant: "t".into(),
+            agent: "a-1".into(),
+            role,
+        }
     }
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn an_agent_lists_only_themselves() {
-        assert_eq!(parse_list_query(&q(&[]), &caller(Role::Agent)).unwrap().0, "a-1");
-        assert_eq!(parse_list_query(&q(&[("agentId", "a-2")]), &caller(Role::Agent)).unwrap_err().status(), 403);
-        assert_eq!(parse_list_query(&q(&[("agentId", "a-2")]), &caller(Role::Supervisor)).unwrap().0, "a-2");
+        assert_eq!(
+            parse_list_query(&q(&[]), &caller(Role::Agent)).unwrap().0,
+            "a-1"
+        );
+        assert_eq!(
+            parse_list_query(&q(&[("agentId", "a-2")]), &caller(Role::Agent))
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(
+            parse_list_query(&q(&[("agentId", "a-2")]), &caller(Role::Supervisor))
+                .unwrap()
+                .0,
+            "a-2"
+        );
     }
 
     #[test]
     fn query_values_are_checked() {
         let c = caller(Role::Admin);
-        for bad in [("limit", "0"), ("limit", "101"), ("limit", "99999999999999"), ("limit", "x"), ("requestedCallback", "maybe"), ("messageSent", "1")] {
+        for bad in [
+            ("limit", "0"),
+            ("limit", "101"),
+            ("limit", "99999999999999"),
+            ("limit", "x"),
+            ("requestedCallback", "maybe"),
+            ("messageSent", "1"),
+        ] {
             let e = parse_list_query(&q(&[bad]), &c).unwrap_err();
             assert_eq!((e.status(), e.code()), (400, "invalid_query"), "{bad:?}");
         }
-        let (_, f, limit) = parse_list_query(&q(&[("limit", "100"), ("requestedCallback", "n/a"), ("messageSent", "false")]), &c).unwrap();
+        let (_, f, limit) = parse_list_query(
+            &q(&[
+                ("limit", "100"),
+                ("requestedCallback", "n/a"),
+                ("messageSent", "false"),
+            ]),
+            &c,
+        )
+        .unwrap();
         assert_eq!(limit, 100);
-        assert_eq!(f, ListFilter { requested_callback: Some("n/a".into()), message_sent: Some(false) });
+        assert_eq!(
+            f,
+            ListFilter {
+                requested_callback: Some("n/a".into()),
+                message_sent: Some(false)
+            }
+        );
     }
 }

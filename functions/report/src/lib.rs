@@ -33,7 +33,12 @@ pub struct Deps {
 
 impl Deps {
     pub fn new(store: Store, events: Publisher, clock: Clock) -> Self {
-        Deps { store, events, clock, max_entry_bytes: MAX_ENTRY_BYTES }
+        Deps {
+            store,
+            events,
+            clock,
+            max_entry_bytes: MAX_ENTRY_BYTES,
+        }
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -41,7 +46,11 @@ impl Deps {
         let (dynamo, eb) = afterhours_adapters::config::aws_clients(&cfg).await;
         let store = Store::new(dynamo, cfg.table);
         store.warm_up().await;
-        Ok(Deps::new(store, Publisher::new(eb, cfg.event_bus), system_clock()))
+        Ok(Deps::new(
+            store,
+            Publisher::new(eb, cfg.event_bus),
+            system_clock(),
+        ))
     }
 }
 
@@ -59,7 +68,8 @@ pub struct Summary {
 
 /// One pending callback as the report shows it.
 pub fn callback_view(r: &ContactRecord, tz: Tz, now: DateTime<Utc>) -> Value {
-    let hours_left = ((r.expires_at - now).num_minutes().max(0) as f64 / 60.0 * 10.0).round() / 10.0;
+    let hours_left =
+        ((r.expires_at - now).num_minutes().max(0) as f64 / 60.0 * 10.0).round() / 10.0;
     json!({
         "id": r.key.id(),
         "contact": display::contact(r.wa_id.as_deref(), r.user_id.as_deref()),
@@ -73,12 +83,21 @@ pub fn callback_view(r: &ContactRecord, tz: Tz, now: DateTime<Utc>) -> Value {
 
 /// The events of one tenant: callbacks grouped by agent, packed into as few
 /// entries as fit under `max_bytes` each, numbered `part` of `parts`.
-pub fn tenant_events(tenant: &str, tz: Tz, records: &[ContactRecord], now: DateTime<Utc>, max_bytes: usize) -> Vec<Event> {
+pub fn tenant_events(
+    tenant: &str,
+    tz: Tz,
+    records: &[ContactRecord],
+    now: DateTime<Utc>,
+    max_bytes: usize,
+) -> Vec<Event> {
     let mut by_agent: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     let mut sorted: Vec<&ContactRecord> = records.iter().collect();
     sorted.sort_by_key(|r| (r.key.agent.clone(), r.first_at));
     for r in sorted {
-        by_agent.entry(r.key.agent.as_str()).or_default().push(callback_view(r, tz, now));
+        by_agent
+            .entry(r.key.agent.as_str())
+            .or_default()
+            .push(callback_view(r, tz, now));
     }
     let budget = max_bytes.saturating_sub(ENVELOPE_ROOM).max(1);
     // Greedy packing of (agent, callback) in order; each part regroups by agent.
@@ -86,7 +105,13 @@ pub fn tenant_events(tenant: &str, tz: Tz, records: &[ContactRecord], now: DateT
     let mut used = 0usize;
     for (agent, items) in &by_agent {
         for item in items {
-            let size = item.to_string().len() + 1 + if parts.last().is_some_and(|p| p.contains_key(agent)) { 0 } else { agent.len() + 64 };
+            let size = item.to_string().len()
+                + 1
+                + if parts.last().is_some_and(|p| p.contains_key(agent)) {
+                    0
+                } else {
+                    agent.len() + 64
+                };
             if used + size > budget && used > 0 {
                 parts.push(BTreeMap::new());
                 used = 0;
@@ -160,7 +185,9 @@ pub async fn run(deps: &Deps) -> Summary {
         summary.records += pending.len();
         for e in tenant_events(&tenant, tz, &pending, now, deps.max_entry_bytes) {
             if entry_size(&e) > MAX_ENTRY_BYTES {
-                summary.failures.push(format!("tenant {tenant}: a single callback does not fit in one event"));
+                summary.failures.push(format!(
+                    "tenant {tenant}: a single callback does not fit in one event"
+                ));
                 continue;
             }
             events.push(e);
@@ -169,7 +196,12 @@ pub async fn run(deps: &Deps) -> Summary {
     summary.events = events.len();
     let outcome = deps.events.publish(&events).await;
     summary.events_published = outcome.published;
-    summary.failures.extend(outcome.failed.into_iter().map(|(t, why)| format!("{t}: {why}")));
+    summary.failures.extend(
+        outcome
+            .failed
+            .into_iter()
+            .map(|(t, why)| format!("{t}: {why}")),
+    );
     tracing::info!(
         tenants_scanned = summary.tenants_scanned,
         tenants_reported = summary.tenants_reported,
@@ -190,7 +222,12 @@ mod tests {
 
     fn record(agent: &str, customer: &str, first: DateTime<Utc>) -> ContactRecord {
         ContactRecord {
-            key: RecordKey { tenant: "t".into(), agent: agent.into(), customer: customer.into(), period: 1 },
+            key: RecordKey {
+                tenant: "t".into(),
+                agent: agent.into(),
+                customer: customer.into(),
+                period: 1,
+            },
             channel: "PN".into(),
             wa_id: Some(customer.into()),
             user_id: None,
@@ -213,8 +250,18 @@ mod tests {
     #[test]
     fn callbacks_are_grouped_by_agent() {
         let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
-        let recs = [record("b", "2", now - Duration::hours(5)), record("a", "1", now - Duration::hours(10)), record("a", "3", now - Duration::hours(2))];
-        let ev = tenant_events("t", chrono_tz::America::Sao_Paulo, &recs, now, MAX_ENTRY_BYTES);
+        let recs = [
+            record("b", "2", now - Duration::hours(5)),
+            record("a", "1", now - Duration::hours(10)),
+            record("a", "3", now - Duration::hours(2)),
+        ];
+        let ev = tenant_events(
+            "t",
+            chrono_tz::America::Sao_Paulo,
+            &recs,
+            now,
+            MAX_ENTRY_BYTES,
+        );
         assert_eq!(ev.len(), 1);
         let d = &ev[0].detail;
         assert_eq!(d["agents"][0]["agentId"], "a");
@@ -229,7 +276,15 @@ mod tests {
     #[test]
     fn a_large_tenant_is_split_under_the_entry_limit() {
         let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
-        let recs: Vec<ContactRecord> = (0..3000).map(|i| record(&format!("agent-{}", i % 7), &format!("55119{i:08}"), now - Duration::minutes(i))).collect();
+        let recs: Vec<ContactRecord> = (0..3000)
+            .map(|i| {
+                record(
+                    &format!("agent-{}", i % 7),
+                    &format!("55119{i:08}"),
+                    now - Duration::minutes(i),
+                )
+            })
+            .collect();
         let ev = tenant_events("t", chrono_tz::UTC, &recs, now, MAX_ENTRY_BYTES);
         assert!(ev.len() > 1);
         let mut total = 0;

@@ -38,11 +38,21 @@ impl Deps {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let cfg = Config::from_env()?;
         let (dynamo, eb) = afterhours_adapters::config::aws_clients(&cfg).await;
-        let graph = GraphClient::new(&cfg.graph_base_url, &cfg.graph_version, &secret("WHATSAPP_TOKEN").await?, cfg.graph_timeout)
-            .map_err(ConfigError)?;
+        let graph = GraphClient::new(
+            &cfg.graph_base_url,
+            &cfg.graph_version,
+            &secret("WHATSAPP_TOKEN").await?,
+            cfg.graph_timeout,
+        )
+        .map_err(ConfigError)?;
         let store = Store::new(dynamo, cfg.table);
         store.warm_up().await;
-        Ok(Deps { store, graph, events: Publisher::new(eb, cfg.event_bus), clock: system_clock() })
+        Ok(Deps {
+            store,
+            graph,
+            events: Publisher::new(eb, cfg.event_bus),
+            clock: system_clock(),
+        })
     }
 }
 
@@ -63,34 +73,66 @@ pub struct SendRequest {
 }
 
 pub fn parse_body(body: &Value) -> Result<SendRequest, ApiError> {
-    let bad = |m: &str| ApiError::BadRequest { code: "invalid_request", message: m.to_string() };
-    let t = body.get("template").ok_or_else(|| bad("The body needs \"template\": {\"name\", \"language\"}."))?;
-    let name = t.get("name").and_then(Value::as_str).filter(|s| !s.trim().is_empty());
-    let language = t.get("language").and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+    let bad = |m: &str| ApiError::BadRequest {
+        code: "invalid_request",
+        message: m.to_string(),
+    };
+    let t = body
+        .get("template")
+        .ok_or_else(|| bad("The body needs \"template\": {\"name\", \"language\"}."))?;
+    let name = t
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty());
+    let language = t
+        .get("language")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty());
     let (Some(name), Some(language)) = (name, language) else {
-        return Err(bad("template.name and template.language must be non-empty text."));
+        return Err(bad(
+            "template.name and template.language must be non-empty text.",
+        ));
     };
     let variables = match body.get("variables") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => return Err(bad("variables must be an object of name to text.")),
     };
-    Ok(SendRequest { template: name.to_string(), language: language.to_string(), variables })
+    Ok(SendRequest {
+        template: name.to_string(),
+        language: language.to_string(),
+        variables,
+    })
 }
 
 async fn send(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let caller = Caller::from_claims(&req.claims)?;
     let not_found = || ApiError::NotFound("No such contact (it may have expired).".into());
-    let key = req.path_param("id").and_then(|id| RecordKey::from_id(&caller.tenant, id)).ok_or_else(not_found)?;
+    let key = req
+        .path_param("id")
+        .and_then(|id| RecordKey::from_id(&caller.tenant, id))
+        .ok_or_else(not_found)?;
     if !caller.may_act_for(&key.agent) {
-        return Err(ApiError::Forbidden("Only the contact's own agent, a supervisor or an admin can send to this customer.".into()));
+        return Err(ApiError::Forbidden(
+            "Only the contact's own agent, a supervisor or an admin can send to this customer."
+                .into(),
+        ));
     }
     let body = req.json_body()?;
     let request = parse_body(&body)?;
 
-    let idempotency = match req.header("idempotency-key").map(str::trim).filter(|k| !k.is_empty()) {
+    let idempotency = match req
+        .header("idempotency-key")
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
         Some(k) if k.len() > MAX_IDEMPOTENCY_KEY => {
-            return Err(ApiError::BadRequest { code: "invalid_idempotency_key", message: format!("Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters.") })
+            return Err(ApiError::BadRequest {
+                code: "invalid_idempotency_key",
+                message: format!(
+                    "Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters."
+                ),
+            })
         }
         Some(k) => {
             let pk = Store::idempotency_pk(&caller.tenant, &caller.agent, k);
@@ -127,12 +169,25 @@ fn find_template<'a>(templates: &'a [Template], r: &SendRequest) -> Result<&'a T
         .iter()
         .find(|t| t.name == r.template && t.language == r.language && t.is_approved())
         .ok_or_else(|| {
-            let status = templates.iter().find(|t| t.name == r.template && t.language == r.language).map(|t| t.status.clone());
+            let status = templates
+                .iter()
+                .find(|t| t.name == r.template && t.language == r.language)
+                .map(|t| t.status.clone());
             let message = match status {
-                Some(s) => format!("Template {} ({}) is {s}, not APPROVED; it cannot be sent.", r.template, r.language),
-                None => format!("Template {} ({}) is not among this tenant's approved templates.", r.template, r.language),
+                Some(s) => format!(
+                    "Template {} ({}) is {s}, not APPROVED; it cannot be sent.",
+                    r.template, r.language
+                ),
+                None => format!(
+                    "Template {} ({}) is not among this tenant's approved templates.",
+                    r.template, r.language
+                ),
             };
-            ApiError::Unprocessable { code: "template_not_approved", message, details: json!({"template": {"name": r.template, "language": r.language}}) }
+            ApiError::Unprocessable {
+                code: "template_not_approved",
+                message,
+                details: json!({"template": {"name": r.template, "language": r.language}}),
+            }
         })
 }
 
@@ -144,21 +199,40 @@ async fn send_claimed(
     idempotency: Option<&str>,
 ) -> Result<ApiResponse, ApiError> {
     let now = (deps.clock)();
-    let ctx = deps.store.send_context(key, &caller.agent, now).await.map_err(storage)?;
-    let record = ctx.record.ok_or_else(|| ApiError::NotFound("No such contact (it may have expired).".into()))?;
+    let ctx = deps
+        .store
+        .send_context(key, &caller.agent, now)
+        .await
+        .map_err(storage)?;
+    let record = ctx
+        .record
+        .ok_or_else(|| ApiError::NotFound("No such contact (it may have expired).".into()))?;
     let rules = rules_of(ctx.settings.as_ref());
     let templates = templates_of(ctx.templates.as_ref());
     let template = find_template(&templates, request)?;
-    let values = template.validate_variables(&request.variables).map_err(|errors| ApiError::Unprocessable {
-        code: "template_variables_invalid",
-        message: format!("{} variable(s) of template {} are not valid.", errors.len(), template.name),
-        details: json!({ "details": errors }),
-    })?;
+    let values = template
+        .validate_variables(&request.variables)
+        .map_err(|errors| ApiError::Unprocessable {
+            code: "template_variables_invalid",
+            message: format!(
+                "{} variable(s) of template {} are not valid.",
+                errors.len(),
+                template.name
+            ),
+            details: json!({ "details": errors }),
+        })?;
 
     let slot: Option<Slot> = match rules.cap() {
         Some(limit) => match deps
             .store
-            .reserve(&key.tenant, &caller.agent, &key.customer, limit, now, ctx.counter)
+            .reserve(
+                &key.tenant,
+                &caller.agent,
+                &key.customer,
+                limit,
+                now,
+                ctx.counter,
+            )
             .await
             .map_err(storage)?
         {
@@ -168,7 +242,10 @@ async fn send_claimed(
                 let mut details = Map::new();
                 details.insert("availableAt".into(), json!(view.available_at));
                 details.insert("retryAfterSeconds".into(), json!(view.retry_after_seconds));
-                details.insert("quota".into(), serde_json::to_value(&view).unwrap_or_default());
+                details.insert(
+                    "quota".into(),
+                    serde_json::to_value(&view).unwrap_or_default(),
+                );
                 return Err(ApiError::TooManyRequests {
                     code: "active_message_limit_reached",
                     message: refusal_message(&q, now, rules.tz()),
@@ -195,7 +272,11 @@ async fn send_claimed(
         Ok(w) => w,
         Err(e) => {
             if let Some(slot) = &slot {
-                if let Err(err) = deps.store.release(&key.tenant, &caller.agent, &key.customer, &slot.token).await {
+                if let Err(err) = deps
+                    .store
+                    .release(&key.tenant, &caller.agent, &key.customer, &slot.token)
+                    .await
+                {
                     tracing::error!(error = %err, "could not give a cap slot back");
                 }
             }
@@ -204,11 +285,19 @@ async fn send_claimed(
         }
     };
     let quota = slot.map(|s| s.quota_after.view(rules.tz()));
-    let response = json!({"messageId": wamid, "sentAt": local_iso(now, rules.tz()), "quota": quota});
+    let response =
+        json!({"messageId": wamid, "sentAt": local_iso(now, rules.tz()), "quota": quota});
     let body = response.to_string();
     let marked = deps
         .store
-        .mark_sent(key, &caller.agent, (&template.name, &template.language), &wamid, now, idempotency.map(|pk| (pk, 200u16, body.as_str())))
+        .mark_sent(
+            key,
+            &caller.agent,
+            (&template.name, &template.language),
+            &wamid,
+            now,
+            idempotency.map(|pk| (pk, 200u16, body.as_str())),
+        )
         .await;
     if let Err(e) = marked {
         // The message went out; the record could not be marked. Say so loudly, but do not
@@ -242,7 +331,14 @@ pub fn graph_error(e: GraphError) -> ApiError {
     }
 }
 
-async fn publish_sent(deps: &Deps, caller: &Caller, record: &ContactRecord, template: &Template, wamid: &str, now: DateTime<Utc>) {
+async fn publish_sent(
+    deps: &Deps,
+    caller: &Caller,
+    record: &ContactRecord,
+    template: &Template,
+    wamid: &str,
+    now: DateTime<Utc>,
+) {
     let event = Event {
         detail_type: SENT_DETAIL_TYPE.into(),
         detail: json!({
@@ -269,14 +365,28 @@ mod tests {
     #[test]
     fn the_body_is_read_strictly() {
         assert!(parse_body(&json!({"template": {"name": "x", "language": "pt_BR"}})).is_ok());
-        for bad in [json!({}), json!({"template": {"name": ""}}), json!({"template": {"name": "x", "language": 3}}), json!({"template": {"name": "x", "language": "pt_BR"}, "variables": [1]})] {
-            assert_eq!(parse_body(&bad).unwrap_err().code(), "invalid_request", "{bad}");
+        for bad in [
+            json!({}),
+            json!({"template": {"name": ""}}),
+            json!({"template": {"name": "x", "language": 3}}),
+            json!({"template": {"name": "x", "language": "pt_BR"}, "variables": [1]}),
+        ] {
+            assert_eq!(
+                parse_body(&bad).unwrap_err().code(),
+                "invalid_request",
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn metas_refusal_becomes_502_with_a_plain_explanation() {
-        let e = graph_error(GraphError::Rejected { http_status: 400, code: 131047, title: "Re-engagement message".into(), details: None });
+        let e = graph_error(GraphError::Rejected {
+            http_status: 400,
+            code: 131047,
+            title: "Re-engagement message".into(),
+            details: None,
+        });
         let r = e.to_response();
         assert_eq!(r.status, 502);
         let b = r.json_body();

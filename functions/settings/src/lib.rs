@@ -40,7 +40,11 @@ fn storage(e: StoreError) -> ApiError {
 }
 
 fn invalid(code: &'static str, message: &str, errors: Vec<FieldError>) -> ApiError {
-    ApiError::Unprocessable { code, message: message.to_string(), details: json!({ "details": errors }) }
+    ApiError::Unprocessable {
+        code,
+        message: message.to_string(),
+        details: json!({ "details": errors }),
+    }
 }
 
 async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
@@ -51,32 +55,52 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         ("PUT", ["settings"]) => put_settings(deps, &caller, req).await,
         ("PUT", ["channels", _]) => put_channel(deps, &caller, req).await,
         ("PUT", ["templates"]) => put_templates(deps, &caller, req).await,
-        _ => Err(ApiError::NotFound(format!("No route for {} {}.", req.method, req.path))),
+        _ => Err(ApiError::NotFound(format!(
+            "No route for {} {}.",
+            req.method, req.path
+        ))),
     }
 }
 
 async fn get_settings(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiError> {
-    let stored = deps.store.get_settings(&caller.tenant).await.map_err(storage)?;
+    let stored = deps
+        .store
+        .get_settings(&caller.tenant)
+        .await
+        .map_err(storage)?;
     let rules = rules_of(stored.as_ref());
     let mut v = serde_json::to_value(&rules.settings).unwrap_or_default();
     v["isDefault"] = json!(stored.is_none());
     Ok(ApiResponse::json(200, &v))
 }
 
-async fn put_settings(deps: &Deps, caller: &Caller, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+async fn put_settings(
+    deps: &Deps,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Admin)?;
     let body = req.json_body()?;
-    let rules = settings::validate(&body).map_err(|e| invalid("invalid_settings", "Some settings are not valid.", e))?;
+    let rules = settings::validate(&body)
+        .map_err(|e| invalid("invalid_settings", "Some settings are not valid.", e))?;
     let normalized = serde_json::to_value(&rules.settings).unwrap_or_default();
-    deps.store.put_settings(&caller.tenant, &normalized).await.map_err(storage)?;
+    deps.store
+        .put_settings(&caller.tenant, &normalized)
+        .await
+        .map_err(storage)?;
     Ok(ApiResponse::json(200, &normalized))
 }
 
 fn text_field(body: &Value, field: &str, errors: &mut Vec<FieldError>) -> String {
     match body.get(field) {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 128 && !s.contains('#') => s.trim().to_string(),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 128 && !s.contains('#') => {
+            s.trim().to_string()
+        }
         Some(Value::String(_)) => {
-            errors.push(FieldError::new(field, "must be 1 to 128 characters, without #"));
+            errors.push(FieldError::new(
+                field,
+                "must be 1 to 128 characters, without #",
+            ));
             String::new()
         }
         Some(_) => {
@@ -90,22 +114,46 @@ fn text_field(body: &Value, field: &str, errors: &mut Vec<FieldError>) -> String
     }
 }
 
-async fn put_channel(deps: &Deps, caller: &Caller, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+async fn put_channel(
+    deps: &Deps,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Admin)?;
-    let pnid = req.path_param("phoneNumberId").unwrap_or_default().trim().to_string();
+    let pnid = req
+        .path_param("phoneNumberId")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let body = req.json_body()?;
     let mut errors = Vec::new();
-    if pnid.is_empty() || pnid.len() > 64 || !pnid.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        errors.push(FieldError::new("phoneNumberId", "must be the WhatsApp phone number id (letters and digits)"));
+    if pnid.is_empty()
+        || pnid.len() > 64
+        || !pnid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        errors.push(FieldError::new(
+            "phoneNumberId",
+            "must be the WhatsApp phone number id (letters and digits)",
+        ));
     }
     if !body.is_object() {
-        return Err(invalid("invalid_channel", "The channel must be a JSON object.", vec![]));
+        return Err(invalid(
+            "invalid_channel",
+            "The channel must be a JSON object.",
+            vec![],
+        ));
     }
     let waba_id = text_field(&body, "wabaId", &mut errors);
     let display = text_field(&body, "displayPhoneNumber", &mut errors);
     let agent = text_field(&body, "defaultAgentId", &mut errors);
     if !errors.is_empty() {
-        return Err(invalid("invalid_channel", "The channel is not valid.", errors));
+        return Err(invalid(
+            "invalid_channel",
+            "The channel is not valid.",
+            errors,
+        ));
     }
     let channel = Channel {
         phone_number_id: pnid,
@@ -115,19 +163,34 @@ async fn put_channel(deps: &Deps, caller: &Caller, req: &ApiRequest) -> Result<A
         default_agent_id: agent,
     };
     deps.store.put_channel(&channel).await.map_err(storage)?;
-    Ok(ApiResponse::json(200, &serde_json::to_value(&channel).unwrap_or_default()))
+    Ok(ApiResponse::json(
+        200,
+        &serde_json::to_value(&channel).unwrap_or_default(),
+    ))
 }
 
-async fn put_templates(deps: &Deps, caller: &Caller, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+async fn put_templates(
+    deps: &Deps,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Admin)?;
     let body = req.json_body()?;
-    let list = parse_template_list(&body)
-        .map_err(|e| invalid("invalid_templates", "The template list is not Meta's message_templates JSON.", vec![FieldError::new("data", e)]))?;
+    let list = parse_template_list(&body).map_err(|e| {
+        invalid(
+            "invalid_templates",
+            "The template list is not Meta's message_templates JSON.",
+            vec![FieldError::new("data", e)],
+        )
+    })?;
     let data = match &body {
         Value::Array(a) => a.clone(),
         _ => body["data"].as_array().cloned().unwrap_or_default(),
     };
-    deps.store.put_templates(&caller.tenant, &json!({ "data": data })).await.map_err(storage)?;
+    deps.store
+        .put_templates(&caller.tenant, &json!({ "data": data }))
+        .await
+        .map_err(storage)?;
     Ok(ApiResponse::json(
         200,
         &json!({"templates": list.len(), "approved": list.iter().filter(|t| t.is_approved()).count()}),

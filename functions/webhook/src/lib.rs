@@ -37,7 +37,13 @@ pub struct Deps {
 }
 
 impl Deps {
-    pub fn new(store: Store, graph: GraphClient, app_secret: &str, verify_token: &str, clock: Clock) -> Self {
+    pub fn new(
+        store: Store,
+        graph: GraphClient,
+        app_secret: &str,
+        verify_token: &str,
+        clock: Clock,
+    ) -> Self {
         Deps {
             store,
             graph,
@@ -53,11 +59,22 @@ impl Deps {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let cfg = Config::from_env()?;
         let (dynamo, _) = afterhours_adapters::config::aws_clients(&cfg).await;
-        let graph = GraphClient::new(&cfg.graph_base_url, &cfg.graph_version, &secret("WHATSAPP_TOKEN").await?, cfg.graph_timeout)
-            .map_err(ConfigError)?;
+        let graph = GraphClient::new(
+            &cfg.graph_base_url,
+            &cfg.graph_version,
+            &secret("WHATSAPP_TOKEN").await?,
+            cfg.graph_timeout,
+        )
+        .map_err(ConfigError)?;
         let store = Store::new(dynamo, cfg.table);
         store.warm_up().await;
-        Ok(Deps::new(store, graph, &secret("APP_SECRET").await?, &secret("VERIFY_TOKEN").await?, system_clock()))
+        Ok(Deps::new(
+            store,
+            graph,
+            &secret("APP_SECRET").await?,
+            &secret("VERIFY_TOKEN").await?,
+            system_clock(),
+        ))
     }
 
     async fn channel(&self, pnid: &str) -> Result<Option<Channel>, StoreError> {
@@ -92,13 +109,19 @@ pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
 }
 
 fn error(status: u16, code: &str, message: &str) -> ApiResponse {
-    ApiResponse::json(status, &json!({"error": {"code": code, "message": message}}))
+    ApiResponse::json(
+        status,
+        &json!({"error": {"code": code, "message": message}}),
+    )
 }
 
 /// Meta's subscription handshake: echo `hub.challenge` when the token matches.
 fn verify(deps: &Deps, req: &ApiRequest) -> ApiResponse {
     let q = |k: &str| req.query.get(k).map(String::as_str).unwrap_or("");
-    let token_ok: bool = q("hub.verify_token").as_bytes().ct_eq(deps.verify_token.as_bytes()).into();
+    let token_ok: bool = q("hub.verify_token")
+        .as_bytes()
+        .ct_eq(deps.verify_token.as_bytes())
+        .into();
     if q("hub.mode") == "subscribe" && token_ok && !deps.verify_token.is_empty() {
         ApiResponse::text(200, q("hub.challenge"))
     } else {
@@ -108,17 +131,31 @@ fn verify(deps: &Deps, req: &ApiRequest) -> ApiResponse {
 
 /// Whether `X-Hub-Signature-256` is the HMAC-SHA256 of the raw body with the app secret (constant time).
 pub fn signature_ok(secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
-    let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else { return false };
-    let Ok(sig) = hex::decode(hex_sig) else { return false };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else { return false };
+    let Some(hex_sig) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Ok(sig) = hex::decode(hex_sig) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return false;
+    };
     mac.update(body);
     mac.verify_slice(&sig).is_ok()
 }
 
 async fn receive(deps: &Deps, req: &ApiRequest) -> ApiResponse {
-    if !signature_ok(&deps.app_secret, &req.body, req.header("x-hub-signature-256")) {
+    if !signature_ok(
+        &deps.app_secret,
+        &req.body,
+        req.header("x-hub-signature-256"),
+    ) {
         tracing::warn!("webhook refused: missing or wrong X-Hub-Signature-256");
-        return error(401, "invalid_signature", "X-Hub-Signature-256 is missing or does not match the body.");
+        return error(
+            401,
+            "invalid_signature",
+            "X-Hub-Signature-256 is missing or does not match the body.",
+        );
     }
     let payload = match webhook::parse(&req.body) {
         Ok(p) => p,
@@ -131,7 +168,11 @@ async fn receive(deps: &Deps, req: &ApiRequest) -> ApiResponse {
     for change in &payload.changes {
         if let Err(e) = process_change(deps, change, &mut stats).await {
             tracing::error!(error = %e, "webhook storage failure; Meta will retry");
-            return error(500, "storage_failure", "The webhook could not be stored; it will be retried.");
+            return error(
+                500,
+                "storage_failure",
+                "The webhook could not be stored; it will be retried.",
+            );
         }
     }
     tracing::info!(?stats, "webhook processed");
@@ -150,7 +191,11 @@ pub struct Stats {
     pub statuses: usize,
 }
 
-async fn process_change(deps: &Deps, change: &webhook::Change, stats: &mut Stats) -> Result<(), StoreError> {
+async fn process_change(
+    deps: &Deps,
+    change: &webhook::Change,
+    stats: &mut Stats,
+) -> Result<(), StoreError> {
     let Some(channel) = deps.channel(&change.phone_number_id).await? else {
         tracing::warn!(phone_number_id = %change.phone_number_id, "webhook for an unknown phone number; acknowledged, nothing stored");
         stats.skipped += change.messages.len() + change.statuses.len();
@@ -208,8 +253,11 @@ async fn process_message(
             IngestOutcome::Added => stats.recorded += 1,
             IngestOutcome::Created => {
                 stats.recorded += 1;
-                if rules.settings.notify_next_service_hours && !matches!(m.kind, MessageKind::ButtonReply { .. }) {
-                    stats.prompts += usize::from(send_prompt(deps, channel, rules, m, customer, &key).await?);
+                if rules.settings.notify_next_service_hours
+                    && !matches!(m.kind, MessageKind::ButtonReply { .. })
+                {
+                    stats.prompts +=
+                        usize::from(send_prompt(deps, channel, rules, m, customer, &key).await?);
                 }
             }
         }
@@ -218,7 +266,11 @@ async fn process_message(
     }
     if let (MessageKind::ButtonReply { id, .. }, Some(ctx)) = (&m.kind, &m.context_id) {
         if let Some(yes) = answer_of(id) {
-            if deps.store.answer_callback(tenant, ctx, yes, m.timestamp).await? {
+            if deps
+                .store
+                .answer_callback(tenant, ctx, yes, m.timestamp)
+                .await?
+            {
                 stats.answers += 1;
             }
         }
@@ -244,7 +296,11 @@ async fn send_prompt(
     let texts = rules.prompt_texts();
     let body = prompt_body(&texts, next, rules.tz(), &rules.settings.language);
     let to = m.wa_id.as_deref().unwrap_or(customer);
-    match deps.graph.send(&channel.phone_number_id, &prompt_message(to, &body, &texts)).await {
+    match deps
+        .graph
+        .send(&channel.phone_number_id, &prompt_message(to, &body, &texts))
+        .await
+    {
         Ok(wamid) => {
             deps.store.mark_prompt_sent(key, &wamid, now).await?;
             Ok(true)
@@ -256,10 +312,22 @@ async fn send_prompt(
     }
 }
 
-async fn process_status(deps: &Deps, channel: &Channel, s: &StatusUpdate, stats: &mut Stats) -> Result<(), StoreError> {
+async fn process_status(
+    deps: &Deps,
+    channel: &Channel,
+    s: &StatusUpdate,
+    stats: &mut Stats,
+) -> Result<(), StoreError> {
     let changed = deps
         .store
-        .update_delivery(&channel.tenant_id, &s.id, s.status.as_str(), s.status.rank(), s.timestamp, s.error.clone())
+        .update_delivery(
+            &channel.tenant_id,
+            &s.id,
+            s.status.as_str(),
+            s.status.rank(),
+            s.timestamp,
+            s.error.clone(),
+        )
         .await?;
     stats.statuses += usize::from(changed);
     Ok(())
@@ -280,6 +348,10 @@ mod tests {
         assert!(!signature_ok(b"s3cret", br#"{"entry": []}"#, Some(&good)));
         assert!(!signature_ok(b"s3cret", body, None));
         assert!(!signature_ok(b"s3cret", body, Some("sha256=zz")));
-        assert!(!signature_ok(b"s3cret", body, Some(&good.replace("sha256=", "sha1="))));
+        assert!(!signature_ok(
+            b"s3cret",
+            body,
+            Some(&good.replace("sha256=", "sha1="))
+        ));
     }
 }

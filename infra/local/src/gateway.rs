@@ -45,7 +45,12 @@ pub const ROUTES: &[(&str, &str, Function, bool)] = &[
     ("GET", "/contacts/{id}", Function::Contacts, true),
     ("GET", "/contacts/{id}/quota", Function::Contacts, true),
     ("GET", "/templates", Function::Contacts, true),
-    ("POST", "/contacts/{id}/active-messages", Function::Send, true),
+    (
+        "POST",
+        "/contacts/{id}/active-messages",
+        Function::Send,
+        true,
+    ),
     ("GET", "/settings", Function::Settings, true),
     ("PUT", "/settings", Function::Settings, true),
     ("PUT", "/channels/{phoneNumberId}", Function::Settings, true),
@@ -53,7 +58,10 @@ pub const ROUTES: &[(&str, &str, Function, bool)] = &[
 ];
 
 /// The route a request matches, with its path parameters.
-pub fn match_route(method: &str, path: &str) -> Option<(&'static str, Function, bool, HashMap<String, String>)> {
+pub fn match_route(
+    method: &str,
+    path: &str,
+) -> Option<(&'static str, Function, bool, HashMap<String, String>)> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     'routes: for (m, template, f, auth) in ROUTES {
         if *m != method {
@@ -103,12 +111,21 @@ impl Gateway {
         report: report::Deps,
         jwt_secret: &[u8],
     ) -> Self {
-        Gateway { webhook, contacts, send, settings, report, jwt_secret: jwt_secret.to_vec(), requests: AtomicU64::new(0) }
+        Gateway {
+            webhook,
+            contacts,
+            send,
+            settings,
+            report,
+            jwt_secret: jwt_secret.to_vec(),
+            requests: AtomicU64::new(0),
+        }
     }
 
     pub async fn handle(&self, req: HttpRequest) -> HttpResponse {
         let mut res = self.route(req).await;
-        res.headers.push(("access-control-allow-origin".into(), "*".into()));
+        res.headers
+            .push(("access-control-allow-origin".into(), "*".into()));
         res
     }
 
@@ -117,8 +134,14 @@ impl Gateway {
             return HttpResponse {
                 status: 204,
                 headers: vec![
-                    ("access-control-allow-methods".into(), "GET,POST,PUT,OPTIONS".into()),
-                    ("access-control-allow-headers".into(), "authorization,content-type,idempotency-key".into()),
+                    (
+                        "access-control-allow-methods".into(),
+                        "GET,POST,PUT,OPTIONS".into(),
+                    ),
+                    (
+                        "access-control-allow-headers".into(),
+                        "authorization,content-type,idempotency-key".into(),
+                    ),
                 ],
                 body: vec![],
             };
@@ -131,7 +154,10 @@ impl Gateway {
             return gateway_error(404, "Not Found");
         };
         let claims = if auth {
-            let token = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
+            let token = req.header("authorization").and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            });
             match token.map(|t| jwt::verify(&self.jwt_secret, t.trim(), Utc::now().timestamp())) {
                 Some(Ok(c)) => Some(c),
                 _ => return gateway_error(401, "Unauthorized"),
@@ -161,11 +187,21 @@ impl Gateway {
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
-        HttpResponse { status: u16::try_from(out.status_code).unwrap_or(500), headers, body }
+        HttpResponse {
+            status: u16::try_from(out.status_code).unwrap_or(500),
+            headers,
+            body,
+        }
     }
 
     /// The HTTP API payload 2.0 event API Gateway would send for this request.
-    fn event(&self, req: &HttpRequest, template: &str, params: HashMap<String, String>, claims: Option<HashMap<String, String>>) -> Value {
+    fn event(
+        &self,
+        req: &HttpRequest,
+        template: &str,
+        params: HashMap<String, String>,
+        claims: Option<HashMap<String, String>>,
+    ) -> Value {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
         let mut headers = Map::new();
         for (k, v) in &req.headers {
@@ -185,7 +221,10 @@ impl Gateway {
         }
         let (body, b64) = match std::str::from_utf8(&req.body) {
             Ok(s) => (s.to_string(), false),
-            Err(_) => (base64::engine::general_purpose::STANDARD.encode(&req.body), true),
+            Err(_) => (
+                base64::engine::general_purpose::STANDARD.encode(&req.body),
+                true,
+            ),
         };
         let route_key = format!("{} {template}", req.method);
         let now = Utc::now();
@@ -234,10 +273,19 @@ mod tests {
     #[test]
     fn routes_match_with_their_parameters() {
         let (t, f, auth, p) = match_route("POST", "/contacts/abc/active-messages").unwrap();
-        assert_eq!((t, f, auth), ("/contacts/{id}/active-messages", Function::Send, true));
+        assert_eq!(
+            (t, f, auth),
+            ("/contacts/{id}/active-messages", Function::Send, true)
+        );
         assert_eq!(p["id"], "abc");
-        assert_eq!(match_route("GET", "/contacts/abc/quota").unwrap().1, Function::Contacts);
-        assert_eq!(match_route("PUT", "/templates").unwrap().1, Function::Settings);
+        assert_eq!(
+            match_route("GET", "/contacts/abc/quota").unwrap().1,
+            Function::Contacts
+        );
+        assert_eq!(
+            match_route("PUT", "/templates").unwrap().1,
+            Function::Settings
+        );
         assert!(!match_route("POST", "/webhook").unwrap().2);
         assert!(match_route("DELETE", "/contacts").is_none());
         assert!(match_route("GET", "/contacts//quota").is_none());

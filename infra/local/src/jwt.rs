@@ -16,22 +16,42 @@ pub fn mint(secret: &[u8], claims: &Value) -> String {
     let payload = B64.encode(claims.to_string());
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(format!("{header}.{payload}").as_bytes());
-    format!("{header}.{payload}.{}", B64.encode(mac.finalize().into_bytes()))
+    format!(
+        "{header}.{payload}.{}",
+        B64.encode(mac.finalize().into_bytes())
+    )
 }
 
 /// A token for (tenant, agent, role) valid for `ttl_secs`, with Cognito's claim names.
-pub fn token_for(secret: &[u8], tenant: &str, agent: &str, role: &str, now: i64, ttl_secs: i64) -> String {
-    mint(secret, &json!({"sub": agent, "custom:tenant_id": tenant, "cognito:groups": [role], "iat": now, "exp": now + ttl_secs}))
+pub fn token_for(
+    secret: &[u8],
+    tenant: &str,
+    agent: &str,
+    role: &str,
+    now: i64,
+    ttl_secs: i64,
+) -> String {
+    mint(
+        secret,
+        &json!({"sub": agent, "custom:tenant_id": tenant, "cognito:groups": [role], "iat": now, "exp": now + ttl_secs}),
+    )
 }
 
 /// Verifies an HS256 token; returns its claims flattened to strings the way
 /// API Gateway hands them to a function (`["admin"]` becomes `[admin]`).
-pub fn verify(secret: &[u8], token: &str, now: i64) -> Result<HashMap<String, String>, &'static str> {
+pub fn verify(
+    secret: &[u8],
+    token: &str,
+    now: i64,
+) -> Result<HashMap<String, String>, &'static str> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err("malformed token");
     };
-    let header: Value = serde_json::from_slice(&B64.decode(h).map_err(|_| "malformed header")?).map_err(|_| "malformed header")?;
+    let header: Value = serde_json::from_slice(&B64.decode(h).map_err(|_| "malformed header")?)
+        .map_err(|_| "malformed header")?;
     if header["alg"] != "HS256" {
         return Err("unsupported algorithm");
     }
@@ -39,14 +59,19 @@ pub fn verify(secret: &[u8], token: &str, now: i64) -> Result<HashMap<String, St
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| "bad secret")?;
     mac.update(format!("{h}.{p}").as_bytes());
     mac.verify_slice(&sig).map_err(|_| "invalid signature")?;
-    let claims: Value = serde_json::from_slice(&B64.decode(p).map_err(|_| "malformed payload")?).map_err(|_| "malformed payload")?;
+    let claims: Value = serde_json::from_slice(&B64.decode(p).map_err(|_| "malformed payload")?)
+        .map_err(|_| "malformed payload")?;
     let obj = claims.as_object().ok_or("malformed payload")?;
     match obj.get("exp").and_then(Value::as_i64) {
         Some(exp) if exp > now => {}
         Some(_) => return Err("token expired"),
         None => return Err("token has no exp"),
     }
-    if obj.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now) {
+    if obj
+        .get("nbf")
+        .and_then(Value::as_i64)
+        .is_some_and(|nbf| nbf > now)
+    {
         return Err("token not yet valid");
     }
     Ok(obj.iter().map(|(k, v)| (k.clone(), flatten(v))).collect())
@@ -81,7 +106,11 @@ mod tests {
         assert_eq!(verify(b"k", &t, 1060), Err("token expired"));
         assert!(verify(b"k", "a.b", 0).is_err());
         assert!(verify(b"k", "", 0).is_err());
-        let none = format!("{}.{}.", B64.encode(r#"{"alg":"none"}"#), B64.encode(r#"{"exp":9999999999}"#));
+        let none = format!(
+            "{}.{}.",
+            B64.encode(r#"{"alg":"none"}"#),
+            B64.encode(r#"{"exp":9999999999}"#)
+        );
         assert_eq!(verify(b"k", &none, 0), Err("unsupported algorithm"));
     }
 }

@@ -49,7 +49,10 @@ fn api_url() -> String {
 #[tokio::main]
 async fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let (cmd, rest) = argv.split_first().map(|(c, r)| (c.as_str(), r)).unwrap_or(("help", &[]));
+    let (cmd, rest) = argv
+        .split_first()
+        .map(|(c, r)| (c.as_str(), r))
+        .unwrap_or(("help", &[]));
     let args = parse_args(rest);
     let result = match cmd {
         "run" => run().await,
@@ -57,9 +60,24 @@ async fn main() {
         "webhook" => webhook(&args).await,
         "status" => status(&args).await,
         "report" => post_json(&format!("{}/_local/report", api_url()), &[], "").await,
-        "sandbox" => get(&format!("{}/_sandbox/messages", or_default("WHATSAPP_API_BASE_URL", "http://127.0.0.1:4020"))).await,
+        "sandbox" => {
+            get(&format!(
+                "{}/_sandbox/messages",
+                or_default("WHATSAPP_API_BASE_URL", "http://127.0.0.1:4020")
+            ))
+            .await
+        }
         _ => {
-            println!("{}", include_str!("main.rs").lines().skip(2).take(11).map(|l| l.trim_start_matches("//! ")).collect::<Vec<_>>().join("\n"));
+            println!(
+                "{}",
+                include_str!("main.rs")
+                    .lines()
+                    .skip(2)
+                    .take(11)
+                    .map(|l| l.trim_start_matches("//! "))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
             Ok(())
         }
     };
@@ -74,17 +92,30 @@ async fn run() -> Result<(), String> {
     let store = stack::bootstrap().await.map_err(|e| e.to_string())?;
     stack::seed_demo(&store).await?;
     let sandbox_port = or_default("SANDBOX_PORT", "4020");
-    let sandbox = Arc::new(Sandbox::new(&required("WHATSAPP_TOKEN").map_err(|e| e.to_string())?));
+    let sandbox = Arc::new(Sandbox::new(
+        &required("WHATSAPP_TOKEN").map_err(|e| e.to_string())?,
+    ));
     match tokio::net::TcpListener::bind(format!("127.0.0.1:{sandbox_port}")).await {
         Ok(l) => drop(stack::spawn_sandbox(l, sandbox)),
         Err(e) => eprintln!("warning: WhatsApp sandbox not started on {sandbox_port}: {e}"),
     }
     let gateway = Arc::new(stack::gateway_from_env().await.map_err(|e| e.to_string())?);
     let port = or_default("LOCAL_API_PORT", "3000");
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await.map_err(|e| format!("port {port}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
+        .await
+        .map_err(|e| format!("port {port}: {e}"))?;
     let secret = required("LOCAL_JWT_SECRET").map_err(|e| e.to_string())?;
     let now = Utc::now().timestamp();
-    let tok = |agent: &str, role: &str| jwt::token_for(secret.as_bytes(), stack::DEMO_TENANT, agent, role, now, 12 * 3600);
+    let tok = |agent: &str, role: &str| {
+        jwt::token_for(
+            secret.as_bytes(),
+            stack::DEMO_TENANT,
+            agent,
+            role,
+            now,
+            12 * 3600,
+        )
+    };
     println!(
         r#"
 afterhours is running on loopback:
@@ -130,19 +161,35 @@ Ctrl-C stops everything `make run` started.
 fn token(args: &Args) -> Result<(), String> {
     let secret = required("LOCAL_JWT_SECRET").map_err(|e| e.to_string())?;
     let get = |k: &str, d: &str| args.get(k).cloned().unwrap_or_else(|| d.to_string());
-    let ttl: i64 = get("ttl", "43200").parse().map_err(|_| "--ttl takes seconds")?;
+    let ttl: i64 = get("ttl", "43200")
+        .parse()
+        .map_err(|_| "--ttl takes seconds")?;
     println!(
         "{}",
-        jwt::token_for(secret.as_bytes(), &get("tenant", stack::DEMO_TENANT), &get("agent", stack::DEMO_AGENT), &get("role", "agent"), Utc::now().timestamp(), ttl)
+        jwt::token_for(
+            secret.as_bytes(),
+            &get("tenant", stack::DEMO_TENANT),
+            &get("agent", stack::DEMO_AGENT),
+            &get("role", "agent"),
+            Utc::now().timestamp(),
+            ttl
+        )
     );
     Ok(())
 }
 
 fn when(args: &Args) -> Result<DateTime<Utc>, String> {
     if let Some(at) = args.get("at") {
-        return DateTime::parse_from_rfc3339(at).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("--at: {e}"));
+        return DateTime::parse_from_rfc3339(at)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| format!("--at: {e}"));
     }
-    let ago: i64 = args.get("minutes-ago").map(|m| m.parse()).transpose().map_err(|_| "--minutes-ago takes minutes")?.unwrap_or(0);
+    let ago: i64 = args
+        .get("minutes-ago")
+        .map(|m| m.parse())
+        .transpose()
+        .map_err(|_| "--minutes-ago takes minutes")?
+        .unwrap_or(0);
     Ok(Utc::now() - Duration::minutes(ago))
 }
 
@@ -152,7 +199,10 @@ fn envelope(pnid: &str, value: Value) -> Value {
 }
 
 async fn webhook(args: &Args) -> Result<(), String> {
-    let pnid = args.get("phone-number-id").cloned().unwrap_or_else(|| stack::DEMO_PHONE_NUMBER_ID.into());
+    let pnid = args
+        .get("phone-number-id")
+        .cloned()
+        .unwrap_or_else(|| stack::DEMO_PHONE_NUMBER_ID.into());
     let from = args.get("from").cloned();
     let user_id = args.get("user-id").cloned();
     if from.is_none() && user_id.is_none() {
@@ -168,7 +218,8 @@ async fn webhook(args: &Args) -> Result<(), String> {
         contact["user_id"] = json!(u);
     }
     if !args.contains_key("no-name") {
-        contact["profile"] = json!({"name": args.get("name").cloned().unwrap_or_else(|| "Dev Customer".into())});
+        contact["profile"] =
+            json!({"name": args.get("name").cloned().unwrap_or_else(|| "Dev Customer".into())});
     }
     let mut m = json!({"id": id, "timestamp": at.timestamp().to_string()});
     if let Some(f) = &from {
@@ -179,7 +230,9 @@ async fn webhook(args: &Args) -> Result<(), String> {
     }
     match args.get("button").map(String::as_str) {
         Some(answer @ ("yes" | "no")) => {
-            let context = args.get("context").ok_or("--button needs --context WAMID (the prompt's id, see `sandbox`)")?;
+            let context = args
+                .get("context")
+                .ok_or("--button needs --context WAMID (the prompt's id, see `sandbox`)")?;
             let (bid, title) = if answer == "yes" {
                 (afterhours_rules::prompt::YES_ID, "Yes")
             } else {
@@ -187,12 +240,14 @@ async fn webhook(args: &Args) -> Result<(), String> {
             };
             m["type"] = json!("interactive");
             m["context"] = json!({"from": pnid, "id": context});
-            m["interactive"] = json!({"type": "button_reply", "button_reply": {"id": bid, "title": title}});
+            m["interactive"] =
+                json!({"type": "button_reply", "button_reply": {"id": bid, "title": title}});
         }
         Some(other) => return Err(format!("--button {other}: use yes or no")),
         None => {
             m["type"] = json!("text");
-            m["text"] = json!({"body": args.get("text").cloned().unwrap_or_else(|| "Hello?".into())});
+            m["text"] =
+                json!({"body": args.get("text").cloned().unwrap_or_else(|| "Hello?".into())});
         }
     }
     let body = envelope(&pnid, json!({"contacts": [contact], "messages": [m]}));
@@ -200,7 +255,10 @@ async fn webhook(args: &Args) -> Result<(), String> {
 }
 
 async fn status(args: &Args) -> Result<(), String> {
-    let pnid = args.get("phone-number-id").cloned().unwrap_or_else(|| stack::DEMO_PHONE_NUMBER_ID.into());
+    let pnid = args
+        .get("phone-number-id")
+        .cloned()
+        .unwrap_or_else(|| stack::DEMO_PHONE_NUMBER_ID.into());
     let wamid = args.get("wamid").ok_or("--wamid is required")?;
     let st = args.get("status").ok_or("--status is required")?;
     let mut s = json!({"id": wamid, "status": st, "timestamp": Utc::now().timestamp().to_string(), "recipient_id": args.get("to").cloned().unwrap_or_default()});
@@ -216,21 +274,38 @@ async fn signed_post(body: &Value) -> Result<(), String> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| e.to_string())?;
     mac.update(raw.as_bytes());
     let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    post_json(&format!("{}/webhook", api_url()), &[("x-hub-signature-256", &sig)], &raw).await
+    post_json(
+        &format!("{}/webhook", api_url()),
+        &[("x-hub-signature-256", &sig)],
+        &raw,
+    )
+    .await
 }
 
 async fn post_json(url: &str, headers: &[(&str, &str)], body: &str) -> Result<(), String> {
-    let mut req = reqwest::Client::new().post(url).header("content-type", "application/json").body(body.to_string());
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string());
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let res = req.send().await.map_err(|e| format!("{url}: {e} (is `make run` running?)"))?;
-    println!("{} {}", res.status().as_u16(), res.text().await.unwrap_or_default());
+    let res = req
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e} (is `make run` running?)"))?;
+    println!(
+        "{} {}",
+        res.status().as_u16(),
+        res.text().await.unwrap_or_default()
+    );
     Ok(())
 }
 
 async fn get(url: &str) -> Result<(), String> {
-    let res = reqwest::get(url).await.map_err(|e| format!("{url}: {e} (is `make run` running?)"))?;
+    let res = reqwest::get(url)
+        .await
+        .map_err(|e| format!("{url}: {e} (is `make run` running?)"))?;
     println!("{}", res.text().await.unwrap_or_default());
     Ok(())
 }

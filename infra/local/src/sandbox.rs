@@ -44,17 +44,25 @@ pub fn shape_problems(b: &Value) -> Vec<String> {
             if body.is_empty() || body.chars().count() > 1024 {
                 p.push("interactive.body.text must be 1 to 1024 characters".into());
             }
-            let buttons = i["action"]["buttons"].as_array().cloned().unwrap_or_default();
+            let buttons = i["action"]["buttons"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             if !(1..=3).contains(&buttons.len()) {
                 p.push("1 to 3 buttons".into());
             }
             let mut ids = Vec::new();
             for x in &buttons {
-                let (id, title) = (x["reply"]["id"].as_str().unwrap_or(""), x["reply"]["title"].as_str().unwrap_or(""));
+                let (id, title) = (
+                    x["reply"]["id"].as_str().unwrap_or(""),
+                    x["reply"]["title"].as_str().unwrap_or(""),
+                );
                 if x["type"] != "reply" || id.is_empty() || title.is_empty() {
                     p.push("a button needs type reply, reply.id and reply.title".into());
                 } else if title.chars().count() > 20 || id.len() > 256 {
-                    p.push(format!("button title over 20 characters or id over 256: {title:?}"));
+                    p.push(format!(
+                        "button title over 20 characters or id over 256: {title:?}"
+                    ));
                 }
                 ids.push(id.to_string());
             }
@@ -66,7 +74,11 @@ pub fn shape_problems(b: &Value) -> Vec<String> {
         }
         Some("template") => {
             let t = &b["template"];
-            if !t["name"].as_str().is_some_and(|n| !n.is_empty()) || !t["language"]["code"].as_str().is_some_and(|c| !c.is_empty()) {
+            if !t["name"].as_str().is_some_and(|n| !n.is_empty())
+                || !t["language"]["code"]
+                    .as_str()
+                    .is_some_and(|c| !c.is_empty())
+            {
                 p.push("template.name and template.language.code are required".into());
             }
             for c in t["components"].as_array().into_iter().flatten() {
@@ -106,12 +118,18 @@ fn meta_error(status: u16, code: i64, message: &str) -> HttpResponse {
 
 impl Sandbox {
     pub fn new(token: &str) -> Self {
-        Sandbox { token: token.to_string(), state: Mutex::new(State::default()) }
+        Sandbox {
+            token: token.to_string(),
+            state: Mutex::new(State::default()),
+        }
     }
 
     /// Everything sent so far.
     pub fn sent(&self) -> Vec<Value> {
-        self.state.lock().map(|s| s.sent.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.sent.clone())
+            .unwrap_or_default()
     }
 
     /// Makes sends to `to` fail with Meta's `code` (or stop failing with `None`).
@@ -127,7 +145,9 @@ impl Sandbox {
     pub async fn handle(&self, req: HttpRequest) -> HttpResponse {
         let parts: Vec<&str> = req.path.trim_matches('/').split('/').collect();
         match (req.method.as_str(), parts.as_slice()) {
-            ("GET", ["_sandbox", "messages"]) => HttpResponse::json(200, &json!({"data": self.sent()})),
+            ("GET", ["_sandbox", "messages"]) => {
+                HttpResponse::json(200, &json!({"data": self.sent()}))
+            }
             ("POST", ["_sandbox", "failures"]) => {
                 let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
                 match (v["to"].as_str(), v["code"].as_i64()) {
@@ -135,7 +155,10 @@ impl Sandbox {
                         self.fail(to, Some(code));
                         HttpResponse::json(200, &json!({"to": to, "code": code}))
                     }
-                    _ => HttpResponse::json(400, &json!({"error": "send {\"to\": \"...\", \"code\": 131047}"})),
+                    _ => HttpResponse::json(
+                        400,
+                        &json!({"error": "send {\"to\": \"...\", \"code\": 131047}"}),
+                    ),
                 }
             }
             ("DELETE", ["_sandbox", "failures"]) => {
@@ -144,7 +167,9 @@ impl Sandbox {
                 }
                 HttpResponse::json(200, &json!({"cleared": true}))
             }
-            ("POST", [version, pnid, "messages"]) if version.starts_with('v') => self.messages(&req, pnid),
+            ("POST", [version, pnid, "messages"]) if version.starts_with('v') => {
+                self.messages(&req, pnid)
+            }
             _ => meta_error(404, 803, "Unknown path components"),
         }
     }
@@ -152,26 +177,46 @@ impl Sandbox {
     fn messages(&self, req: &HttpRequest, pnid: &str) -> HttpResponse {
         let auth = req.header("authorization").unwrap_or("");
         let Some(token) = auth.strip_prefix("Bearer ") else {
-            return meta_error(401, 190, "An access token is required to request this resource.");
+            return meta_error(
+                401,
+                190,
+                "An access token is required to request this resource.",
+            );
         };
         if !self.token.is_empty() && token != self.token {
-            return meta_error(401, 190, "Invalid OAuth access token - Cannot parse access token");
+            return meta_error(
+                401,
+                190,
+                "Invalid OAuth access token - Cannot parse access token",
+            );
         }
         let body: Value = match serde_json::from_slice(&req.body) {
             Ok(v) => v,
             Err(_) => return meta_error(400, 100, "The request body is not JSON."),
         };
         let problems = shape_problems(&body);
-        let Ok(mut s) = self.state.lock() else { return meta_error(500, 1, "sandbox state poisoned") };
+        let Ok(mut s) = self.state.lock() else {
+            return meta_error(500, 1, "sandbox state poisoned");
+        };
         s.next += 1;
         let wamid = format!("wamid.SANDBOX{:012}", s.next);
         let to = body["to"].as_str().unwrap_or("").to_string();
-        s.sent.push(json!({"phoneNumberId": pnid, "wamid": wamid, "body": body, "problems": problems}));
+        s.sent.push(
+            json!({"phoneNumberId": pnid, "wamid": wamid, "body": body, "problems": problems}),
+        );
         if !problems.is_empty() {
-            return meta_error(400, 100, &format!("(#100) Invalid parameter: {}", problems.join("; ")));
+            return meta_error(
+                400,
+                100,
+                &format!("(#100) Invalid parameter: {}", problems.join("; ")),
+            );
         }
         if let Some(code) = s.failures.get(&to) {
-            return meta_error(400, *code, &format!("(#{code}) sandbox failure for this recipient"));
+            return meta_error(
+                400,
+                *code,
+                &format!("(#{code}) sandbox failure for this recipient"),
+            );
         }
         HttpResponse::json(
             200,
@@ -192,7 +237,10 @@ mod tests {
         assert!(shape_problems(&m).is_empty());
         let t = json!({"messaging_product": "whatsapp", "to": "1", "type": "template",
             "template": {"name": "x", "language": {"code": "pt_BR"}, "components": [{"type": "body", "parameters": [{"type": "text", "text": "a\tb"}]}]}});
-        assert_eq!(shape_problems(&t), ["text parameter with a newline, a tab or 5 spaces"]);
+        assert_eq!(
+            shape_problems(&t),
+            ["text parameter with a newline, a tab or 5 spaces"]
+        );
         assert!(!shape_problems(&json!({"type": "video"})).is_empty());
     }
 }

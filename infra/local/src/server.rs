@@ -26,7 +26,10 @@ pub struct HttpRequest {
 
 impl HttpRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The query string decoded into pairs.
@@ -68,7 +71,8 @@ pub fn percent_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(v) => {
                         out.push(v);
                         i += 2;
@@ -91,14 +95,20 @@ where
 {
     let handler = Arc::new(handler);
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let handler = handler.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req: Request<Incoming>| {
                 let handler = handler.clone();
                 async move {
                     let (parts, body) = req.into_parts();
-                    let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+                    let body = body
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes().to_vec())
+                        .unwrap_or_default();
                     let request = HttpRequest {
                         method: parts.method.to_string(),
                         path: parts.uri.path().to_string(),
@@ -106,7 +116,12 @@ where
                         headers: parts
                             .headers
                             .iter()
-                            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+                            .filter_map(|(k, v)| {
+                                Some((
+                                    k.as_str().to_ascii_lowercase(),
+                                    v.to_str().ok()?.to_string(),
+                                ))
+                            })
                             .collect(),
                         body,
                     };
@@ -117,11 +132,15 @@ where
                     }
                     let response = builder
                         .body(Full::new(Bytes::from(res.body)))
-                        .unwrap_or_else(|_| Response::new(Full::new(Bytes::from_static(b"bad response"))));
+                        .unwrap_or_else(|_| {
+                            Response::new(Full::new(Bytes::from_static(b"bad response")))
+                        });
                     Ok::<_, Infallible>(response)
                 }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         });
     }
 }

@@ -27,7 +27,11 @@ pub async fn ensure_bus(client: &aws_sdk_eventbridge::Client, name: &str) -> Res
         Ok(_) => Ok(()),
         Err(e) => {
             let text = aws_sdk_eventbridge::error::DisplayErrorContext(&e).to_string();
-            if text.contains("ResourceAlreadyExists") { Ok(()) } else { Err(text) }
+            if text.contains("ResourceAlreadyExists") {
+                Ok(())
+            } else {
+                Err(text)
+            }
         }
     }
 }
@@ -61,18 +65,28 @@ pub async fn seed_demo(store: &Store) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     store
-        .put_settings(DEMO_TENANT, &serde_json::to_value(Settings::default()).unwrap_or_default())
+        .put_settings(
+            DEMO_TENANT,
+            &serde_json::to_value(Settings::default()).unwrap_or_default(),
+        )
         .await
         .map_err(|e| e.to_string())?;
-    store.put_templates(DEMO_TENANT, &demo_templates()).await.map_err(|e| e.to_string())
+    store
+        .put_templates(DEMO_TENANT, &demo_templates())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Table and bus, from the same configuration the functions read.
 pub async fn bootstrap() -> Result<Store, ConfigError> {
     let cfg = Config::from_env()?;
     let (dynamo, eb) = afterhours_adapters::config::aws_clients(&cfg).await;
-    ensure_table(&dynamo, &cfg.table).await.map_err(|e| ConfigError(format!("creating table {}: {e}", cfg.table)))?;
-    ensure_bus(&eb, &cfg.event_bus).await.map_err(|e| ConfigError(format!("creating bus {}: {e}", cfg.event_bus)))?;
+    ensure_table(&dynamo, &cfg.table)
+        .await
+        .map_err(|e| ConfigError(format!("creating table {}: {e}", cfg.table)))?;
+    ensure_bus(&eb, &cfg.event_bus)
+        .await
+        .map_err(|e| ConfigError(format!("creating bus {}: {e}", cfg.event_bus)))?;
     Ok(Store::new(dynamo, cfg.table))
 }
 

@@ -11,7 +11,10 @@ use std::time::Duration;
 pub struct ConfigError(pub String);
 
 fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// A required plain setting.
@@ -39,11 +42,15 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let timeout_ms: u64 = or_default("WHATSAPP_TIMEOUT_MS", "8000")
             .parse()
-            .map_err(|_| ConfigError("WHATSAPP_TIMEOUT_MS must be a number of milliseconds".into()))?;
+            .map_err(|_| {
+                ConfigError("WHATSAPP_TIMEOUT_MS must be a number of milliseconds".into())
+            })?;
         Ok(Config {
             table: required("TABLE_NAME")?,
             event_bus: or_default("EVENT_BUS_NAME", "afterhours"),
-            region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into()),
+            region: var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".into()),
             graph_base_url: or_default("WHATSAPP_API_BASE_URL", "https://graph.facebook.com"),
             graph_version: or_default("WHATSAPP_API_VERSION", "v23.0"),
             graph_timeout: Duration::from_millis(timeout_ms),
@@ -58,15 +65,25 @@ pub async fn secret(name: &str) -> Result<String, ConfigError> {
         return Ok(v);
     }
     let port = or_default("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773");
-    let (path, pick): (String, fn(&serde_json::Value) -> Option<String>) = if let Some(arn) = var(&format!("{name}_SECRET_ARN")) {
-        (format!("/secretsmanager/get?secretId={}", urlencode(&arn)), |v| v["SecretString"].as_str().map(String::from))
-    } else if let Some(p) = var(&format!("{name}_PARAMETER")) {
-        (format!("/systemsmanager/parameters/get?name={}&withDecryption=true", urlencode(&p)), |v| {
-            v["Parameter"]["Value"].as_str().map(String::from)
-        })
-    } else {
-        return Err(ConfigError(format!("{name} is not set (nor {name}_SECRET_ARN or {name}_PARAMETER)")));
-    };
+    let (path, pick): (String, fn(&serde_json::Value) -> Option<String>) =
+        if let Some(arn) = var(&format!("{name}_SECRET_ARN")) {
+            (
+                format!("/secretsmanager/get?secretId={}", urlencode(&arn)),
+                |v| v["SecretString"].as_str().map(String::from),
+            )
+        } else if let Some(p) = var(&format!("{name}_PARAMETER")) {
+            (
+                format!(
+                    "/systemsmanager/parameters/get?name={}&withDecryption=true",
+                    urlencode(&p)
+                ),
+                |v| v["Parameter"]["Value"].as_str().map(String::from),
+            )
+        } else {
+            return Err(ConfigError(format!(
+                "{name} is not set (nor {name}_SECRET_ARN or {name}_PARAMETER)"
+            )));
+        };
     let token = var("AWS_SESSION_TOKEN").unwrap_or_default();
     let res = reqwest::Client::new()
         .get(format!("http://localhost:{port}{path}"))
@@ -75,16 +92,21 @@ pub async fn secret(name: &str) -> Result<String, ConfigError> {
         .send()
         .await
         .map_err(|e| ConfigError(format!("{name}: the secrets extension did not answer: {e}")))?;
-    let text = res.text().await.map_err(|e| ConfigError(format!("{name}: unreadable answer: {e}")))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| ConfigError(format!("{name}: unreadable answer: {e}")))?;
+    let text = res
+        .text()
+        .await
+        .map_err(|e| ConfigError(format!("{name}: unreadable answer: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| ConfigError(format!("{name}: unreadable answer: {e}")))?;
     pick(&v).ok_or_else(|| ConfigError(format!("{name}: the secret has no value")))
 }
 
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -97,7 +119,10 @@ pub async fn aws_clients(cfg: &Config) -> (aws_sdk_dynamodb::Client, aws_sdk_eve
         .region(aws_config::Region::new(cfg.region.clone()))
         .load()
         .await;
-    (aws_sdk_dynamodb::Client::new(&shared), aws_sdk_eventbridge::Client::new(&shared))
+    (
+        aws_sdk_dynamodb::Client::new(&shared),
+        aws_sdk_eventbridge::Client::new(&shared),
+    )
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ pub struct CursorSigner {
 
 impl CursorSigner {
     pub fn new(secret: &[u8]) -> Self {
-        CursorSigner { key: secret.to_vec() }
+        CursorSigner {
+            key: secret.to_vec(),
+        }
     }
 
     fn mac(&self, scope: &str, payload: &str) -> Vec<u8> {
@@ -28,7 +30,11 @@ impl CursorSigner {
     /// Seals the position (sort key, index key) of a page for one scope.
     pub fn seal(&self, scope: &str, sk: &str, lsk: &str) -> String {
         let payload = format!("{sk}\n{lsk}");
-        format!("{}.{}", B64.encode(&payload), B64.encode(self.mac(scope, &payload)))
+        format!(
+            "{}.{}",
+            B64.encode(&payload),
+            B64.encode(self.mac(scope, &payload))
+        )
     }
 
     /// Opens a cursor for this scope; `None` when it was changed or issued for another.
@@ -57,13 +63,19 @@ mod tests {
     fn a_cursor_opens_only_in_its_scope_and_unchanged() {
         let s = CursorSigner::new(b"secret");
         let c = s.seal("T#t1#A#a-1|None|None", "C#1#2", "0001#x");
-        assert_eq!(s.open("T#t1#A#a-1|None|None", &c), Some(("C#1#2".into(), "0001#x".into())));
+        assert_eq!(
+            s.open("T#t1#A#a-1|None|None", &c),
+            Some(("C#1#2".into(), "0001#x".into()))
+        );
         assert_eq!(s.open("T#t2#A#a-1|None|None", &c), None);
         assert_eq!(s.open("T#t1#A#a-2|None|None", &c), None);
         let mut tampered = c.clone();
         tampered.replace_range(0..1, if c.starts_with('A') { "B" } else { "A" });
         assert_eq!(s.open("T#t1#A#a-1|None|None", &tampered), None);
-        assert_eq!(CursorSigner::new(b"other").open("T#t1#A#a-1|None|None", &c), None);
+        assert_eq!(
+            CursorSigner::new(b"other").open("T#t1#A#a-1|None|None", &c),
+            None
+        );
         assert_eq!(s.open("T#t1#A#a-1|None|None", "garbage"), None);
     }
 }

@@ -19,7 +19,12 @@ pub struct GraphClient {
 pub enum GraphError {
     /// Meta answered with an error.
     #[error("WhatsApp refused the message ({code}): {title}")]
-    Rejected { http_status: u16, code: i64, title: String, details: Option<String> },
+    Rejected {
+        http_status: u16,
+        code: i64,
+        title: String,
+        details: Option<String>,
+    },
     /// No answer in time: the message may or may not have gone out.
     #[error("WhatsApp did not answer in time")]
     Timeout,
@@ -28,7 +33,12 @@ pub enum GraphError {
 }
 
 impl GraphClient {
-    pub fn new(base_url: &str, version: &str, token: &str, timeout: Duration) -> Result<Self, String> {
+    pub fn new(
+        base_url: &str,
+        version: &str,
+        token: &str,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(3))
@@ -43,7 +53,10 @@ impl GraphClient {
     }
 
     pub fn messages_url(&self, phone_number_id: &str) -> String {
-        format!("{}/{}/{}/messages", self.base_url, self.version, phone_number_id)
+        format!(
+            "{}/{}/{}/messages",
+            self.base_url, self.version, phone_number_id
+        )
     }
 
     /// Sends one message body; returns its `wamid`.
@@ -56,15 +69,31 @@ impl GraphClient {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| if e.is_timeout() { GraphError::Timeout } else { GraphError::Transport(e.to_string()) })?;
+            .map_err(|e| {
+                if e.is_timeout() {
+                    GraphError::Timeout
+                } else {
+                    GraphError::Transport(e.to_string())
+                }
+            })?;
         let status = res.status().as_u16();
-        let text = res.text().await.map_err(|e| if e.is_timeout() { GraphError::Timeout } else { GraphError::Transport(e.to_string()) })?;
+        let text = res.text().await.map_err(|e| {
+            if e.is_timeout() {
+                GraphError::Timeout
+            } else {
+                GraphError::Transport(e.to_string())
+            }
+        })?;
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if (200..300).contains(&status) {
             return json["messages"][0]["id"]
                 .as_str()
                 .map(String::from)
-                .ok_or_else(|| GraphError::Transport(format!("WhatsApp answered {status} without a message id")));
+                .ok_or_else(|| {
+                    GraphError::Transport(format!(
+                        "WhatsApp answered {status} without a message id"
+                    ))
+                });
         }
         Err(parse_error(status, &json))
     }
@@ -80,8 +109,16 @@ pub fn parse_error(http_status: u16, body: &Value) -> GraphError {
         .or_else(|| e["message"].as_str())
         .unwrap_or("unknown error")
         .to_string();
-    let details = e["error_data"]["details"].as_str().or_else(|| e["error_user_msg"].as_str()).map(String::from);
-    GraphError::Rejected { http_status, code, title, details }
+    let details = e["error_data"]["details"]
+        .as_str()
+        .or_else(|| e["error_user_msg"].as_str())
+        .map(String::from);
+    GraphError::Rejected {
+        http_status,
+        code,
+        title,
+        details,
+    }
 }
 
 /// A plain explanation of Meta's error codes for the agent.
@@ -130,7 +167,9 @@ mod tests {
 
     #[test]
     fn every_documented_code_has_its_own_explanation() {
-        let codes = [131047, 131026, 131049, 131056, 132000, 132001, 132015, 130429, 190];
+        let codes = [
+            131047, 131026, 131049, 131056, 132000, 132001, 132015, 130429, 190,
+        ];
         let texts: std::collections::HashSet<&str> = codes.iter().map(|c| explain(*c)).collect();
         assert_eq!(texts.len(), codes.len());
         assert!(!texts.contains(explain(1)));
@@ -138,7 +177,11 @@ mod tests {
 
     #[test]
     fn the_url_has_version_and_number() {
-        let c = GraphClient::new("http://127.0.0.1:1/", "v21.0", "t", Duration::from_secs(1)).unwrap();
-        assert_eq!(c.messages_url("123"), "http://127.0.0.1:1/v21.0/123/messages");
+        let c =
+            GraphClient::new("http://127.0.0.1:1/", "v21.0", "t", Duration::from_secs(1)).unwrap();
+        assert_eq!(
+            c.messages_url("123"),
+            "http://127.0.0.1:1/v21.0/123/messages"
+        );
     }
 }

@@ -32,12 +32,23 @@ impl ApiRequest {
         let headers = ev
             .headers
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.to_string(),
+                ))
+            })
             .collect();
-        let query = ev.query_string_parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let query = ev
+            .query_string_parameters
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let raw = ev.body.unwrap_or_default();
         let body = if ev.is_base64_encoded {
-            base64::engine::general_purpose::STANDARD.decode(raw.as_bytes()).unwrap_or_else(|_| raw.into_bytes())
+            base64::engine::general_purpose::STANDARD
+                .decode(raw.as_bytes())
+                .unwrap_or_else(|_| raw.into_bytes())
         } else {
             raw.into_bytes()
         };
@@ -49,13 +60,19 @@ impl ApiRequest {
             query,
             headers,
             body,
-            claims: ctx.authorizer.and_then(|a| a.jwt).map(|j| j.claims).unwrap_or_default(),
+            claims: ctx
+                .authorizer
+                .and_then(|a| a.jwt)
+                .map(|j| j.claims)
+                .unwrap_or_default(),
             request_id: ctx.request_id.unwrap_or_default(),
         }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     pub fn path_param(&self, name: &str) -> Option<&str> {
@@ -89,11 +106,18 @@ impl ApiResponse {
     }
 
     pub fn text(status: u16, s: &str) -> Self {
-        ApiResponse { status, headers: vec![("content-type".into(), "text/plain".into())], body: s.to_string() }
+        ApiResponse {
+            status,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: s.to_string(),
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json_body(&self) -> Value {
@@ -130,11 +154,24 @@ pub enum ApiError {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String, details: Value },
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error("{message}")]
-    TooManyRequests { code: &'static str, message: String, retry_after_seconds: i64, details: Map<String, Value> },
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after_seconds: i64,
+        details: Map<String, Value>,
+    },
     #[error("{message}")]
-    BadGateway { code: &'static str, message: String, details: Map<String, Value> },
+    BadGateway {
+        code: &'static str,
+        message: String,
+        details: Map<String, Value>,
+    },
     #[error("{message}")]
     GatewayTimeout { code: &'static str, message: String },
     #[error("{0}")]
@@ -184,14 +221,22 @@ impl ApiError {
                     e.extend(d.clone());
                 }
             }
-            ApiError::TooManyRequests { retry_after_seconds, details, .. } => {
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+                details,
+                ..
+            } => {
                 e.extend(details.clone());
                 headers.push(("retry-after".into(), retry_after_seconds.to_string()));
             }
             ApiError::BadGateway { details, .. } => e.extend(details.clone()),
             _ => {}
         }
-        ApiResponse { status: self.status(), headers, body: json!({ "error": e }).to_string() }
+        ApiResponse {
+            status: self.status(),
+            headers,
+            body: json!({ "error": e }).to_string(),
+        }
     }
 
     pub fn storage(e: impl std::fmt::Display) -> Self {
@@ -224,24 +269,41 @@ pub struct Caller {
 impl Caller {
     pub fn from_claims(claims: &HashMap<String, String>) -> Result<Caller, ApiError> {
         let clean = |v: Option<&String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let agent = clean(claims.get("sub")).ok_or_else(|| ApiError::Unauthorized("The token has no subject (sub).".into()))?;
+        let agent = clean(claims.get("sub"))
+            .ok_or_else(|| ApiError::Unauthorized("The token has no subject (sub).".into()))?;
         let tenant = clean(claims.get("custom:tenant_id"))
             .or_else(|| clean(claims.get("tenant_id")))
-            .ok_or_else(|| ApiError::Unauthorized("The token names no tenant (custom:tenant_id).".into()))?;
-        let groups = clean(claims.get("cognito:groups")).or_else(|| clean(claims.get("role"))).unwrap_or_default();
-        let role = parse_roles(&groups)
-            .ok_or_else(|| ApiError::Unauthorized("The token has no known role (agent, supervisor or admin).".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("The token names no tenant (custom:tenant_id).".into())
+            })?;
+        let groups = clean(claims.get("cognito:groups"))
+            .or_else(|| clean(claims.get("role")))
+            .unwrap_or_default();
+        let role = parse_roles(&groups).ok_or_else(|| {
+            ApiError::Unauthorized(
+                "The token has no known role (agent, supervisor or admin).".into(),
+            )
+        })?;
         if tenant.contains('#') || agent.contains('#') {
-            return Err(ApiError::Unauthorized("The token's tenant or subject has characters that are not allowed.".into()));
+            return Err(ApiError::Unauthorized(
+                "The token's tenant or subject has characters that are not allowed.".into(),
+            ));
         }
-        Ok(Caller { tenant, agent, role })
+        Ok(Caller {
+            tenant,
+            agent,
+            role,
+        })
     }
 
     pub fn require(&self, role: Role) -> Result<(), ApiError> {
         if self.role >= role {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("This needs the {} role.", role_name(role))))
+            Err(ApiError::Forbidden(format!(
+                "This needs the {} role.",
+                role_name(role)
+            )))
         }
     }
 
@@ -277,16 +339,41 @@ mod tests {
     use super::*;
 
     fn claims(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn cognito_claims_as_api_gateway_passes_them() {
-        let c = Caller::from_claims(&claims(&[("sub", "a-1"), ("custom:tenant_id", "t1"), ("cognito:groups", "[agent admin]")])).unwrap();
-        assert_eq!(c, Caller { tenant: "t1".into(), agent: "a-1".into(), role: Role::Admin });
-        let c = Caller::from_claims(&claims(&[("sub", "s"), ("tenant_id", "t"), ("role", "supervisor")])).unwrap();
+        let c = Caller::from_claims(&claims(&[
+            ("sub", "a-1"),
+            ("custom:tenant_id", "t1"),
+            ("cognito:groups", "[agent admin]"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c,
+            Caller {
+                tenant: "t1".into(),
+                agent: "a-1".into(),
+                role: Role::Admin
+            }
+        );
+        let c = Caller::from_claims(&claims(&[
+            ("sub", "s"),
+            ("tenant_id", "t"),
+            ("role", "supervisor"),
+        ]))
+        .unwrap();
         assert_eq!(c.role, Role::Supervisor);
-        let c = Caller::from_claims(&claims(&[("sub", "s"), ("tenant_id", "t"), ("cognito:groups", "[\"agent\"]")])).unwrap();
+        let c = Caller::from_claims(&claims(&[
+            ("sub", "s"),
+            ("tenant_id", "t"),
+            ("cognito:groups", "[\"agent\"]"),
+        ]))
+        .unwrap();
         assert_eq!(c.role, Role::Agent);
     }
 

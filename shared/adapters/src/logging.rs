@@ -11,9 +11,15 @@ pub fn init() {
         .to_lowercase();
     let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = if json {
-        builder.json().with_current_span(true).without_time().try_init()
+        builder
+            .json()
+            .with_current_span(true)
+            .without_time()
+            .try_init()
     } else {
         builder.with_ansi(false).try_init()
     };

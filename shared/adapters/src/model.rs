@@ -39,7 +39,10 @@ impl RecordKey {
     /// The opaque id the API shows. It carries no tenant: the tenant always
     /// comes from the caller's token, so another tenant's id finds nothing.
     pub fn id(&self) -> String {
-        B64.encode(format!("{}\n{}\n{}", self.agent, self.customer, self.period))
+        B64.encode(format!(
+            "{}\n{}\n{}",
+            self.agent, self.customer, self.period
+        ))
     }
 
     /// Reads an id back under the caller's tenant; `None` for anything malformed.
@@ -47,7 +50,8 @@ impl RecordKey {
         let raw = String::from_utf8(B64.decode(id.as_bytes()).ok()?).ok()?;
         let mut parts = raw.split('\n');
         let (agent, customer, period) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || agent.is_empty() || customer.is_empty() || agent.contains('#') {
+        if parts.next().is_some() || agent.is_empty() || customer.is_empty() || agent.contains('#')
+        {
             return None;
         }
         Some(RecordKey {
@@ -136,7 +140,12 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_carry_no_tenant() {
-        let k = RecordKey { tenant: "t1".into(), agent: "a-1".into(), customer: "5511".into(), period: 1763766000 };
+        let k = RecordKey {
+            tenant: "t1".into(),
+            agent: "a-1".into(),
+            customer: "5511".into(),
+            period: 1763766000,
+        };
         let id = k.id();
         assert_eq!(RecordKey::from_id("t1", &id), Some(k.clone()));
         let other = RecordKey::from_id("t2", &id).unwrap();
@@ -146,7 +155,14 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_refused() {
-        for id in ["", "!!!", &B64.encode("a\nb"), &B64.encode("a\nb\nx"), &B64.encode("a#x\nb\n1"), &B64.encode("a\nb\n1\n2")] {
+        for id in [
+            "",
+            "!!!",
+            &B64.encode("a\nb"),
+            &B64.encode("a\nb\nx"),
+            &B64.encode("a#x\nb\n1"),
+            &B64.encode("a\nb\n1\n2"),
+        ] {
             assert_eq!(RecordKey::from_id("t", id), None, "{id}");
         }
     }

@@ -25,7 +25,9 @@ use afterhours_rules::cap::{self, Quota};
 use afterhours_rules::RETENTION_DAYS;
 
 use crate::cursor::CursorSigner;
-use crate::model::{agent_pk, Channel, ContactRecord, Delivery, Inbound, IngestOutcome, ListFilter, RecordKey};
+use crate::model::{
+    agent_pk, Channel, ContactRecord, Delivery, Inbound, IngestOutcome, ListFilter, RecordKey,
+};
 
 pub const LSI: &str = "LSI1";
 pub const PENDING_INDEX: &str = "GSI1";
@@ -69,7 +71,9 @@ fn get_s(item: &Item, k: &str) -> Option<String> {
 }
 
 fn get_n(item: &Item, k: &str) -> Option<i64> {
-    item.get(k).and_then(|v| v.as_n().ok()).and_then(|x| x.parse().ok())
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|x| x.parse().ok())
 }
 
 fn get_bool(item: &Item, k: &str) -> Option<bool> {
@@ -86,7 +90,13 @@ fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
 
 /// A pending callback's sort key in the pending index and the LSI: first contact, then identity.
 fn order_key(first_at: DateTime<Utc>, k: &RecordKey) -> String {
-    format!("{:012}#{}#{}#{}", first_at.timestamp(), k.agent, k.customer, k.period)
+    format!(
+        "{:012}#{}#{}#{}",
+        first_at.timestamp(),
+        k.agent,
+        k.customer,
+        k.period
+    )
 }
 
 /// What the cap counter holds.
@@ -148,7 +158,10 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into() }
+        Store {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -161,11 +174,23 @@ impl Store {
 
     /// A cheap call that opens the connection during init, so the first request does not pay the TLS handshake.
     pub async fn warm_up(&self) {
-        let _ = self.client.describe_table().table_name(&self.table).send().await;
+        let _ = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await;
     }
 
     async fn get(&self, k: Item) -> Result<Option<Item>, StoreError> {
-        let out = self.client.get_item().table_name(&self.table).set_key(Some(k)).send().await.map_err(dynamo)?;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(k))
+            .send()
+            .await
+            .map_err(dynamo)?;
         Ok(out.item)
     }
 
@@ -179,7 +204,12 @@ impl Store {
             }
         }
         for chunk in unique.chunks(100) {
-            let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(chunk.to_vec())).build().map_err(|e| StoreError::Dynamo(e.to_string()))?);
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .build()
+                    .map_err(|e| StoreError::Dynamo(e.to_string()))?,
+            );
             let mut attempt = 0;
             while let Some(req) = pending.take() {
                 let res = self
@@ -192,7 +222,10 @@ impl Store {
                 if let Some(mut r) = res.responses {
                     out.extend(r.remove(&self.table).unwrap_or_default());
                 }
-                pending = res.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys.is_empty());
+                pending = res
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
                 attempt += 1;
                 if pending.is_some() {
                     if attempt > 8 {
@@ -208,12 +241,16 @@ impl Store {
     // ------------------------------------------------------------------ channels, settings, templates
 
     pub async fn get_channel(&self, phone_number_id: &str) -> Result<Option<Channel>, StoreError> {
-        let Some(item) = self.get(key(format!("CH#{phone_number_id}"), "CHANNEL")).await? else {
+        let Some(item) = self
+            .get(key(format!("CH#{phone_number_id}"), "CHANNEL"))
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(Channel {
             phone_number_id: phone_number_id.to_string(),
-            tenant_id: get_s(&item, "tenantId").ok_or(StoreError::Malformed("channel without tenantId".into()))?,
+            tenant_id: get_s(&item, "tenantId")
+                .ok_or(StoreError::Malformed("channel without tenantId".into()))?,
             waba_id: get_s(&item, "wabaId").unwrap_or_default(),
             display_phone_number: get_s(&item, "displayPhoneNumber").unwrap_or_default(),
             default_agent_id: get_s(&item, "defaultAgentId").unwrap_or_default(),
@@ -244,7 +281,9 @@ impl Store {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e) if is_condition_cancel(&e) => Err(StoreError::ChannelTaken(c.phone_number_id.clone())),
+            Err(e) if is_condition_cancel(&e) => {
+                Err(StoreError::ChannelTaken(c.phone_number_id.clone()))
+            }
             Err(e) => Err(dynamo(e)),
         }
     }
@@ -252,14 +291,22 @@ impl Store {
     fn register_tenant(&self, tenant: &str) -> Result<TransactWriteItem, StoreError> {
         let mut item = key("TENANTS", format!("T#{tenant}"));
         item.insert("tenantId".into(), s(tenant));
-        let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
     async fn put_tenant_doc(&self, tenant: &str, sk: &str, doc: &Value) -> Result<(), StoreError> {
         let mut item = key(format!("T#{tenant}"), sk);
         item.insert("doc".into(), s(doc.to_string()));
-        let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         self.client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put).build())
@@ -284,9 +331,15 @@ impl Store {
     }
 
     /// Settings and templates of a tenant in one read: (settings, templates).
-    pub async fn tenant_docs(&self, tenant: &str) -> Result<(Option<Value>, Option<Value>), StoreError> {
+    pub async fn tenant_docs(
+        &self,
+        tenant: &str,
+    ) -> Result<(Option<Value>, Option<Value>), StoreError> {
         let items = self
-            .batch_get(vec![key(format!("T#{tenant}"), "SETTINGS"), key(format!("T#{tenant}"), "TEMPLATES")])
+            .batch_get(vec![
+                key(format!("T#{tenant}"), "SETTINGS"),
+                key(format!("T#{tenant}"), "TEMPLATES"),
+            ])
             .await?;
         let (mut settings, mut templates) = (None, None);
         for it in &items {
@@ -300,11 +353,17 @@ impl Store {
     }
 
     pub async fn get_settings(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
-        self.get(key(format!("T#{tenant}"), "SETTINGS")).await?.map(|i| Self::doc_of(&i)).transpose()
+        self.get(key(format!("T#{tenant}"), "SETTINGS"))
+            .await?
+            .map(|i| Self::doc_of(&i))
+            .transpose()
     }
 
     pub async fn get_templates(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
-        self.get(key(format!("T#{tenant}"), "TEMPLATES")).await?.map(|i| Self::doc_of(&i)).transpose()
+        self.get(key(format!("T#{tenant}"), "TEMPLATES"))
+            .await?
+            .map(|i| Self::doc_of(&i))
+            .transpose()
     }
 
     /// Every tenant that has saved settings or bound a channel (one partition, paged).
@@ -322,7 +381,12 @@ impl Store {
                 .send()
                 .await
                 .map_err(dynamo)?;
-            out.extend(res.items.unwrap_or_default().iter().filter_map(|i| get_s(i, "tenantId")));
+            out.extend(
+                res.items
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|i| get_s(i, "tenantId")),
+            );
             start = res.last_evaluated_key;
             if start.is_none() {
                 return Ok(out);
@@ -331,8 +395,15 @@ impl Store {
     }
 
     /// The agent who last sent this customer an active message, if any.
-    pub async fn agent_for_customer(&self, tenant: &str, customer: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.get(key(format!("T#{tenant}"), format!("CUST#{customer}"))).await?.and_then(|i| get_s(&i, "agentId")))
+    pub async fn agent_for_customer(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(key(format!("T#{tenant}"), format!("CUST#{customer}")))
+            .await?
+            .and_then(|i| get_s(&i, "agentId")))
     }
 
     // ------------------------------------------------------------------ contact records
@@ -389,7 +460,10 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(m.key.pk(), m.key.sk())))
-            .update_expression(format!("SET {} ADD wamids :wamids, msgCount :one", set.join(", ")))
+            .update_expression(format!(
+                "SET {} ADD wamids :wamids, msgCount :one",
+                set.join(", ")
+            ))
             .condition_expression("NOT contains(wamids, :wamid)")
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllOld)
@@ -397,12 +471,17 @@ impl Store {
             .await;
         let old = match res {
             Ok(out) => out.attributes.filter(|a| !a.is_empty()),
-            Err(e) if e.as_service_error().is_some_and(|x| x.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
                 return Ok(IngestOutcome::Duplicate)
             }
             Err(e) => return Err(dynamo(e)),
         };
-        let Some(old) = old else { return Ok(IngestOutcome::Created) };
+        let Some(old) = old else {
+            return Ok(IngestOutcome::Created);
+        };
         self.repair_out_of_order(m, &old).await?;
         Ok(IngestOutcome::Added)
     }
@@ -414,7 +493,8 @@ impl Store {
         let k = key(m.key.pk(), m.key.sk());
         if let Some(old_last) = get_n(old, "lastAt").filter(|l| *l > at) {
             let mut set = vec!["lastAt = :old"];
-            let mut values: Item = HashMap::from([(":old".into(), n(old_last)), (":at".into(), n(at))]);
+            let mut values: Item =
+                HashMap::from([(":old".into(), n(old_last)), (":at".into(), n(at))]);
             if let Some(name) = get_s(old, "profileName") {
                 set.push("profileName = :name");
                 values.insert(":name".into(), s(name));
@@ -441,7 +521,10 @@ impl Store {
                 .condition_expression("firstAt > :at")
                 .expression_attribute_values(":at", n(at))
                 .expression_attribute_values(":lsk", s(order_key(m.at, &m.key)))
-                .expression_attribute_values(":exp", n(at + Duration::days(RETENTION_DAYS).num_seconds()))
+                .expression_attribute_values(
+                    ":exp",
+                    n(at + Duration::days(RETENTION_DAYS).num_seconds()),
+                )
                 .send()
                 .await;
             ignore_condition(r)?;
@@ -449,20 +532,38 @@ impl Store {
         Ok(())
     }
 
-    fn pointer_put(&self, wamid: &str, k: &RecordKey, kind: &str, at: DateTime<Utc>) -> Result<TransactWriteItem, StoreError> {
+    fn pointer_put(
+        &self,
+        wamid: &str,
+        k: &RecordKey,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut item = key(format!("W#{wamid}"), "W");
         item.insert("tenantId".into(), s(&k.tenant));
         item.insert("recordPK".into(), s(k.pk()));
         item.insert("recordSK".into(), s(k.sk()));
         item.insert("pointerKind".into(), s(kind));
-        item.insert("expiresAt".into(), n(at.timestamp() + Duration::days(RETENTION_DAYS + 1).num_seconds()));
-        let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        item.insert(
+            "expiresAt".into(),
+            n(at.timestamp() + Duration::days(RETENTION_DAYS + 1).num_seconds()),
+        );
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// The prompt went out: the record waits for the customer's answer. One transaction
     /// (the record and the pointer from the prompt's `wamid`).
-    pub async fn mark_prompt_sent(&self, k: &RecordKey, wamid: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn mark_prompt_sent(
+        &self,
+        k: &RecordKey,
+        wamid: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(k.pk(), k.sk())))
@@ -487,8 +588,13 @@ impl Store {
         }
     }
 
-    async fn pointer(&self, wamid: &str) -> Result<Option<(String, String, String, String)>, StoreError> {
-        let Some(item) = self.get(key(format!("W#{wamid}"), "W")).await? else { return Ok(None) };
+    async fn pointer(
+        &self,
+        wamid: &str,
+    ) -> Result<Option<(String, String, String, String)>, StoreError> {
+        let Some(item) = self.get(key(format!("W#{wamid}"), "W")).await? else {
+            return Ok(None);
+        };
         Ok(Some((
             get_s(&item, "tenantId").unwrap_or_default(),
             get_s(&item, "recordPK").unwrap_or_default(),
@@ -501,8 +607,16 @@ impl Store {
     /// changes the answer, so a redelivered tap changes nothing. A pending `yes`
     /// puts the record in the pending-callback index; anything else takes it out.
     /// Returns whether the record changed.
-    pub async fn answer_callback(&self, tenant: &str, prompt_wamid: &str, yes: bool, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let Some((ptenant, pk, sk, kind)) = self.pointer(prompt_wamid).await? else { return Ok(false) };
+    pub async fn answer_callback(
+        &self,
+        tenant: &str,
+        prompt_wamid: &str,
+        yes: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some((ptenant, pk, sk, kind)) = self.pointer(prompt_wamid).await? else {
+            return Ok(false);
+        };
         if ptenant != tenant || kind != "prompt" {
             return Ok(false);
         }
@@ -519,13 +633,17 @@ impl Store {
             let base = "attribute_exists(PK) AND promptWamid = :w AND (attribute_not_exists(callbackAt) OR callbackAt < :at)";
             if with_index {
                 req = req
-                    .update_expression("SET requestedCallback = :ans, callbackAt = :at, GSI1PK = :g, GSI1SK = LSK")
+                    .update_expression(
+                        "SET requestedCallback = :ans, callbackAt = :at, GSI1PK = :g, GSI1SK = LSK",
+                    )
                     .condition_expression(format!("{base} AND messageSent = :false"))
                     .expression_attribute_values(":g", s(format!("T#{tenant}")))
                     .expression_attribute_values(":false", AttributeValue::Bool(false));
             } else {
                 req = req
-                    .update_expression("SET requestedCallback = :ans, callbackAt = :at REMOVE GSI1PK, GSI1SK")
+                    .update_expression(
+                        "SET requestedCallback = :ans, callbackAt = :at REMOVE GSI1PK, GSI1SK",
+                    )
                     .condition_expression(base);
             }
             req.send()
@@ -533,14 +651,21 @@ impl Store {
         if yes {
             match attempt(true).await {
                 Ok(_) => return Ok(true),
-                Err(e) if e.as_service_error().is_some_and(|x| x.is_conditional_check_failed_exception()) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|x| x.is_conditional_check_failed_exception()) => {}
                 Err(e) => return Err(dynamo(e)),
             }
         }
         // A `no`, or a `yes` on a record already answered by an active message.
         match attempt(false).await {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|x| x.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(dynamo(e)),
         }
     }
@@ -556,7 +681,9 @@ impl Store {
         at: DateTime<Utc>,
         error: Option<(i64, String)>,
     ) -> Result<bool, StoreError> {
-        let Some((ptenant, pk, sk, kind)) = self.pointer(wamid).await? else { return Ok(false) };
+        let Some((ptenant, pk, sk, kind)) = self.pointer(wamid).await? else {
+            return Ok(false);
+        };
         if ptenant != tenant || kind != "active" {
             return Ok(false);
         }
@@ -579,13 +706,22 @@ impl Store {
         };
         match req.send().await {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|x| x.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(dynamo(e)),
         }
     }
 
     /// One record, `None` when missing or expired (even before TTL deletes it).
-    pub async fn get_record(&self, k: &RecordKey, now: DateTime<Utc>) -> Result<Option<ContactRecord>, StoreError> {
+    pub async fn get_record(
+        &self,
+        k: &RecordKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ContactRecord>, StoreError> {
         match self.get(key(k.pk(), k.sk())).await? {
             Some(item) => Ok(Some(record_of(&item)?).filter(|r| r.is_live(now))),
             None => Ok(None),
@@ -604,7 +740,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Page, StoreError> {
         let pk = agent_pk(tenant, agent);
-        let scope = format!("{pk}|{:?}|{:?}", filter.requested_callback, filter.message_sent);
+        let scope = format!(
+            "{pk}|{:?}|{:?}",
+            filter.requested_callback, filter.message_sent
+        );
         let start = match cursor {
             Some(c) => {
                 let (sk, lsk) = signer.open(&scope, c).ok_or(StoreError::BadCursor)?;
@@ -617,7 +756,8 @@ impl Store {
             None => None,
         };
         let mut filters = vec!["expiresAt > :now"];
-        let mut values: Item = HashMap::from([(":pk".into(), s(&pk)), (":now".into(), n(now.timestamp()))]);
+        let mut values: Item =
+            HashMap::from([(":pk".into(), s(&pk)), (":now".into(), n(now.timestamp()))]);
         if let Some(rc) = &filter.requested_callback {
             filters.push("requestedCallback = :rc");
             values.insert(":rc".into(), s(rc));
@@ -640,16 +780,29 @@ impl Store {
             .send()
             .await
             .map_err(dynamo)?;
-        let items = res.items.unwrap_or_default().iter().map(record_of).collect::<Result<Vec<_>, _>>()?;
+        let items = res
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(record_of)
+            .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = res.last_evaluated_key.map(|lek| {
-            signer.seal(&scope, &get_s(&lek, "SK").unwrap_or_default(), &get_s(&lek, "LSK").unwrap_or_default())
+            signer.seal(
+                &scope,
+                &get_s(&lek, "SK").unwrap_or_default(),
+                &get_s(&lek, "LSK").unwrap_or_default(),
+            )
         });
         Ok(Page { items, next_cursor })
     }
 
     /// A tenant's pending callbacks (yes, not sent, not expired), from the sparse
     /// pending index: one partition, no scan.
-    pub async fn pending_callbacks(&self, tenant: &str, now: DateTime<Utc>) -> Result<Vec<ContactRecord>, StoreError> {
+    pub async fn pending_callbacks(
+        &self,
+        tenant: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ContactRecord>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -659,7 +812,9 @@ impl Store {
                 .table_name(&self.table)
                 .index_name(PENDING_INDEX)
                 .key_condition_expression("GSI1PK = :g")
-                .filter_expression("expiresAt > :now AND requestedCallback = :yes AND messageSent = :false")
+                .filter_expression(
+                    "expiresAt > :now AND requestedCallback = :yes AND messageSent = :false",
+                )
                 .expression_attribute_values(":g", s(format!("T#{tenant}")))
                 .expression_attribute_values(":now", n(now.timestamp()))
                 .expression_attribute_values(":yes", s("yes"))
@@ -718,7 +873,17 @@ impl Store {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(update).build())
             .transact_items(self.pointer_put(wamid, k, "active", at)?)
-            .transact_items(TransactWriteItem::builder().put(Put::builder().table_name(&self.table).set_item(Some(cust)).build().map_err(b)?).build());
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(cust))
+                            .build()
+                            .map_err(b)?,
+                    )
+                    .build(),
+            );
         if let Some((idem_pk, status, body)) = idempotency {
             let u = Update::builder()
                 .table_name(&self.table)
@@ -737,7 +902,12 @@ impl Store {
 
     /// Everything a send needs, in one batch read: the record (if live), the
     /// tenant's settings and templates, and the sender's cap counter for this customer.
-    pub async fn send_context(&self, k: &RecordKey, sender: &str, now: DateTime<Utc>) -> Result<SendContext, StoreError> {
+    pub async fn send_context(
+        &self,
+        k: &RecordKey,
+        sender: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SendContext, StoreError> {
         let tpk = format!("T#{}", k.tenant);
         let counter_key = Self::counter_key(&k.tenant, sender, &k.customer);
         let counter_pk = get_s(&counter_key, "PK").unwrap_or_default();
@@ -751,7 +921,10 @@ impl Store {
             .await?;
         let mut ctx = SendContext::default();
         for it in &items {
-            let (pk, sk) = (get_s(it, "PK").unwrap_or_default(), get_s(it, "SK").unwrap_or_default());
+            let (pk, sk) = (
+                get_s(it, "PK").unwrap_or_default(),
+                get_s(it, "SK").unwrap_or_default(),
+            );
             if pk == k.pk() && sk == k.sk() {
                 ctx.record = Some(record_of(it)?).filter(|r| r.is_live(now));
             } else if pk == tpk && sk == "SETTINGS" {
@@ -781,16 +954,31 @@ impl Store {
                     .filter_map(|v| v.as_s().ok())
                     .filter_map(|e| {
                         let (ms, token) = e.split_once('#')?;
-                        Some((Utc.timestamp_millis_opt(ms.parse().ok()?).single()?, token.to_string()))
+                        Some((
+                            Utc.timestamp_millis_opt(ms.parse().ok()?).single()?,
+                            token.to_string(),
+                        ))
                     })
                     .collect()
             })
             .unwrap_or_default();
-        Counter { sends, version: get_n(item, "ver").unwrap_or(0) }
+        Counter {
+            sends,
+            version: get_n(item, "ver").unwrap_or(0),
+        }
     }
 
-    pub async fn read_counter(&self, tenant: &str, agent: &str, customer: &str) -> Result<Counter, StoreError> {
-        Ok(self.get(Self::counter_key(tenant, agent, customer)).await?.map(|i| Self::counter_of(&i)).unwrap_or_default())
+    pub async fn read_counter(
+        &self,
+        tenant: &str,
+        agent: &str,
+        customer: &str,
+    ) -> Result<Counter, StoreError> {
+        Ok(self
+            .get(Self::counter_key(tenant, agent, customer))
+            .await?
+            .map(|i| Self::counter_of(&i))
+            .unwrap_or_default())
     }
 
     /// Quotas of many (agent, customer) pairs of one tenant in one batch read.
@@ -801,7 +989,10 @@ impl Store {
         limit: u32,
         now: DateTime<Utc>,
     ) -> Result<HashMap<(String, String), Quota>, StoreError> {
-        let keys = pairs.iter().map(|(a, c)| Self::counter_key(tenant, a, c)).collect();
+        let keys = pairs
+            .iter()
+            .map(|(a, c)| Self::counter_key(tenant, a, c))
+            .collect();
         let items = self.batch_get(keys).await?;
         let mut found: HashMap<String, Counter> = HashMap::new();
         for it in &items {
@@ -810,14 +1001,25 @@ impl Store {
         Ok(pairs
             .iter()
             .map(|(a, c)| {
-                let times = found.get(&format!("Q#{tenant}#{a}#{c}")).map(Counter::times).unwrap_or_default();
+                let times = found
+                    .get(&format!("Q#{tenant}#{a}#{c}"))
+                    .map(Counter::times)
+                    .unwrap_or_default();
                 ((a.clone(), c.clone()), cap::quota(&times, now, limit))
             })
             .collect())
     }
 
-    async fn write_counter(&self, k: Item, sends: &[(DateTime<Utc>, String)], expected: i64) -> Result<bool, StoreError> {
-        let list: Vec<AttributeValue> = sends.iter().map(|(t, tok)| s(format!("{}#{tok}", t.timestamp_millis()))).collect();
+    async fn write_counter(
+        &self,
+        k: Item,
+        sends: &[(DateTime<Utc>, String)],
+        expected: i64,
+    ) -> Result<bool, StoreError> {
+        let list: Vec<AttributeValue> = sends
+            .iter()
+            .map(|(t, tok)| s(format!("{}#{tok}", t.timestamp_millis())))
+            .collect();
         let newest = sends.iter().map(|(t, _)| *t).max().unwrap_or_else(Utc::now);
         let res = self
             .client
@@ -829,12 +1031,20 @@ impl Store {
             .expression_attribute_values(":s", AttributeValue::L(list))
             .expression_attribute_values(":next", n(expected + 1))
             .expression_attribute_values(":ver", n(expected))
-            .expression_attribute_values(":exp", n((newest + cap::window() + Duration::hours(1)).timestamp()))
+            .expression_attribute_values(
+                ":exp",
+                n((newest + cap::window() + Duration::hours(1)).timestamp()),
+            )
             .send()
             .await;
         match res {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|x| x.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(dynamo(e)),
         }
     }
@@ -862,11 +1072,22 @@ impl Store {
                 return Ok(Err(q));
             }
             let token = uuid::Uuid::new_v4().simple().to_string();
-            let mut sends: Vec<(DateTime<Utc>, String)> =
-                counter.sends.iter().filter(|(t, _)| *t + cap::window() > now).cloned().collect();
+            let mut sends: Vec<(DateTime<Utc>, String)> = counter
+                .sends
+                .iter()
+                .filter(|(t, _)| *t + cap::window() > now)
+                .cloned()
+                .collect();
             sends.push((now, token.clone()));
-            if self.write_counter(k.clone(), &sends, counter.version).await? {
-                let quota_after = cap::quota(&sends.iter().map(|(t, _)| *t).collect::<Vec<_>>(), now, limit);
+            if self
+                .write_counter(k.clone(), &sends, counter.version)
+                .await?
+            {
+                let quota_after = cap::quota(
+                    &sends.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+                    now,
+                    limit,
+                );
                 return Ok(Ok(Slot { token, quota_after }));
             }
             if attempt > 4 {
@@ -878,15 +1099,29 @@ impl Store {
     }
 
     /// Gives a slot back after a send that did not go out.
-    pub async fn release(&self, tenant: &str, agent: &str, customer: &str, token: &str) -> Result<(), StoreError> {
+    pub async fn release(
+        &self,
+        tenant: &str,
+        agent: &str,
+        customer: &str,
+        token: &str,
+    ) -> Result<(), StoreError> {
         let k = Self::counter_key(tenant, agent, customer);
         for _ in 0..64 {
             let counter = self.read_counter(tenant, agent, customer).await?;
             if !counter.sends.iter().any(|(_, t)| t == token) {
                 return Ok(());
             }
-            let sends: Vec<_> = counter.sends.iter().filter(|(_, t)| t != token).cloned().collect();
-            if self.write_counter(k.clone(), &sends, counter.version).await? {
+            let sends: Vec<_> = counter
+                .sends
+                .iter()
+                .filter(|(_, t)| t != token)
+                .cloned()
+                .collect();
+            if self
+                .write_counter(k.clone(), &sends, counter.version)
+                .await?
+            {
                 return Ok(());
             }
         }
@@ -901,11 +1136,19 @@ impl Store {
 
     /// Claims an idempotency key (Powertools style): a conditional put that wins
     /// when the key is new or expired; otherwise what the earlier request left.
-    pub async fn claim_idempotency(&self, pk: &str, body_hash: &str, now: DateTime<Utc>) -> Result<IdempotencyClaim, StoreError> {
+    pub async fn claim_idempotency(
+        &self,
+        pk: &str,
+        body_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyClaim, StoreError> {
         let mut item = key(pk, "I");
         item.insert("bodyHash".into(), s(body_hash));
         item.insert("idemState".into(), s("in_progress"));
-        item.insert("expiresAt".into(), n((now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp()));
+        item.insert(
+            "expiresAt".into(),
+            n((now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp()),
+        );
         let res = self
             .client
             .put_item()
@@ -917,21 +1160,37 @@ impl Store {
             .await;
         match res {
             Ok(_) => return Ok(IdempotencyClaim::Claimed),
-            Err(e) if e.as_service_error().is_some_and(|x| x.is_conditional_check_failed_exception()) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) => {}
             Err(e) => return Err(dynamo(e)),
         }
-        let Some(old) = self.get(key(pk, "I")).await? else { return Ok(IdempotencyClaim::InProgress) };
+        let Some(old) = self.get(key(pk, "I")).await? else {
+            return Ok(IdempotencyClaim::InProgress);
+        };
         if get_s(&old, "bodyHash").as_deref() != Some(body_hash) {
             return Ok(IdempotencyClaim::Mismatch);
         }
-        match (get_s(&old, "idemState").as_deref(), get_n(&old, "statusCode"), get_s(&old, "resultJson")) {
-            (Some("done"), Some(status), Some(body)) => Ok(IdempotencyClaim::Done { status: status as u16, body }),
+        match (
+            get_s(&old, "idemState").as_deref(),
+            get_n(&old, "statusCode"),
+            get_s(&old, "resultJson"),
+        ) {
+            (Some("done"), Some(status), Some(body)) => Ok(IdempotencyClaim::Done {
+                status: status as u16,
+                body,
+            }),
             _ => Ok(IdempotencyClaim::InProgress),
         }
     }
 
     /// Stores the final response of a request that ended without a send (a refusal).
-    pub async fn complete_idempotency(&self, pk: &str, status: u16, body: &str) -> Result<(), StoreError> {
+    pub async fn complete_idempotency(
+        &self,
+        pk: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -948,12 +1207,22 @@ impl Store {
 
     /// Frees a key whose request failed in a way worth retrying.
     pub async fn drop_idempotency(&self, pk: &str) -> Result<(), StoreError> {
-        self.client.delete_item().table_name(&self.table).set_key(Some(key(pk, "I"))).send().await.map_err(dynamo)?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, "I")))
+            .send()
+            .await
+            .map_err(dynamo)?;
         Ok(())
     }
 
     /// Raw access for tests and tools.
-    pub async fn raw_item(&self, pk: &str, sk: &str) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+    pub async fn raw_item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         self.get(key(pk, sk)).await
     }
 }
@@ -983,18 +1252,30 @@ impl ProvideCancel for aws_sdk_dynamodb::operation::transact_write_items::Transa
 }
 
 fn ignore_condition<T>(
-    r: Result<T, aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError>>,
+    r: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+        >,
+    >,
 ) -> Result<(), StoreError> {
     match r {
         Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(|x| x.is_conditional_check_failed_exception()) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(dynamo(e)),
     }
 }
 
 /// Reads a contact record item.
 pub fn record_of(item: &Item) -> Result<ContactRecord, StoreError> {
-    let need = |k: &str| get_s(item, k).ok_or_else(|| StoreError::Malformed(format!("record without {k}")));
+    let need = |k: &str| {
+        get_s(item, k).ok_or_else(|| StoreError::Malformed(format!("record without {k}")))
+    };
     let key = RecordKey {
         tenant: need("tenantId")?,
         agent: need("agentId")?,
@@ -1004,7 +1285,8 @@ pub fn record_of(item: &Item) -> Result<ContactRecord, StoreError> {
     let delivery = get_s(item, "deliveryStatus").map(|status| Delivery {
         status,
         at: ts(get_n(item, "deliveryAt").unwrap_or(0)),
-        error: get_n(item, "deliveryErrorCode").map(|c| (c, get_s(item, "deliveryErrorTitle").unwrap_or_default())),
+        error: get_n(item, "deliveryErrorCode")
+            .map(|c| (c, get_s(item, "deliveryErrorTitle").unwrap_or_default())),
     });
     Ok(ContactRecord {
         key,
@@ -1021,7 +1303,8 @@ pub fn record_of(item: &Item) -> Result<ContactRecord, StoreError> {
         message_sent: get_bool(item, "messageSent").unwrap_or(false),
         sent_by: get_s(item, "sentBy"),
         sent_at: get_n(item, "sentAt").map(ts),
-        sent_template: get_s(item, "sentTemplate").map(|t| (t, get_s(item, "sentLanguage").unwrap_or_default())),
+        sent_template: get_s(item, "sentTemplate")
+            .map(|t| (t, get_s(item, "sentLanguage").unwrap_or_default())),
         sent_wamid: get_s(item, "sentWamid"),
         delivery,
     })

@@ -2,8 +2,8 @@
 //! here for the local bootstrap and checked against `template.yaml` by a test.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
@@ -31,22 +31,35 @@ fn keys(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
 
 fn projection(v: &Value) -> Projection {
     Projection::builder()
-        .projection_type(ProjectionType::from(v["ProjectionType"].as_str().unwrap_or("ALL")))
+        .projection_type(ProjectionType::from(
+            v["ProjectionType"].as_str().unwrap_or("ALL"),
+        ))
         .build()
 }
 
 /// Creates the table (and its TTL) unless it exists. Returns whether it created it.
 pub async fn ensure_table(client: &Client, name: &str) -> Result<bool, String> {
-    if client.describe_table().table_name(name).send().await.is_ok() {
+    if client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .is_ok()
+    {
         return Ok(false);
     }
     let d = definition();
-    let mut req = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+    let mut req = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
     for a in d["AttributeDefinitions"].as_array().into_iter().flatten() {
         req = req.attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(a["AttributeName"].as_str().unwrap_or_default())
-                .attribute_type(ScalarAttributeType::from(a["AttributeType"].as_str().unwrap_or("S")))
+                .attribute_type(ScalarAttributeType::from(
+                    a["AttributeType"].as_str().unwrap_or("S"),
+                ))
                 .build()
                 .map_err(|e| e.to_string())?,
         );
@@ -106,8 +119,14 @@ mod tests {
     #[test]
     fn the_definition_names_the_indexes_the_store_queries() {
         let d = definition();
-        assert_eq!(d["LocalSecondaryIndexes"][0]["IndexName"], crate::store::LSI);
-        assert_eq!(d["GlobalSecondaryIndexes"][0]["IndexName"], crate::store::PENDING_INDEX);
+        assert_eq!(
+            d["LocalSecondaryIndexes"][0]["IndexName"],
+            crate::store::LSI
+        );
+        assert_eq!(
+            d["GlobalSecondaryIndexes"][0]["IndexName"],
+            crate::store::PENDING_INDEX
+        );
         assert_eq!(d["TimeToLiveSpecification"]["AttributeName"], "expiresAt");
     }
 }

@@ -13,10 +13,14 @@ use serde_json::Value;
 /// The tenant's rules from its stored settings; a tenant that saved none gets
 /// the documented defaults. Stored settings were validated when written.
 pub fn rules_of(doc: Option<&Value>) -> TenantRules {
-    let default = || settings::validate(&serde_json::to_value(Settings::default()).unwrap_or_default());
+    let default =
+        || settings::validate(&serde_json::to_value(Settings::default()).unwrap_or_default());
     let parsed = match doc {
         Some(d) => settings::validate(d).or_else(|errors| {
-            tracing::error!(?errors, "stored settings no longer validate; using defaults");
+            tracing::error!(
+                ?errors,
+                "stored settings no longer validate; using defaults"
+            );
             default()
         }),
         None => default(),
@@ -27,7 +31,10 @@ pub fn rules_of(doc: Option<&Value>) -> TenantRules {
 fn unreachable_defaults() -> TenantRules {
     // The defaults are valid (a unit test checks it); this keeps the code panic-free anyway.
     let s = Settings::default();
-    TenantRules { schedule: afterhours_rules::hours::Schedule::always_open(chrono_tz::UTC), settings: s }
+    TenantRules {
+        schedule: afterhours_rules::hours::Schedule::always_open(chrono_tz::UTC),
+        settings: s,
+    }
 }
 
 /// The stored template list (Meta's JSON), read leniently: entries that do not parse are skipped.
@@ -48,12 +55,18 @@ pub struct TtlCache<K, V> {
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     pub fn new(ttl: Duration, max_entries: usize) -> Self {
-        TtlCache { ttl, max_entries, map: Mutex::new(HashMap::new()) }
+        TtlCache {
+            ttl,
+            max_entries,
+            map: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn get(&self, k: &K) -> Option<V> {
         let map = self.map.lock().ok()?;
-        map.get(k).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+        map.get(k)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
     }
 
     pub fn put(&self, k: K, v: V) {

@@ -1,0 +1,587 @@
+//! The desk's query and admin API against DynamoDB Local: every route, every
+//! role, every refusal, and cross-tenant attempts with real ids.
+
+use afterhours_adapters::cursor::CursorSigner;
+use afterhours_adapters::http::ApiResponse;
+use afterhours_adapters::lambda::fixed_clock;
+use afterhours_tests::*;
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::webhook::{fixture, night, Fixture};
+
+pub fn contacts_deps(f: &Fixture) -> contacts::Deps {
+    contacts::Deps {
+        store: f.store.clone(),
+        cursors: CursorSigner::new(b"cursor-secret"),
+        clock: fixed_clock(night() + Duration::hours(1)),
+    }
+}
+
+pub fn settings_deps(f: &Fixture) -> settings::Deps {
+    settings::Deps {
+        store: f.store.clone(),
+    }
+}
+
+async fn get(
+    f: &Fixture,
+    path: &str,
+    tenant: &str,
+    agent: &str,
+    role: &str,
+    query: &[(&str, &str)],
+) -> ApiResponse {
+    contacts::handle(
+        &contacts_deps(f),
+        with_query(api("GET", path, claims(tenant, agent, role)), query),
+    )
+    .await
+}
+
+async fn admin(
+    f: &Fixture,
+    method: &str,
+    path: &str,
+    tenant: &str,
+    role: &str,
+    body: &Value,
+) -> ApiResponse {
+    settings::handle(
+        &settings_deps(f),
+        with_body(api(method, path, claims(tenant, "admin-1", role)), body),
+    )
+    .await
+}
+
+/// A fixture with three night contacts for a-1 and one for a-2.
+async fn populated() -> Fixture {
+    let f = fixture().await;
+    let t = night().timestamp();
+    let body = messages_payload(
+        &f.pnid,
+        &[
+            ("w1", "5511000000001", t, Some("Maria")),
+            ("w2", "5511000000002", t + 60, None),
+            ("w3", "5511000000003", t + 120, Some("João")),
+        ],
+    );
+    assert_eq!(f.post(&body).await.status, 200);
+    f.store
+        .put_channel(&afterhours_adapters::model::Channel {
+            phone_number_id: format!("{}9", f.pnid),
+            tenant_id: f.tenant.clone(),
+            waba_id: "W".into(),
+            display_phone_number: "+1".into(),
+            default_agent_id: "a-2".into(),
+        })
+        .await
+        .unwrap();
+    f.post(&messages_payload(
+        &format!("{}9", f.pnid),
+        &[("w4", "5511000000004", t, None)],
+    ))
+    .await;
+    f
+}
+
+fn items(r: &ApiResponse) -> Vec<Value> {
+    r.json_body()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_agent_lists_their_night_newest_first_with_every_field() {
+    let f = populated().await;
+    let r = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let it = items(&r);
+    let contacts: Vec<&str> = it.iter().map(|i| i["contact"].as_str().unwrap()).collect();
+    assert_eq!(
+        contacts,
+        ["+5511000000003", "+5511000000002", "+5511000000001"]
+    );
+    let maria = &it[2];
+    assert_eq!(maria["contactDate"], "2026-11-20T23:10:00-03:00");
+    assert_eq!(maria["contactTime"], "23:10");
+    assert_eq!(maria["name"], "Maria");
+    assert_eq!(maria["displayName"], "Maria");
+    assert_eq!(maria["requestedCallback"], "pending");
+    assert_eq!(maria["messageSent"], false);
+    assert_eq!(maria["messageCount"], 1);
+    assert_eq!(maria["expiresAt"], "2026-11-27T23:10:00-03:00");
+    assert_eq!(maria["serviceWindowClosesAt"], "2026-11-21T23:10:00-03:00");
+    assert_eq!(maria["delivery"], Value::Null);
+    assert_eq!(
+        maria["quota"],
+        json!({"limit": 2, "used": 0, "remaining": 2, "availableAt": null, "retryAfterSeconds": 0})
+    );
+    assert_eq!(it[1]["name"], Value::Null);
+    assert_eq!(it[1]["displayName"], "(No name)");
+    assert_eq!(r.json_body()["nextCursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn pages_follow_the_cursor_and_a_tampered_cursor_is_400() {
+    let f = populated().await;
+    let p1 = get(
+        &f,
+        "/contacts",
+        &f.tenant,
+        "a-1",
+        "agent",
+        &[("limit", "2")],
+    )
+    .await;
+    assert_eq!(items(&p1).len(), 2);
+    let cursor = p1.json_body()["nextCursor"].as_str().unwrap().to_string();
+    let p2 = get(
+        &f,
+        "/contacts",
+        &f.tenant,
+        "a-1",
+        "agent",
+        &[("limit", "2"), ("cursor", &cursor)],
+    )
+    .await;
+    assert_eq!(items(&p2)[0]["contact"], "+5511000000001");
+    let bad = get(
+        &f,
+        "/contacts",
+        &f.tenant,
+        "a-1",
+        "agent",
+        &[("cursor", &format!("{cursor}x"))],
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.json_body()["error"]["code"].as_str()),
+        (400, Some("invalid_cursor"))
+    );
+    let other = get(
+        &f,
+        "/contacts",
+        &f.tenant,
+        "a-2",
+        "supervisor",
+        &[("cursor", &cursor)],
+    )
+    .await;
+    assert_eq!(other.status, 400);
+}
+
+#[tokio::test]
+async fn roles_decide_whose_contacts_can_be_listed() {
+    let f = populated().await;
+    assert_eq!(
+        get(
+            &f,
+            "/contacts",
+            &f.tenant,
+            "a-1",
+            "agent",
+            &[("agentId", "a-2")]
+        )
+        .await
+        .status,
+        403
+    );
+    let sup = get(
+        &f,
+        "/contacts",
+        &f.tenant,
+        "sup",
+        "supervisor",
+        &[("agentId", "a-2")],
+    )
+    .await;
+    assert_eq!(items(&sup).len(), 1);
+    let adm = get(
+        &f,
+        "/contacts",
+        &f.tenant,
+        "adm",
+        "admin",
+        &[
+            ("agentId", "a-1"),
+            ("requestedCallback", "pending"),
+            ("messageSent", "false"),
+        ],
+    )
+    .await;
+    assert_eq!(items(&adm).len(), 3);
+    let none = get(
+        &f,
+        "/contacts",
+        &f.tenant,
+        "adm",
+        "admin",
+        &[("agentId", "a-1"), ("requestedCallback", "yes")],
+    )
+    .await;
+    assert!(items(&none).is_empty());
+    let mut no_role = claims(&f.tenant, "a-1", "agent");
+    no_role.remove("cognito:groups");
+    assert_eq!(
+        contacts::handle(&contacts_deps(&f), api("GET", "/contacts", no_role))
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn bad_query_values_are_400_and_change_nothing() {
+    let f = populated().await;
+    for q in [
+        ("limit", "0"),
+        ("limit", "1000"),
+        ("limit", "-1"),
+        ("requestedCallback", "YES"),
+        ("messageSent", "maybe"),
+    ] {
+        let r = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[q]).await;
+        assert_eq!(
+            (r.status, r.json_body()["error"]["code"].as_str()),
+            (400, Some("invalid_query")),
+            "{q:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_contact_and_its_quota() {
+    let f = populated().await;
+    let it = items(&get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await);
+    let id = it[0]["id"].as_str().unwrap();
+    let one = get(
+        &f,
+        &format!("/contacts/{id}"),
+        &f.tenant,
+        "a-1",
+        "agent",
+        &[],
+    )
+    .await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json_body()["contact"], it[0]["contact"]);
+    let q = get(
+        &f,
+        &format!("/contacts/{id}/quota"),
+        &f.tenant,
+        "a-1",
+        "agent",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        q.json_body(),
+        json!({"enabled": true, "limit": 2, "used": 0, "remaining": 2, "availableAt": null, "retryAfterSeconds": 0})
+    );
+    assert_eq!(
+        get(
+            &f,
+            &format!("/contacts/{id}"),
+            &f.tenant,
+            "a-2",
+            "agent",
+            &[]
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        get(&f, "/contacts/not-an-id", &f.tenant, "a-1", "agent", &[])
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
+    let f = populated().await;
+    let it = items(&get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await);
+    let id = it[0]["id"].as_str().unwrap();
+    let intruder = unique("other");
+    for role in ["agent", "supervisor", "admin"] {
+        assert_eq!(
+            get(&f, &format!("/contacts/{id}"), &intruder, "a-1", role, &[])
+                .await
+                .status,
+            404
+        );
+        assert_eq!(
+            get(
+                &f,
+                &format!("/contacts/{id}/quota"),
+                &intruder,
+                "a-1",
+                role,
+                &[]
+            )
+            .await
+            .status,
+            404
+        );
+        assert!(items(
+            &get(
+                &f,
+                "/contacts",
+                &intruder,
+                "a-1",
+                role,
+                &[("agentId", "a-1")]
+            )
+            .await
+        )
+        .is_empty());
+    }
+    // Binding the victim's number from another tenant is refused; the channel stays.
+    let r = admin(
+        &f,
+        "PUT",
+        &format!("/channels/{}", f.pnid),
+        &intruder,
+        "admin",
+        &json!({"wabaId": "X", "displayPhoneNumber": "+1", "defaultAgentId": "evil"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json_body()["error"]["code"].as_str()),
+        (409, Some("channel_taken"))
+    );
+    assert_eq!(
+        f.store
+            .get_channel(&f.pnid)
+            .await
+            .unwrap()
+            .unwrap()
+            .tenant_id,
+        f.tenant
+    );
+    // A send on the victim's record from another tenant finds nothing.
+    let send_deps = crate::send::deps_for(&f);
+    let s = send::handle(
+        &send_deps,
+        with_body(
+            api(
+                "POST",
+                &format!("/contacts/{id}/active-messages"),
+                claims(&intruder, "a-1", "admin"),
+            ),
+            &json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "x"}}),
+        ),
+    )
+    .await;
+    assert_eq!(s.status, 404);
+    assert!(f
+        .graph
+        .sandbox
+        .sent()
+        .iter()
+        .all(|m| m["body"]["type"] != "template"));
+}
+
+#[tokio::test]
+async fn settings_are_read_by_anyone_and_written_by_admins_only() {
+    let f = fixture().await;
+    let fresh = unique("fresh");
+    let d = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null).await;
+    assert_eq!(d.status, 200);
+    assert_eq!(d.json_body()["isDefault"], true);
+    assert_eq!(d.json_body()["timezone"], "America/Sao_Paulo");
+    let mut s = crate::webhook::settings(true, false);
+    s["timezone"] = json!("Asia/Tokyo");
+    assert_eq!(
+        admin(&f, "PUT", "/settings", &fresh, "supervisor", &s)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        admin(&f, "PUT", "/settings", &fresh, "agent", &s)
+            .await
+            .status,
+        403
+    );
+    let ok = admin(&f, "PUT", "/settings", &fresh, "admin", &s).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let back = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null)
+        .await
+        .json_body();
+    assert_eq!(
+        (back["timezone"].as_str(), back["isDefault"].as_bool()),
+        (Some("Asia/Tokyo"), Some(false))
+    );
+}
+
+#[tokio::test]
+async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
+    let f = fixture().await;
+    let mut s = crate::webhook::settings(true, false);
+    s["timezone"] = json!("Nowhere/City");
+    s["businessHours"]["weekly"]["mon"] = json!([["08:00", "12:00"], ["11:00", "13:00"]]);
+    s["activeMessageLimit"]["maxPerContactPer24h"] = json!(0);
+    let r = admin(&f, "PUT", "/settings", &f.tenant, "admin", &s).await;
+    assert_eq!(r.status, 422);
+    let b = r.json_body();
+    assert_eq!(b["error"]["code"], "invalid_settings");
+    let fields: Vec<&str> = b["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "timezone",
+            "activeMessageLimit.maxPerContactPer24h",
+            "businessHours.weekly.mon[1]"
+        ]
+    );
+    assert_eq!(
+        f.store.get_settings(&f.tenant).await.unwrap().unwrap()["timezone"],
+        "America/Sao_Paulo"
+    );
+    let bad_json = settings::handle(&settings_deps(&f), {
+        let mut r = api("PUT", "/settings", claims(&f.tenant, "admin-1", "admin"));
+        r.body = b"{nope".to_vec();
+        r
+    })
+    .await;
+    assert_eq!(
+        (
+            bad_json.status,
+            bad_json.json_body()["error"]["code"].as_str()
+        ),
+        (400, Some("invalid_json"))
+    );
+    let wrong_type = admin(
+        &f,
+        "PUT",
+        "/settings",
+        &f.tenant,
+        "admin",
+        &json!({"timezone": 3}),
+    )
+    .await;
+    assert_eq!(wrong_type.status, 422);
+}
+
+#[tokio::test]
+async fn channels_bind_to_the_callers_tenant_and_are_validated() {
+    let f = fixture().await;
+    let t = unique("chan");
+    let ok = admin(
+        &f,
+        "PUT",
+        "/channels/777000",
+        &t,
+        "admin",
+        &json!({"wabaId": "W1", "displayPhoneNumber": "+1 777", "defaultAgentId": "a-9"}),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(
+        f.store
+            .get_channel("777000")
+            .await
+            .unwrap()
+            .unwrap()
+            .tenant_id,
+        t
+    );
+    let bad = admin(
+        &f,
+        "PUT",
+        "/channels/777001",
+        &t,
+        "admin",
+        &json!({"wabaId": 5, "displayPhoneNumber": ""}),
+    )
+    .await;
+    assert_eq!(bad.status, 422);
+    let fields: Vec<String> = bad.json_body()["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields, ["wabaId", "displayPhoneNumber", "defaultAgentId"]);
+    assert_eq!(f.store.get_channel("777001").await.unwrap(), None);
+    assert_eq!(
+        admin(&f, "PUT", "/channels/777002", &t, "supervisor", &json!({}))
+            .await
+            .status,
+        403
+    );
+}
+
+pub fn meta_templates() -> Value {
+    json!({"data": [
+        {"name": "retorno", "language": "pt_BR", "status": "APPROVED", "category": "UTILITY", "id": "1",
+         "components": [{"type": "BODY", "text": "Olá {{1}}, vimos sua mensagem de {{2}}."}]},
+        {"name": "pedido", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "parameter_format": "NAMED",
+         "components": [{"type": "BODY", "text": "Hi {{customer_name}}"}]},
+        {"name": "promo", "language": "pt_BR", "status": "PENDING", "category": "MARKETING",
+         "components": [{"type": "BODY", "text": "Oferta {{1}}"}]}]})
+}
+
+#[tokio::test]
+async fn templates_are_stored_by_admins_and_listed_when_approved() {
+    let f = fixture().await;
+    assert_eq!(
+        admin(
+            &f,
+            "PUT",
+            "/templates",
+            &f.tenant,
+            "agent",
+            &meta_templates()
+        )
+        .await
+        .status,
+        403
+    );
+    let r = admin(
+        &f,
+        "PUT",
+        "/templates",
+        &f.tenant,
+        "admin",
+        &meta_templates(),
+    )
+    .await;
+    assert_eq!(r.json_body(), json!({"templates": 3, "approved": 2}));
+    let list = get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await;
+    let it = items(&list);
+    assert_eq!(it.len(), 2);
+    assert_eq!(it[0]["name"], "retorno");
+    assert_eq!(it[0]["parameterFormat"], "POSITIONAL");
+    assert_eq!(it[0]["variables"], json!(["1", "2"]));
+    assert_eq!(it[1]["variables"], json!(["customer_name"]));
+    assert!(items(&get(&f, "/templates", &unique("x"), "a-1", "agent", &[]).await).is_empty());
+    let bad = admin(
+        &f,
+        "PUT",
+        "/templates",
+        &f.tenant,
+        "admin",
+        &json!({"data": [{"name": "x"}]}),
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.json_body()["error"]["code"].as_str()),
+        (422, Some("invalid_templates"))
+    );
+    assert_eq!(
+        items(&get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await).len(),
+        2,
+        "a bad list changes nothing"
+    );
+}

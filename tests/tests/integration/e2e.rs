@@ -1,0 +1,274 @@
+//! The user's journey over real HTTP through the local gateway (the same one
+//! `make run` starts), with DynamoDB Local, the moto bus and the WhatsApp
+//! sandbox: a customer writes at night, asks for a callback, an agent answers
+//! within the cap, and the report shows only what is still pending.
+
+use std::sync::Arc;
+
+use afterhours_adapters::cursor::CursorSigner;
+use afterhours_adapters::events::Publisher;
+use afterhours_adapters::lambda::system_clock;
+use afterhours_local::gateway::Gateway;
+use afterhours_local::jwt;
+use afterhours_rules::prompt::YES_ID;
+use afterhours_tests::*;
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+struct Stack {
+    api: String,
+    http: reqwest::Client,
+    graph: GraphStandIn,
+    watcher: BusWatcher,
+    secret: Vec<u8>,
+}
+
+async fn start() -> Stack {
+    let store = fresh_store().await;
+    let graph = GraphStandIn::start().await;
+    let eb = eventbridge().await;
+    let bus = unique("bus");
+    let watcher = BusWatcher::start(&eb, &bus).await;
+    let secret = b"e2e-jwt-secret".to_vec();
+    let gateway = Gateway::new(
+        webhook::Deps::new(
+            store.clone(),
+            graph.client(),
+            APP_SECRET,
+            "verify",
+            system_clock(),
+        ),
+        contacts::Deps {
+            store: store.clone(),
+            cursors: CursorSigner::new(b"c"),
+            clock: system_clock(),
+        },
+        send::Deps {
+            store: store.clone(),
+            graph: graph.client(),
+            events: Publisher::new(eb.clone(), &bus),
+            clock: system_clock(),
+        },
+        settings::Deps {
+            store: store.clone(),
+        },
+        report::Deps::new(store.clone(), Publisher::new(eb, &bus), system_clock()),
+        &secret,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    afterhours_local::stack::spawn_gateway(listener, Arc::new(gateway));
+    Stack {
+        api,
+        http: reqwest::Client::new(),
+        graph,
+        watcher,
+        secret,
+    }
+}
+
+impl Stack {
+    fn token(&self, tenant: &str, agent: &str, role: &str) -> String {
+        jwt::token_for(
+            &self.secret,
+            tenant,
+            agent,
+            role,
+            Utc::now().timestamp(),
+            600,
+        )
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.api));
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            headers,
+        )
+    }
+
+    async fn webhook(&self, body: Vec<u8>) -> u16 {
+        let res = self
+            .http
+            .post(format!("{}/webhook", self.api))
+            .header("x-hub-signature-256", sign(APP_SECRET, &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        res.status().as_u16()
+    }
+}
+
+/// A moment of last night that the tenant's schedule (never open) treats as closed.
+fn last_night() -> chrono::DateTime<Utc> {
+    Utc::now() - Duration::hours(3)
+}
+
+#[tokio::test]
+async fn a_customers_night_and_an_agents_callback() {
+    let s = start().await;
+    let tenant = unique("e2e");
+    let admin = s.token(&tenant, "admin-1", "admin");
+    let agent = s.token(&tenant, "a-1", "agent");
+    let other_agent = s.token(&tenant, "a-2", "agent");
+    let pnid = "5550001";
+
+    // The admin sets the tenant up (closed all week, prompt on, cap 1).
+    let settings_doc = json!({"timezone": "America/Sao_Paulo", "language": "pt_BR", "alwaysOpen": false, "notifyNextServiceHours": true,
+        "businessHours": {"weekly": {}, "exceptions": []}, "activeMessageLimit": {"enabled": true, "maxPerContactPer24h": 1}});
+    assert_eq!(
+        s.call("PUT", "/settings", Some(&admin), Some(settings_doc))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            &format!("/channels/{pnid}"),
+            Some(&admin),
+            Some(json!({"wabaId": "W", "displayPhoneNumber": "+1", "defaultAgentId": "a-1"}))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/templates",
+            Some(&admin),
+            Some(crate::desk::meta_templates())
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        s.call("GET", "/contacts", None, None).await.0,
+        401,
+        "no token, no entry"
+    );
+
+    // Two customers write at night; each gets one prompt.
+    let t = last_night().timestamp();
+    assert_eq!(
+        s.webhook(messages_payload(
+            pnid,
+            &[
+                ("wamid.e1", "5511900000001", t, Some("Maria")),
+                ("wamid.e2", "5511900000002", t + 30, Some("João"))
+            ]
+        ))
+        .await,
+        200
+    );
+    let prompts = s.graph.sandbox.sent();
+    assert_eq!(prompts.len(), 2);
+    // Both tap Yes.
+    for (i, p) in prompts.iter().enumerate() {
+        let to = p["body"]["to"].as_str().unwrap();
+        let tap = envelope(
+            pnid,
+            json!({"contacts": [{"wa_id": to}], "messages": [{"from": to, "id": format!("wamid.tap{i}"),
+            "timestamp": (t + 60).to_string(), "type": "interactive", "context": {"from": pnid, "id": p["wamid"]},
+            "interactive": {"type": "button_reply", "button_reply": {"id": YES_ID, "title": "Sim"}}}]}),
+        );
+        assert_eq!(s.webhook(tap).await, 200);
+    }
+
+    // The agent sees both: Yes, not sent, with the quota.
+    let (st, list, _) = s
+        .call(
+            "GET",
+            "/contacts?requestedCallback=yes&messageSent=false",
+            Some(&agent),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{list}");
+    let items = list["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    let maria = items
+        .iter()
+        .find(|i| i["contact"] == "+5511900000001")
+        .unwrap()
+        .clone();
+    assert_eq!(maria["quota"]["remaining"], 1);
+    let id = maria["id"].as_str().unwrap();
+
+    // Sends a template; the record is marked sent.
+    let body = json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "Maria", "2": "ontem"}});
+    let url = format!("/contacts/{id}/active-messages");
+    let (st, sent, _) = s.call("POST", &url, Some(&agent), Some(body.clone())).await;
+    assert_eq!(st, 200, "{sent}");
+    let (_, one, _) = s
+        .call("GET", &format!("/contacts/{id}"), Some(&agent), None)
+        .await;
+    assert_eq!(one["messageSent"], true);
+    assert_eq!(one["messageId"], sent["messageId"]);
+
+    // Another agent may not send on it; the cap refuses the next send with the time until possible.
+    assert_eq!(
+        s.call("POST", &url, Some(&other_agent), Some(body.clone()))
+            .await
+            .0,
+        403
+    );
+    let (st, refused, headers) = s.call("POST", &url, Some(&agent), Some(body)).await;
+    assert_eq!(st, 429, "{refused}");
+    assert_eq!(refused["error"]["code"], "active_message_limit_reached");
+    let retry: i64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 23 * 3600 && retry <= 24 * 3600, "{retry}");
+    assert!(refused["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("You can send another active message to this customer at"));
+
+    // The report shows only the callback still pending.
+    let (st, summary, _) = s.call("POST", "/_local/report", None, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(summary["records"], 1, "{summary}");
+    let events = s.watcher.drain().await;
+    let of = |kind: &str| -> Vec<&Value> {
+        events
+            .iter()
+            .filter(|e| e["detail-type"] == kind && e["detail"]["tenantId"] == tenant.as_str())
+            .collect()
+    };
+    let mine = of("UnansweredCallbacksReport");
+    assert_eq!(mine.len(), 1);
+    let callbacks = &mine[0]["detail"]["agents"][0]["callbacks"];
+    assert_eq!(callbacks.as_array().unwrap().len(), 1);
+    assert_eq!(callbacks[0]["contact"], "+5511900000002");
+    // Sent on the bus too: the ActiveMessageSent event.
+    assert_eq!(of("ActiveMessageSent").len(), 1);
+    assert!(s
+        .graph
+        .sandbox
+        .sent()
+        .iter()
+        .all(|m| m["problems"].as_array().unwrap().is_empty()));
+}

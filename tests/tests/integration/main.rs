@@ -1,0 +1,10 @@
+//! Integration tests against DynamoDB Local and the moto EventBridge server
+//! (both started by `make test`), with the WhatsApp sandbox standing in for the
+//! Graph API. One binary so the workspace links it once.
+
+mod desk;
+mod e2e;
+mod report;
+mod send;
+mod store;
+mod webhook;

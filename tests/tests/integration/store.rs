@@ -1,0 +1,729 @@
+//! Every store operation against DynamoDB Local: the stored item, the returned
+//! value, concurrency, expiry and tenant isolation.
+
+use afterhours_adapters::cursor::CursorSigner;
+use afterhours_adapters::model::{Channel, Inbound, IngestOutcome, ListFilter, RecordKey};
+use afterhours_adapters::store::{IdempotencyClaim, StoreError};
+use afterhours_tests::{fresh_store, unique};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use futures::future::join_all;
+use serde_json::json;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap()
+}
+
+fn key(tenant: &str, agent: &str, customer: &str) -> RecordKey {
+    RecordKey {
+        tenant: tenant.into(),
+        agent: agent.into(),
+        customer: customer.into(),
+        period: t0().timestamp() - 3600,
+    }
+}
+
+fn inbound(k: &RecordKey, wamid: &str, at: DateTime<Utc>, name: Option<&str>) -> Inbound {
+    Inbound {
+        key: k.clone(),
+        channel: "PN1".into(),
+        wamid: wamid.into(),
+        at,
+        wa_id: Some(k.customer.clone()),
+        user_id: None,
+        name: name.map(String::from),
+    }
+}
+
+fn n(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    k: &str,
+) -> i64 {
+    item[k].as_n().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_number_binds_to_one_tenant_only() {
+    let store = fresh_store().await;
+    let c = |tenant: &str, agent: &str| Channel {
+        phone_number_id: "555".into(),
+        tenant_id: tenant.into(),
+        waba_id: "W".into(),
+        display_phone_number: "+1 555".into(),
+        default_agent_id: agent.into(),
+    };
+    store.put_channel(&c("t1", "a-1")).await.unwrap();
+    store.put_channel(&c("t1", "a-2")).await.unwrap();
+    let err = store.put_channel(&c("t2", "b-1")).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::ChannelTaken(ref n) if n == "555"),
+        "{err}"
+    );
+    let stored = store.get_channel("555").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.tenant_id.as_str(), stored.default_agent_id.as_str()),
+        ("t1", "a-2")
+    );
+    assert_eq!(store.get_channel("556").await.unwrap(), None);
+    assert_eq!(store.tenants().await.unwrap(), vec!["t1".to_string()]);
+}
+
+#[tokio::test]
+async fn settings_and_templates_round_trip_per_tenant() {
+    let store = fresh_store().await;
+    store
+        .put_settings("t1", &json!({"timezone": "UTC"}))
+        .await
+        .unwrap();
+    store
+        .put_templates("t1", &json!({"data": [1]}))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_settings("t1").await.unwrap(),
+        Some(json!({"timezone": "UTC"}))
+    );
+    assert_eq!(
+        store.tenant_docs("t1").await.unwrap(),
+        (Some(json!({"timezone": "UTC"})), Some(json!({"data": [1]})))
+    );
+    assert_eq!(store.tenant_docs("t2").await.unwrap(), (None, None));
+    assert_eq!(store.tenants().await.unwrap(), vec!["t1".to_string()]);
+}
+
+#[tokio::test]
+async fn recording_creates_adds_and_deduplicates() {
+    let store = fresh_store().await;
+    let k = key("t1", "a-1", "5511");
+    assert_eq!(
+        store
+            .record_inbound(&inbound(&k, "w1", t0(), Some("Maria")))
+            .await
+            .unwrap(),
+        IngestOutcome::Created
+    );
+    assert_eq!(
+        store
+            .record_inbound(&inbound(&k, "w2", t0() + Duration::minutes(5), None))
+            .await
+            .unwrap(),
+        IngestOutcome::Added
+    );
+    assert_eq!(
+        store
+            .record_inbound(&inbound(&k, "w1", t0(), Some("Other")))
+            .await
+            .unwrap(),
+        IngestOutcome::Duplicate
+    );
+    let item = store.raw_item(&k.pk(), &k.sk()).await.unwrap().unwrap();
+    assert_eq!(n(&item, "msgCount"), 2);
+    assert_eq!(n(&item, "firstAt"), t0().timestamp());
+    assert_eq!(
+        n(&item, "lastAt"),
+        (t0() + Duration::minutes(5)).timestamp()
+    );
+    assert_eq!(
+        n(&item, "expiresAt"),
+        (t0() + Duration::days(7)).timestamp()
+    );
+    assert_eq!(
+        item["profileName"].as_s().unwrap(),
+        "Maria",
+        "a message without a name keeps the latest name"
+    );
+    assert_eq!(item["requestedCallback"].as_s().unwrap(), "n/a");
+    let r = store.get_record(&k, t0()).await.unwrap().unwrap();
+    assert_eq!(
+        (r.message_count, r.name.as_deref(), r.message_sent),
+        (2, Some("Maria"), false)
+    );
+}
+
+#[tokio::test]
+async fn an_earlier_message_arriving_late_keeps_first_and_last_right() {
+    let store = fresh_store().await;
+    let k = key("t1", "a-1", "5511");
+    store
+        .record_inbound(&inbound(
+            &k,
+            "w2",
+            t0() + Duration::minutes(10),
+            Some("Late"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .record_inbound(&inbound(&k, "w1", t0(), Some("Early")))
+            .await
+            .unwrap(),
+        IngestOutcome::Added
+    );
+    let r = store.get_record(&k, t0()).await.unwrap().unwrap();
+    assert_eq!(r.first_at, t0());
+    assert_eq!(r.last_at, t0() + Duration::minutes(10));
+    assert_eq!(r.name.as_deref(), Some("Late"));
+    assert_eq!(r.expires_at, t0() + Duration::days(7));
+    assert_eq!(r.message_count, 2);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_deliveries_of_one_message_count_once_and_claim_once() {
+    let store = fresh_store().await;
+    let k = key("t1", "a-1", "5511");
+    let m = inbound(&k, "wamid.same", t0(), Some("Maria"));
+    let outcomes: Vec<IngestOutcome> = join_all((0..20).map(|_| store.record_inbound(&m)))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == IngestOutcome::Created)
+            .count(),
+        1
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == IngestOutcome::Duplicate)
+            .count(),
+        19
+    );
+    assert_eq!(
+        store
+            .get_record(&k, t0())
+            .await
+            .unwrap()
+            .unwrap()
+            .message_count,
+        1
+    );
+}
+
+#[tokio::test]
+async fn concurrent_first_messages_of_a_night_create_the_record_once() {
+    let store = fresh_store().await;
+    let k = key("t1", "a-1", "5511");
+    let msgs: Vec<Inbound> = (0..20)
+        .map(|i| inbound(&k, &format!("w{i}"), t0() + Duration::seconds(i), None))
+        .collect();
+    let outcomes: Vec<IngestOutcome> = join_all(msgs.iter().map(|m| store.record_inbound(m)))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == IngestOutcome::Created)
+            .count(),
+        1,
+        "one prompt claim"
+    );
+    assert_eq!(
+        store
+            .get_record(&k, t0())
+            .await
+            .unwrap()
+            .unwrap()
+            .message_count,
+        20
+    );
+}
+
+#[tokio::test]
+async fn the_callback_answer_moves_the_record_in_and_out_of_the_pending_index() {
+    let store = fresh_store().await;
+    let k = key("t1", "a-1", "5511");
+    store
+        .record_inbound(&inbound(&k, "w1", t0(), None))
+        .await
+        .unwrap();
+    store
+        .mark_prompt_sent(&k, "wamid.prompt", t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_record(&k, t0())
+            .await
+            .unwrap()
+            .unwrap()
+            .requested_callback,
+        "pending"
+    );
+    let tap = t0() + Duration::minutes(2);
+    assert!(store
+        .answer_callback("t1", "wamid.prompt", true, tap)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .answer_callback("t1", "wamid.prompt", true, tap)
+            .await
+            .unwrap(),
+        "a redelivered tap changes nothing"
+    );
+    assert!(
+        !store
+            .answer_callback("t2", "wamid.prompt", false, tap + Duration::minutes(1))
+            .await
+            .unwrap(),
+        "another tenant cannot answer"
+    );
+    let pending = store.pending_callbacks("t1", t0()).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].requested_callback, "yes");
+    assert!(store
+        .pending_callbacks("t2", t0())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .answer_callback("t1", "wamid.prompt", false, tap + Duration::minutes(1))
+        .await
+        .unwrap());
+    assert!(store
+        .pending_callbacks("t1", t0())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .get_record(&k, t0())
+            .await
+            .unwrap()
+            .unwrap()
+            .requested_callback,
+        "no"
+    );
+    assert!(!store
+        .answer_callback("t1", "wamid.unknown", true, tap)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn a_sent_record_leaves_the_pending_index_and_remembers_the_sender() {
+    let store = fresh_store().await;
+    let k = key("t1", "a-1", "5511");
+    store
+        .record_inbound(&inbound(&k, "w1", t0(), None))
+        .await
+        .unwrap();
+    store
+        .mark_prompt_sent(&k, "wamid.prompt", t0())
+        .await
+        .unwrap();
+    store
+        .answer_callback("t1", "wamid.prompt", true, t0())
+        .await
+        .unwrap();
+    store
+        .mark_sent(
+            &k,
+            "a-1",
+            ("retorno", "pt_BR"),
+            "wamid.out",
+            t0() + Duration::hours(8),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .pending_callbacks("t1", t0())
+        .await
+        .unwrap()
+        .is_empty());
+    let r = store.get_record(&k, t0()).await.unwrap().unwrap();
+    assert!(r.message_sent);
+    assert_eq!(r.sent_by.as_deref(), Some("a-1"));
+    assert_eq!(r.sent_template, Some(("retorno".into(), "pt_BR".into())));
+    assert_eq!(r.sent_wamid.as_deref(), Some("wamid.out"));
+    assert_eq!(r.delivery.as_ref().unwrap().status, "accepted");
+    assert_eq!(
+        store
+            .agent_for_customer("t1", "5511")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("a-1")
+    );
+    assert_eq!(store.agent_for_customer("t2", "5511").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn delivery_states_never_move_backwards() {
+    let store = fresh_store().await;
+    let k = key("t1", "a-1", "5511");
+    store
+        .record_inbound(&inbound(&k, "w1", t0(), None))
+        .await
+        .unwrap();
+    store
+        .mark_sent(&k, "a-1", ("x", "pt_BR"), "wamid.out", t0(), None)
+        .await
+        .unwrap();
+    let at = t0() + Duration::minutes(1);
+    assert!(store
+        .update_delivery("t1", "wamid.out", "delivered", 2, at, None)
+        .await
+        .unwrap());
+    assert!(!store
+        .update_delivery("t1", "wamid.out", "sent", 1, at, None)
+        .await
+        .unwrap());
+    assert!(!store
+        .update_delivery("t1", "wamid.out", "delivered", 2, at, None)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .update_delivery("t2", "wamid.out", "read", 3, at, None)
+            .await
+            .unwrap(),
+        "another tenant's status is ignored"
+    );
+    assert!(!store
+        .update_delivery("t1", "wamid.prompt-or-unknown", "read", 3, at, None)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .get_record(&k, t0())
+            .await
+            .unwrap()
+            .unwrap()
+            .delivery
+            .unwrap()
+            .status,
+        "delivered"
+    );
+    assert!(store
+        .update_delivery(
+            "t1",
+            "wamid.out",
+            "failed",
+            4,
+            at,
+            Some((131026, "Message undeliverable".into()))
+        )
+        .await
+        .unwrap());
+    let d = store
+        .get_record(&k, t0())
+        .await
+        .unwrap()
+        .unwrap()
+        .delivery
+        .unwrap();
+    assert_eq!(
+        (d.status.as_str(), d.error),
+        ("failed", Some((131026, "Message undeliverable".into())))
+    );
+}
+
+#[tokio::test]
+async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
+    let store = fresh_store().await;
+    let signer = CursorSigner::new(b"k");
+    for i in 0..5 {
+        let k = key("t1", "a-1", &format!("55{i}"));
+        store
+            .record_inbound(&inbound(
+                &k,
+                &format!("w{i}"),
+                t0() + Duration::minutes(i),
+                None,
+            ))
+            .await
+            .unwrap();
+    }
+    store
+        .record_inbound(&inbound(&key("t1", "a-2", "5599"), "wx", t0(), None))
+        .await
+        .unwrap();
+    let all = ListFilter::default();
+    let p1 = store
+        .list_records("t1", "a-1", &all, 2, None, &signer, t0())
+        .await
+        .unwrap();
+    let customers: Vec<&str> = p1.items.iter().map(|r| r.key.customer.as_str()).collect();
+    assert_eq!(customers, ["554", "553"]);
+    let cursor = p1.next_cursor.clone().unwrap();
+    let p2 = store
+        .list_records("t1", "a-1", &all, 2, Some(&cursor), &signer, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        p2.items
+            .iter()
+            .map(|r| r.key.customer.as_str())
+            .collect::<Vec<_>>(),
+        ["552", "551"]
+    );
+    let p3 = store
+        .list_records(
+            "t1",
+            "a-1",
+            &all,
+            2,
+            p2.next_cursor.as_deref(),
+            &signer,
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p3.items.len(), 1);
+    // A cursor of a-1 cannot read a-2 or another tenant, and a changed cursor is refused.
+    for (tenant, agent, c) in [
+        ("t1", "a-2", cursor.clone()),
+        ("t2", "a-1", cursor.clone()),
+        ("t1", "a-1", format!("x{cursor}")),
+        ("t1", "a-1", cursor.replace('.', ".A")),
+    ] {
+        let err = store
+            .list_records(tenant, agent, &all, 2, Some(&c), &signer, t0())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::BadCursor),
+            "{tenant} {agent}: {err}"
+        );
+    }
+    let other_filter = ListFilter {
+        message_sent: Some(false),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store
+            .list_records("t1", "a-1", &other_filter, 2, Some(&cursor), &signer, t0())
+            .await
+            .unwrap_err(),
+        StoreError::BadCursor
+    ));
+    let yes = ListFilter {
+        requested_callback: Some("yes".into()),
+        ..Default::default()
+    };
+    assert!(store
+        .list_records("t1", "a-1", &yes, 10, None, &signer, t0())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let na = ListFilter {
+        requested_callback: Some("n/a".into()),
+        message_sent: Some(false),
+    };
+    assert_eq!(
+        store
+            .list_records("t1", "a-1", &na, 10, None, &signer, t0())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        5
+    );
+    assert!(store
+        .list_records("t2", "a-1", &all, 10, None, &signer, t0())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+#[tokio::test]
+async fn expired_records_are_never_returned() {
+    let store = fresh_store().await;
+    let signer = CursorSigner::new(b"k");
+    let k = key("t1", "a-1", "5511");
+    store
+        .record_inbound(&inbound(&k, "w1", t0(), None))
+        .await
+        .unwrap();
+    store.mark_prompt_sent(&k, "p", t0()).await.unwrap();
+    store.answer_callback("t1", "p", true, t0()).await.unwrap();
+    let later = t0() + Duration::days(7);
+    assert!(store
+        .get_record(&k, later - Duration::seconds(1))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store.get_record(&k, later).await.unwrap().is_none());
+    assert!(store
+        .list_records(
+            "t1",
+            "a-1",
+            &ListFilter::default(),
+            10,
+            None,
+            &signer,
+            later
+        )
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(store
+        .pending_callbacks("t1", later)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn thirty_two_concurrent_reservations_with_three_slots_give_exactly_three() {
+    let store = fresh_store().await;
+    let now = t0();
+    let results = join_all((0..32).map(|_| store.reserve("t1", "a-1", "5511", 3, now, None))).await;
+    let granted: Vec<_> = results
+        .into_iter()
+        .map(Result::unwrap)
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(granted.len(), 3);
+    let c = store.read_counter("t1", "a-1", "5511").await.unwrap();
+    assert_eq!(c.sends.len(), 3);
+    // Release gives one back; the next reservation gets it.
+    store
+        .release("t1", "a-1", "5511", &granted[0].token)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .read_counter("t1", "a-1", "5511")
+            .await
+            .unwrap()
+            .sends
+            .len(),
+        2
+    );
+    let later = now + Duration::minutes(30);
+    let slot = store
+        .reserve("t1", "a-1", "5511", 3, later, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(slot.quota_after.used, 3);
+    // Full: refused with the oldest counted send + 24 h.
+    let q = store
+        .reserve("t1", "a-1", "5511", 3, later, None)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(q.available_at, Some(now + Duration::hours(24)));
+    assert_eq!(
+        q.retry_after_seconds,
+        (Duration::hours(24) - Duration::minutes(30)).num_seconds()
+    );
+    // Other agents, customers and tenants have their own counters.
+    assert!(store
+        .reserve("t1", "a-2", "5511", 3, later, None)
+        .await
+        .unwrap()
+        .is_ok());
+    assert!(store
+        .reserve("t2", "a-1", "5511", 3, later, None)
+        .await
+        .unwrap()
+        .is_ok());
+}
+
+#[tokio::test]
+async fn sends_older_than_24_hours_no_longer_count() {
+    let store = fresh_store().await;
+    for _ in 0..2 {
+        store
+            .reserve("t1", "a-1", "c", 2, t0(), None)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert!(store
+        .reserve("t1", "a-1", "c", 2, t0() + Duration::hours(23), None)
+        .await
+        .unwrap()
+        .is_err());
+    let next_day = t0() + Duration::hours(24);
+    let q = store
+        .quotas("t1", &[("a-1".into(), "c".into())], 2, next_day)
+        .await
+        .unwrap();
+    assert_eq!(q[&("a-1".to_string(), "c".to_string())].used, 0);
+    assert!(store
+        .reserve("t1", "a-1", "c", 2, next_day, None)
+        .await
+        .unwrap()
+        .is_ok());
+    let c = store.read_counter("t1", "a-1", "c").await.unwrap();
+    assert_eq!(
+        c.sends.len(),
+        1,
+        "expired entries are dropped on the next write"
+    );
+    let item = store.raw_item("Q#t1#a-1#c", "Q").await.unwrap().unwrap();
+    assert!(
+        n(&item, "expiresAt") > next_day.timestamp(),
+        "TTL removes the counter once idle"
+    );
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_claimed_once_and_tied_to_the_body() {
+    let store = fresh_store().await;
+    let pk = afterhours_adapters::store::Store::idempotency_pk("t1", "a-1", &unique("k"));
+    assert_eq!(
+        store.claim_idempotency(&pk, "h1", t0()).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    assert_eq!(
+        store.claim_idempotency(&pk, "h1", t0()).await.unwrap(),
+        IdempotencyClaim::InProgress
+    );
+    assert_eq!(
+        store.claim_idempotency(&pk, "h2", t0()).await.unwrap(),
+        IdempotencyClaim::Mismatch
+    );
+    store
+        .complete_idempotency(&pk, 200, r#"{"ok":1}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim_idempotency(&pk, "h1", t0()).await.unwrap(),
+        IdempotencyClaim::Done {
+            status: 200,
+            body: r#"{"ok":1}"#.into()
+        }
+    );
+    // After 24 h the key may be used again.
+    assert_eq!(
+        store
+            .claim_idempotency(&pk, "h2", t0() + Duration::hours(25))
+            .await
+            .unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    store.drop_idempotency(&pk).await.unwrap();
+    assert_eq!(
+        store.claim_idempotency(&pk, "h3", t0()).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
+}
+
+#[tokio::test]
+async fn another_tenants_ids_find_nothing() {
+    let store = fresh_store().await;
+    let k = key("t1", "a-1", "5511");
+    store
+        .record_inbound(&inbound(&k, "w1", t0(), None))
+        .await
+        .unwrap();
+    let foreign = RecordKey::from_id("t2", &k.id()).unwrap();
+    assert!(store.get_record(&foreign, t0()).await.unwrap().is_none());
+    let ctx = store.send_context(&foreign, "a-1", t0()).await.unwrap();
+    assert!(ctx.record.is_none());
+    assert!(store.get_record(&k, t0()).await.unwrap().is_some());
+}
