@@ -25,13 +25,18 @@ struct State {
     next: u64,
 }
 
+/// Missing, not text, or empty.
+fn blank(v: &Value) -> bool {
+    v.as_str().is_none_or(str::is_empty)
+}
+
 /// What Meta would refuse in a send request (documented limits).
 pub fn shape_problems(b: &Value) -> Vec<String> {
     let mut p = Vec::new();
     if b["messaging_product"] != "whatsapp" {
         p.push("messaging_product must be whatsapp".to_string());
     }
-    if !b["to"].as_str().is_some_and(|t| !t.is_empty()) {
+    if blank(&b["to"]) {
         p.push("to is required".into());
     }
     match b["type"].as_str() {
@@ -74,11 +79,7 @@ pub fn shape_problems(b: &Value) -> Vec<String> {
         }
         Some("template") => {
             let t = &b["template"];
-            if !t["name"].as_str().is_some_and(|n| !n.is_empty())
-                || !t["language"]["code"]
-                    .as_str()
-                    .is_some_and(|c| !c.is_empty())
-            {
+            if blank(&t["name"]) || blank(&t["language"]["code"]) {
                 p.push("template.name and template.language.code are required".into());
             }
             for c in t["components"].as_array().into_iter().flatten() {
@@ -99,7 +100,7 @@ pub fn shape_problems(b: &Value) -> Vec<String> {
             }
         }
         Some("text") => {
-            if !b["text"]["body"].as_str().is_some_and(|t| !t.is_empty()) {
+            if blank(&b["text"]["body"]) {
                 p.push("text.body is required".into());
             }
         }

@@ -216,11 +216,10 @@ impl ApiError {
         e.insert("message".into(), json!(self.to_string()));
         let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
         match self {
-            ApiError::Unprocessable { details, .. } => {
-                if let Value::Object(d) = details {
-                    e.extend(d.clone());
-                }
-            }
+            ApiError::Unprocessable {
+                details: Value::Object(d),
+                ..
+            } => e.extend(d.clone()),
             ApiError::TooManyRequests {
                 retry_after_seconds,
                 details,
@@ -324,7 +323,7 @@ pub fn role_name(r: Role) -> &'static str {
 /// The strongest known role in a claim: `admin`, `[admin]`, `[agent supervisor]`,
 /// `["agent","admin"]` or `agent,admin` (API Gateway flattens lists to strings).
 fn parse_roles(s: &str) -> Option<Role> {
-    s.split(|c: char| c == ',' || c == ' ' || c == '[' || c == ']' || c == '"')
+    s.split([',', ' ', '[', ']', '"'])
         .filter_map(|p| match p.trim().to_ascii_lowercase().as_str() {
             "agent" | "agents" => Some(Role::Agent),
             "supervisor" | "supervisors" => Some(Role::Supervisor),

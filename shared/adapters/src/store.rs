@@ -48,10 +48,7 @@ pub enum StoreError {
     Contention(String),
 }
 
-fn dynamo<E: std::fmt::Debug>(e: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
-where
-    E: std::error::Error + 'static,
-{
+fn dynamo<E: std::error::Error + 'static>(e: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError {
     let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string();
     StoreError::Dynamo(detail)
 }
@@ -729,6 +726,7 @@ impl Store {
     }
 
     /// One page of an agent's records, newest first contact first; one Query.
+    #[allow(clippy::too_many_arguments)] // each is one part of the query; a struct would only rename them
     pub async fn list_records(
         &self,
         tenant: &str,

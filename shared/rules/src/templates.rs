@@ -132,7 +132,9 @@ impl Template {
         let (mut header, mut body, mut footer, mut url_buttons) = (None, None, None, Vec::new());
         for c in list {
             match str_field(c, "type").map(str::to_ascii_uppercase).as_deref() {
-                Some("HEADER") if str_field(c, "format").is_none_or(|f| f.eq_ignore_ascii_case("TEXT")) => {
+                Some("HEADER")
+                    if str_field(c, "format").is_none_or(|f| f.eq_ignore_ascii_case("TEXT")) =>
+                {
                     header = str_field(c, "text").map(String::from);
                 }
                 Some("BODY") => body = str_field(c, "text").map(String::from),
