@@ -9,7 +9,7 @@ use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Call
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::{ListFilter, RecordKey};
 use afterhours_adapters::store::{Store, StoreError};
-use afterhours_adapters::tenant::{rules_of, templates_of};
+use afterhours_adapters::tenant::{templates_of, RulesCache};
 use afterhours_adapters::view::record_view;
 use afterhours_rules::cap;
 use serde_json::{json, Value};
@@ -21,6 +21,8 @@ pub struct Deps {
     pub store: Store,
     pub cursors: CursorSigner,
     pub clock: Clock,
+    /// Settings cached briefly, so a list page costs one Query and one batch read.
+    pub rules: RulesCache,
 }
 
 impl Deps {
@@ -33,6 +35,7 @@ impl Deps {
             store,
             cursors: CursorSigner::new(secret("CURSOR_SECRET").await?.as_bytes()),
             clock: system_clock(),
+            rules: RulesCache::default(),
         })
     }
 }
@@ -140,12 +143,11 @@ pub fn parse_list_query(
 async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiResponse, ApiError> {
     let (agent, filter, limit) = parse_list_query(&req.query, caller)?;
     let now = (deps.clock)();
-    let settings = deps
-        .store
-        .get_settings(&caller.tenant)
+    let rules = deps
+        .rules
+        .get(&deps.store, &caller.tenant)
         .await
         .map_err(storage)?;
-    let rules = rules_of(settings.as_ref());
     let cursor = req
         .query
         .get("cursor")
@@ -216,13 +218,11 @@ async fn visible_record(
 
 async fn one(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
     let record = visible_record(deps, caller, id).await?;
-    let rules = rules_of(
-        deps.store
-            .get_settings(&caller.tenant)
-            .await
-            .map_err(storage)?
-            .as_ref(),
-    );
+    let rules = deps
+        .rules
+        .get(&deps.store, &caller.tenant)
+        .await
+        .map_err(storage)?;
     let now = (deps.clock)();
     let quota = match rules.cap() {
         Some(limit) => {
@@ -243,13 +243,11 @@ async fn one(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiE
 
 async fn quota(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
     let record = visible_record(deps, caller, id).await?;
-    let rules = rules_of(
-        deps.store
-            .get_settings(&caller.tenant)
-            .await
-            .map_err(storage)?
-            .as_ref(),
-    );
+    let rules = deps
+        .rules
+        .get(&deps.store, &caller.tenant)
+        .await
+        .map_err(storage)?;
     let Some(limit) = rules.cap() else {
         return Ok(ApiResponse::json(200, &json!({"enabled": false})));
     };

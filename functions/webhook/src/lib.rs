@@ -11,7 +11,7 @@ use afterhours_adapters::http::{ApiRequest, ApiResponse};
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::{Channel, Inbound, IngestOutcome, RecordKey};
 use afterhours_adapters::store::{Store, StoreError};
-use afterhours_adapters::tenant::{rules_of, TtlCache};
+use afterhours_adapters::tenant::{RulesCache, TtlCache};
 use afterhours_rules::display::mask;
 use afterhours_rules::prompt::{answer_of, prompt_body, prompt_message};
 use afterhours_rules::settings::TenantRules;
@@ -23,7 +23,7 @@ use serde_json::json;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-/// How long a channel or a tenant's settings stay cached in one instance.
+/// How long a channel stays cached in one instance.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 
 pub struct Deps {
@@ -33,7 +33,7 @@ pub struct Deps {
     pub verify_token: String,
     pub clock: Clock,
     channels: TtlCache<String, Option<Channel>>,
-    tenants: TtlCache<String, Arc<TenantRules>>,
+    tenants: RulesCache,
 }
 
 impl Deps {
@@ -51,7 +51,7 @@ impl Deps {
             verify_token: verify_token.to_string(),
             clock,
             channels: TtlCache::new(CACHE_TTL, 10_000),
-            tenants: TtlCache::new(CACHE_TTL, 10_000),
+            tenants: RulesCache::default(),
         }
     }
 
@@ -90,12 +90,7 @@ impl Deps {
     }
 
     async fn rules(&self, tenant: &str) -> Result<Arc<TenantRules>, StoreError> {
-        if let Some(r) = self.tenants.get(&tenant.to_string()) {
-            return Ok(r);
-        }
-        let r = Arc::new(rules_of(self.store.get_settings(tenant).await?.as_ref()));
-        self.tenants.put(tenant.to_string(), r.clone());
-        Ok(r)
+        self.tenants.get(&self.store, tenant).await
     }
 }
 

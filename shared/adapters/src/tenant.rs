@@ -3,12 +3,37 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use afterhours_rules::settings::{self, Settings, TenantRules};
 use afterhours_rules::templates::{parse_template_list, Template};
 use serde_json::Value;
+
+use crate::store::{Store, StoreError};
+
+/// How long a tenant's settings stay cached in one Lambda instance.
+pub const RULES_TTL: Duration = Duration::from_secs(30);
+
+/// Tenants' rules, read from the store at most once per [`RULES_TTL`] per instance.
+pub struct RulesCache(TtlCache<String, Arc<TenantRules>>);
+
+impl Default for RulesCache {
+    fn default() -> Self {
+        RulesCache(TtlCache::new(RULES_TTL, 10_000))
+    }
+}
+
+impl RulesCache {
+    pub async fn get(&self, store: &Store, tenant: &str) -> Result<Arc<TenantRules>, StoreError> {
+        if let Some(r) = self.0.get(&tenant.to_string()) {
+            return Ok(r);
+        }
+        let r = Arc::new(rules_of(store.get_settings(tenant).await?.as_ref()));
+        self.0.put(tenant.to_string(), r.clone());
+        Ok(r)
+    }
+}
 
 /// The tenant's rules from its stored settings; a tenant that saved none gets
 /// the documented defaults. Stored settings were validated when written.

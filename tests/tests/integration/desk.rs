@@ -15,6 +15,7 @@ pub fn contacts_deps(f: &Fixture) -> contacts::Deps {
         store: f.store.clone(),
         cursors: CursorSigner::new(b"cursor-secret"),
         clock: fixed_clock(night() + Duration::hours(1)),
+        rules: Default::default(),
     }
 }
 

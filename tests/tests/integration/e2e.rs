@@ -42,6 +42,7 @@ async fn start() -> Stack {
             store: store.clone(),
             cursors: CursorSigner::new(b"c"),
             clock: system_clock(),
+            rules: Default::default(),
         },
         send::Deps {
             store: store.clone(),

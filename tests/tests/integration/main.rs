@@ -7,4 +7,5 @@ mod e2e;
 mod report;
 mod send;
 mod store;
+mod template;
 mod webhook;

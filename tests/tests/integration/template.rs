@@ -1,0 +1,103 @@
+//! `template.yaml` cannot drift from the code: its routes are the local
+//! gateway's, its table is `infra/table.json`, its functions are the
+//! workspace's Lambda binaries.
+
+use std::collections::BTreeSet;
+
+use afterhours_local::gateway::ROUTES;
+use serde_json::Value;
+
+fn template() -> Value {
+    let y: serde_yaml::Value = serde_yaml::from_str(include_str!("../../../template.yaml"))
+        .expect("template.yaml is YAML");
+    serde_json::to_value(y).expect("as JSON")
+}
+
+#[test]
+fn the_http_routes_are_the_local_gateways() {
+    let t = template();
+    let mut in_template = BTreeSet::new();
+    for (id, res) in t["Resources"].as_object().unwrap() {
+        for ev in res["Properties"]["Events"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, e)| e)
+        {
+            if ev["Type"] == "HttpApi" {
+                let p = &ev["Properties"];
+                let open = p["Auth"]["Authorizer"] == "NONE";
+                in_template.insert((
+                    p["Method"].as_str().unwrap().to_string(),
+                    p["Path"].as_str().unwrap().to_string(),
+                    id.clone(),
+                    !open,
+                ));
+            }
+        }
+    }
+    let in_code: BTreeSet<(String, String, String, bool)> = ROUTES
+        .iter()
+        .map(|(m, p, f, auth)| {
+            (
+                m.to_string(),
+                p.to_string(),
+                f.template_id().to_string(),
+                *auth,
+            )
+        })
+        .collect();
+    assert_eq!(in_template, in_code);
+}
+
+#[test]
+fn the_table_is_infra_table_json() {
+    let t = template();
+    let props = &t["Resources"]["Table"]["Properties"];
+    let def = afterhours_adapters::table::definition();
+    for (k, v) in def.as_object().unwrap() {
+        assert_eq!(
+            &props[k], v,
+            "{k} differs between template.yaml and infra/table.json"
+        );
+    }
+    assert_eq!(
+        props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+}
+
+#[test]
+fn every_function_is_a_workspace_binary_for_arm64() {
+    let t = template();
+    assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
+    assert_eq!(
+        t["Globals"]["Function"]["Architectures"],
+        serde_json::json!(["arm64"])
+    );
+    let mut binaries = BTreeSet::new();
+    for (_, res) in t["Resources"].as_object().unwrap() {
+        if res["Type"] == "AWS::Serverless::Function" {
+            assert_eq!(res["Metadata"]["BuildMethod"], "rust-cargolambda");
+            binaries.insert(
+                res["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+    }
+    let expected: BTreeSet<String> = ["webhook", "contacts", "send", "settings", "report"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(binaries, expected);
+    for b in &binaries {
+        let manifest = std::fs::read_to_string(format!(
+            "{}/../functions/{b}/Cargo.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        assert!(manifest.contains(&format!("name = \"{b}\"")));
+    }
+}
