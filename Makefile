@@ -18,6 +18,18 @@ services-up:
 services-down:
 	. infra/scripts/env.sh && bash infra/scripts/services.sh stop
 
+## cfn-lint (with the serverless rules) and sam validate --lint on template.yaml.
+lint-template:
+	bash infra/scripts/lint-template.sh
+
+## Every function for Lambda arm64 with cargo-lambda (zig from PyPI); prints bootstrap sizes.
+package:
+	bash infra/scripts/package.sh
+
+## The performance budget (SPEC §10): cold start, first response, peak RSS, binary size.
+bench:
+	bash infra/scripts/bench.sh
+
 fmt:
 	cargo fmt --all
 

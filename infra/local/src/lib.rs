@@ -2,6 +2,7 @@
 //! the Lambdas run, the WhatsApp sandbox, and what `make run` sets up
 //! (table, bus, demo tenant).
 
+pub mod bench;
 pub mod gateway;
 pub mod jwt;
 pub mod sandbox;

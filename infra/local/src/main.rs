@@ -8,6 +8,8 @@
 //! afterhours-local status --wamid W --status sent|delivered|read|failed [--phone-number-id ID] [--to PHONE]
 //! afterhours-local report                   run the unanswered-callbacks report now
 //! afterhours-local sandbox                  what the WhatsApp sandbox received
+//! afterhours-local setup                    only create the table and bus and seed the demo tenant
+//! afterhours-local bench --dir DIR [--runs N]  cold starts of the function binaries in DIR (SPEC §10)
 //! ```
 
 use std::collections::HashMap;
@@ -56,6 +58,8 @@ async fn main() {
     let args = parse_args(rest);
     let result = match cmd {
         "run" => run().await,
+        "setup" => setup().await,
+        "bench" => bench(&args).await,
         "token" => token(&args),
         "webhook" => webhook(&args).await,
         "status" => status(&args).await,
@@ -73,7 +77,7 @@ async fn main() {
                 include_str!("main.rs")
                     .lines()
                     .skip(2)
-                    .take(11)
+                    .take(13)
                     .map(|l| l.trim_start_matches("//! "))
                     .collect::<Vec<_>>()
                     .join("\n")
@@ -156,6 +160,100 @@ Ctrl-C stops everything `make run` started.
         _ = server => Err("the gateway stopped".into()),
         _ = tokio::signal::ctrl_c() => { println!("stopping"); Ok(()) }
     }
+}
+
+async fn setup() -> Result<(), String> {
+    let store = stack::bootstrap().await.map_err(|e| e.to_string())?;
+    stack::seed_demo(&store).await?;
+    println!("table {} and the demo tenant are ready", store.table());
+    Ok(())
+}
+
+/// The event each function gets for its first invocation in the benchmark.
+fn bench_event(function: &str) -> Value {
+    let claims = json!({"sub": stack::DEMO_AGENT, "custom:tenant_id": stack::DEMO_TENANT, "cognito:groups": "[agent]"});
+    let http = |method: &str, path: &str, query: Value, body: Option<&str>| {
+        json!({"version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
+            "headers": {"content-type": "application/json"}, "queryStringParameters": query,
+            "pathParameters": {"id": "bm9ib2R5CjU1MTEKMQ"},
+            "requestContext": {"http": {"method": method, "path": path}, "requestId": "bench",
+                "authorizer": {"jwt": {"claims": claims, "scopes": null}}},
+            "body": body, "isBase64Encoded": false})
+    };
+    match function {
+        "webhook" => http(
+            "GET",
+            "/webhook",
+            json!({"hub.mode": "subscribe", "hub.verify_token": or_default("VERIFY_TOKEN", ""), "hub.challenge": "42"}),
+            None,
+        ),
+        "contacts" => http("GET", "/contacts", json!({}), None),
+        "settings" => http("GET", "/settings", json!({}), None),
+        "send" => http(
+            "POST",
+            "/contacts/bm9ib2R5CjU1MTEKMQ/active-messages",
+            json!({}),
+            Some(r#"{"template":{"name":"x","language":"pt_BR"}}"#),
+        ),
+        _ => json!({"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}}),
+    }
+}
+
+async fn bench(args: &Args) -> Result<(), String> {
+    let dir = args
+        .get("dir")
+        .ok_or("--dir (the folder with the release binaries) is required")?;
+    let runs: usize = args
+        .get("runs")
+        .map(|r| r.parse())
+        .transpose()
+        .map_err(|_| "--runs takes a number")?
+        .unwrap_or(10);
+    println!(
+        "{:<9} {:>10} {:>10} {:>10} {:>12} {:>11}  first response",
+        "function", "init p50", "init max", "cold p50", "peak RSS", "size"
+    );
+    for f in ["webhook", "contacts", "send", "settings", "report"] {
+        let bin = format!("{dir}/{f}");
+        let size = std::fs::metadata(&bin)
+            .map(|m| m.len())
+            .map_err(|e| format!("{bin}: {e}"))?;
+        let mut samples = Vec::new();
+        for _ in 0..runs {
+            samples.push(
+                afterhours_local::bench::cold_start(
+                    &bin,
+                    &bench_event(f),
+                    std::time::Duration::from_secs(20),
+                )
+                .await?,
+            );
+        }
+        let mut init: Vec<f64> = samples
+            .iter()
+            .map(|s| s.init.as_secs_f64() * 1000.0)
+            .collect();
+        let mut cold: Vec<f64> = samples
+            .iter()
+            .map(|s| s.first_response.as_secs_f64() * 1000.0)
+            .collect();
+        init.sort_by(f64::total_cmp);
+        cold.sort_by(f64::total_cmp);
+        let rss = samples.iter().map(|s| s.peak_rss_kb).max().unwrap_or(0);
+        let status = samples
+            .last()
+            .map(|s| s.response.get("statusCode").cloned().unwrap_or(json!("ok")))
+            .unwrap_or_default();
+        println!(
+            "{f:<9} {:>8.1}ms {:>8.1}ms {:>8.1}ms {:>9.1} MB {:>8.2} MB  {status}",
+            init[init.len() / 2],
+            init[init.len() - 1],
+            cold[cold.len() / 2],
+            rss as f64 / 1024.0,
+            size as f64 / 1_048_576.0
+        );
+    }
+    Ok(())
 }
 
 fn token(args: &Args) -> Result<(), String> {

@@ -1,0 +1,143 @@
+//! A Lambda Runtime API emulator for measuring cold starts (SPEC §10): it
+//! starts a function binary the way Lambda does, times process start to the
+//! first `GET /runtime/invocation/next` (init) and to the first response
+//! (init + first invocation), and reads the peak RSS from `/proc`.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::server::{HttpRequest, HttpResponse};
+
+/// One cold start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColdStart {
+    pub init: Duration,
+    pub first_response: Duration,
+    pub peak_rss_kb: u64,
+    pub response: Value,
+}
+
+enum Seen {
+    Next,
+    Response(Vec<u8>),
+}
+
+/// Peak resident set size of a live process, from `/proc/<pid>/status`.
+pub fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Starts `binary` against a fresh Runtime API on loopback, hands it `event`
+/// once, and measures.
+pub async fn cold_start(
+    binary: &str,
+    event: &Value,
+    timeout: Duration,
+) -> Result<ColdStart, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Seen>();
+    let served = Arc::new(Mutex::new(0u32));
+    let event_body = event.to_string();
+    let server = tokio::spawn(crate::server::serve(listener, move |req: HttpRequest| {
+        let tx = tx.clone();
+        let served = served.clone();
+        let event_body = event_body.clone();
+        async move {
+            if req.method == "GET" && req.path.ends_with("/runtime/invocation/next") {
+                let _ = tx.send(Seen::Next);
+                let first = {
+                    let mut n = served.lock().unwrap_or_else(|e| e.into_inner());
+                    *n += 1;
+                    *n == 1
+                };
+                if !first {
+                    // Later polls wait until the process is stopped.
+                    std::future::pending::<()>().await;
+                }
+                let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0);
+                return HttpResponse {
+                    status: 200,
+                    headers: vec![
+                        ("content-type".into(), "application/json".into()),
+                        ("lambda-runtime-aws-request-id".into(), "bench-1".into()),
+                        ("lambda-runtime-deadline-ms".into(), deadline.to_string()),
+                        (
+                            "lambda-runtime-invoked-function-arn".into(),
+                            "arn:aws:lambda:us-east-1:000000000000:function:bench".into(),
+                        ),
+                        (
+                            "lambda-runtime-trace-id".into(),
+                            "Root=1-00000000-000000000000000000000000".into(),
+                        ),
+                    ],
+                    body: event_body.into_bytes(),
+                };
+            }
+            if req.method == "POST" {
+                let _ = tx.send(Seen::Response(req.body.clone()));
+            }
+            HttpResponse {
+                status: 202,
+                headers: vec![],
+                body: b"{}".to_vec(),
+            }
+        }
+    }));
+    let start = Instant::now();
+    let mut child = std::process::Command::new(binary)
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{binary}: {e}"))?;
+    let pid = child.id();
+    let result = tokio::time::timeout(timeout, async {
+        let mut init = None;
+        while let Some(seen) = rx.recv().await {
+            match seen {
+                Seen::Next if init.is_none() => init = Some(start.elapsed()),
+                Seen::Next => {}
+                Seen::Response(body) => {
+                    let first_response = start.elapsed();
+                    return Ok(ColdStart {
+                        init: init.unwrap_or(first_response),
+                        first_response,
+                        peak_rss_kb: peak_rss_kb(pid),
+                        response: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                    });
+                }
+            }
+        }
+        Err("the runtime API closed".to_string())
+    })
+    .await
+    .map_err(|_| {
+        format!("{binary} did not answer within {timeout:?} (does its configuration resolve?)")
+    })?;
+    let _ = child.kill();
+    let _ = child.wait();
+    server.abort();
+    result
+}

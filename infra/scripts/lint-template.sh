@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make lint-template`: cfn-lint with the serverless rules, then
+# `sam validate --lint`, on template.yaml. Tools from PyPI into .venv.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+if [ ! -x .venv/bin/cfn-lint ] || ! .venv/bin/python -c 'import cfn_lint_serverless' 2>/dev/null; then
+  echo "installing cfn-lint and cfn-lint-serverless (PyPI) into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check "cfn-lint==1.58.0" "cfn-lint-serverless==0.3.6"
+fi
+.venv/bin/cfn-lint -t template.yaml -a cfn_lint_serverless.rules
+echo "cfn-lint: clean (with the serverless rules)"
+if [ ! -x .venv/bin/sam ]; then
+  echo "installing aws-sam-cli (PyPI) into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check "aws-sam-cli==1.170.0" || echo "aws-sam-cli did not install; skipping sam validate"
+fi
+if [ -x .venv/bin/sam ]; then
+  AWS_DEFAULT_REGION="${AWS_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template template.yaml
+fi
