@@ -133,13 +133,20 @@ fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str).filter(|x| !x.is_empty())
 }
 
+/// Timestamps outside 2000..2200 are refused, which keeps every later time
+/// computation far from chrono's limits.
+const TIMESTAMP_RANGE: std::ops::RangeInclusive<i64> = 946_684_800..=7_258_118_400;
+
 fn timestamp(v: &Value) -> Option<DateTime<Utc>> {
     let secs = match v.get("timestamp")? {
         Value::String(x) => x.trim().parse::<i64>().ok()?,
         Value::Number(n) => n.as_i64()?,
         _ => return None,
     };
-    Utc.timestamp_opt(secs, 0).single()
+    TIMESTAMP_RANGE
+        .contains(&secs)
+        .then(|| Utc.timestamp_opt(secs, 0).single())
+        .flatten()
 }
 
 fn list<'a>(v: &'a Value, k: &str) -> &'a [Value] {
@@ -330,8 +337,8 @@ mod tests {
         let change = |id: &str| {
             json!({"field": "messages", "value": {"metadata": meta(),
             "contacts": [{"wa_id": "1"}], "messages": [
-                {"from": "1", "id": format!("{id}a"), "timestamp": "1", "type": "text"},
-                {"from": "1", "id": format!("{id}b"), "timestamp": 2, "type": "image"}]}})
+                {"from": "1", "id": format!("{id}a"), "timestamp": "1763688843", "type": "text"},
+                {"from": "1", "id": format!("{id}b"), "timestamp": 1763688844, "type": "image"}]}})
         };
         let body =
             json!({"entry": [{"changes": [change("x"), change("y")]}, {"changes": [change("z")]}]});
@@ -351,7 +358,7 @@ mod tests {
     #[test]
     fn button_reply_with_context() {
         let p = parse(&wrap(json!({"metadata": meta(), "contacts": [{"wa_id": "1", "profile": {"name": "A"}}],
-            "messages": [{"from": "1", "id": "wamid.B", "timestamp": "10", "type": "interactive",
+            "messages": [{"from": "1", "id": "wamid.B", "timestamp": "1763688810", "type": "interactive",
               "context": {"from": "PN1", "id": "wamid.PROMPT"},
               "interactive": {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}}]})))
         .unwrap();
@@ -370,7 +377,7 @@ mod tests {
     fn template_quick_reply_button() {
         let p = parse(&wrap(
             json!({"metadata": meta(), "contacts": [{"wa_id": "1"}],
-            "messages": [{"from": "1", "id": "w", "timestamp": "10", "type": "button",
+            "messages": [{"from": "1", "id": "w", "timestamp": "1763688810", "type": "button",
               "context": {"id": "wamid.T"}, "button": {"payload": "STOP", "text": "Stop"}}]}),
         ))
         .unwrap();
@@ -387,7 +394,7 @@ mod tests {
     fn unknown_type_with_errors_still_counts() {
         let p = parse(&wrap(
             json!({"metadata": meta(), "contacts": [{"wa_id": "1"}],
-            "messages": [{"from": "1", "id": "w", "timestamp": "10", "type": "unknown",
+            "messages": [{"from": "1", "id": "w", "timestamp": "1763688810", "type": "unknown",
               "errors": [{"code": 131051, "title": "Message type unknown"}]}]}),
         ))
         .unwrap();
@@ -403,7 +410,7 @@ mod tests {
     #[test]
     fn system_message_without_contacts() {
         let p = parse(&wrap(json!({"metadata": meta(),
-            "messages": [{"from": "1", "id": "w", "timestamp": "10", "type": "system",
+            "messages": [{"from": "1", "id": "w", "timestamp": "1763688810", "type": "system",
               "system": {"body": "changed number", "type": "user_changed_number"}}]})))
         .unwrap();
         assert_eq!(p.changes[0].messages[0].kind, MessageKind::System);
@@ -414,8 +421,8 @@ mod tests {
         let p = parse(&wrap(json!({"metadata": meta(),
             "contacts": [{"user_id": "BR.123", "profile": {"name": "Hidden"}}, {"wa_id": "2", "user_id": "BR.456"}],
             "messages": [
-              {"from_user_id": "BR.123", "id": "w1", "timestamp": "10", "type": "text"},
-              {"from": "2", "from_user_id": "BR.456", "id": "w2", "timestamp": "11", "type": "text"}]})))
+              {"from_user_id": "BR.123", "id": "w1", "timestamp": "1763688810", "type": "text"},
+              {"from": "2", "from_user_id": "BR.456", "id": "w2", "timestamp": "1763688811", "type": "text"}]})))
         .unwrap();
         let m = &p.changes[0].messages;
         assert_eq!(m[0].wa_id, None);
@@ -428,10 +435,10 @@ mod tests {
     #[test]
     fn statuses_with_errors() {
         let p = parse(&wrap(json!({"metadata": meta(), "statuses": [
-            {"id": "wamid.S", "status": "delivered", "timestamp": "20", "recipient_id": "1"},
-            {"id": "wamid.F", "status": "failed", "timestamp": "21", "recipient_id": "1",
+            {"id": "wamid.S", "status": "delivered", "timestamp": "1763688820", "recipient_id": "1"},
+            {"id": "wamid.F", "status": "failed", "timestamp": "1763688821", "recipient_id": "1",
              "errors": [{"code": 131047, "title": "Re-engagement message"}]},
-            {"id": "wamid.X", "status": "deleted", "timestamp": "21"}]})))
+            {"id": "wamid.X", "status": "deleted", "timestamp": "1763688821"}]})))
         .unwrap();
         let s = &p.changes[0].statuses;
         assert_eq!(s.len(), 2);
@@ -443,12 +450,23 @@ mod tests {
     #[test]
     fn wrong_types_skip_the_item_not_the_post() {
         let p = parse(&wrap(json!({"metadata": meta(), "messages": [
-            {"from": "1", "id": 5, "timestamp": "10", "type": "text"},
+            {"from": "1", "id": 5, "timestamp": "1763688810", "type": "text"},
             {"from": "1", "id": "ok", "timestamp": "x", "type": "text"},
-            {"id": "nobody", "timestamp": "10", "type": "text"},
-            {"from": "1", "id": "good", "timestamp": "10", "type": "text", "extra": {"unknown": true}}]})))
+            {"id": "nobody", "timestamp": "1763688810", "type": "text"},
+            {"from": "1", "id": "good", "timestamp": "1763688810", "type": "text", "extra": {"unknown": true}}]})))
         .unwrap();
         assert_eq!(p.changes[0].messages.len(), 1);
+        assert_eq!(p.skipped.len(), 3);
+    }
+
+    #[test]
+    fn timestamps_out_of_range_are_refused() {
+        let p = parse(&wrap(json!({"metadata": meta(), "messages": [
+            {"from": "1", "id": "a", "timestamp": "9223372036854775807", "type": "text"},
+            {"from": "1", "id": "b", "timestamp": "-5", "type": "text"},
+            {"from": "1", "id": "c", "timestamp": "100", "type": "text"}]})))
+        .unwrap();
+        assert!(p.changes[0].messages.is_empty());
         assert_eq!(p.skipped.len(), 3);
     }
 
