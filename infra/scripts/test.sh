@@ -14,4 +14,13 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 bash infra/scripts/deps.sh
 trap 'bash infra/scripts/services.sh stop' EXIT
 bash infra/scripts/services.sh start
-cargo test --workspace -- --test-threads "${TEST_THREADS:-4}"
+log="$(mktemp)"
+set +e
+cargo test --workspace -- --test-threads "${TEST_THREADS:-4}" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole workspace (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
+exit "$status"

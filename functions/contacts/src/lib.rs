@@ -3,15 +3,17 @@
 
 use std::collections::HashMap;
 
-use afterhours_adapters::config::{secret, Config, ConfigError};
+use afterhours_adapters::boot::Boot;
+use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::cursor::CursorSigner;
 use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller, Role};
 use afterhours_adapters::lambda::{system_clock, Clock};
+use afterhours_adapters::model::ContactRecord;
 use afterhours_adapters::model::{ListFilter, RecordKey};
 use afterhours_adapters::store::{Store, StoreError};
 use afterhours_adapters::tenant::{templates_of, RulesCache};
 use afterhours_adapters::view::record_view;
-use afterhours_rules::cap;
+use afterhours_rules::cap::{self, QuotaView};
 use serde_json::{json, Value};
 
 pub const DEFAULT_LIMIT: i32 = 50;
@@ -27,12 +29,9 @@ pub struct Deps {
 
 impl Deps {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let cfg = Config::from_env()?;
-        let (dynamo, _) = afterhours_adapters::config::aws_clients(&cfg).await;
-        let store = Store::new(dynamo, cfg.table);
-        store.warm_up().await;
+        let boot = Boot::load().await?;
         Ok(Deps {
-            store,
+            store: boot.store,
             cursors: CursorSigner::new(secret("CURSOR_SECRET").await?.as_bytes()),
             clock: system_clock(),
             rules: RulesCache::default(),
@@ -197,11 +196,7 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
 }
 
 /// The record an id names, if the caller may see it.
-async fn visible_record(
-    deps: &Deps,
-    caller: &Caller,
-    id: &str,
-) -> Result<afterhours_adapters::model::ContactRecord, ApiError> {
+async fn visible_record(deps: &Deps, caller: &Caller, id: &str) -> Result<ContactRecord, ApiError> {
     let not_found = || ApiError::NotFound("No such contact (it may have expired).".into());
     let key = RecordKey::from_id(&caller.tenant, id).ok_or_else(not_found)?;
     if !caller.may_act_for(&key.agent) {
@@ -216,14 +211,18 @@ async fn visible_record(
         .ok_or_else(not_found)
 }
 
-async fn one(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
+/// A record the caller may see, its tenant's zone, and its agent's quota (`None` when the cap is off).
+async fn record_with_quota(
+    deps: &Deps,
+    caller: &Caller,
+    id: &str,
+) -> Result<(ContactRecord, chrono_tz::Tz, Option<QuotaView>), ApiError> {
     let record = visible_record(deps, caller, id).await?;
     let rules = deps
         .rules
         .get(&deps.store, &caller.tenant)
         .await
         .map_err(storage)?;
-    let now = (deps.clock)();
     let quota = match rules.cap() {
         Some(limit) => {
             let c = deps
@@ -231,35 +230,29 @@ async fn one(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiE
                 .read_counter(&caller.tenant, &record.key.agent, &record.key.customer)
                 .await
                 .map_err(storage)?;
-            Some(cap::quota(&c.times(), now, limit).view(rules.tz()))
+            Some(cap::quota(&c.times(), (deps.clock)(), limit).view(rules.tz()))
         }
         None => None,
     };
-    Ok(ApiResponse::json(
-        200,
-        &record_view(&record, rules.tz(), quota),
-    ))
+    Ok((record, rules.tz(), quota))
+}
+
+async fn one(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
+    let (record, tz, quota) = record_with_quota(deps, caller, id).await?;
+    Ok(ApiResponse::json(200, &record_view(&record, tz, quota)))
 }
 
 async fn quota(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
-    let record = visible_record(deps, caller, id).await?;
-    let rules = deps
-        .rules
-        .get(&deps.store, &caller.tenant)
-        .await
-        .map_err(storage)?;
-    let Some(limit) = rules.cap() else {
-        return Ok(ApiResponse::json(200, &json!({"enabled": false})));
+    let (_, _, quota) = record_with_quota(deps, caller, id).await?;
+    let body = match quota {
+        Some(q) => {
+            let mut v = serde_json::to_value(q).unwrap_or_default();
+            v["enabled"] = json!(true);
+            v
+        }
+        None => json!({"enabled": false}),
     };
-    let c = deps
-        .store
-        .read_counter(&caller.tenant, &record.key.agent, &record.key.customer)
-        .await
-        .map_err(storage)?;
-    let q = cap::quota(&c.times(), (deps.clock)(), limit);
-    let mut v = serde_json::to_value(q.view(rules.tz())).unwrap_or_default();
-    v["enabled"] = json!(true);
-    Ok(ApiResponse::json(200, &v))
+    Ok(ApiResponse::json(200, &body))
 }
 
 async fn templates(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiError> {

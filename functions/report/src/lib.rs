@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use afterhours_adapters::config::{Config, ConfigError};
+use afterhours_adapters::boot::Boot;
+use afterhours_adapters::config::ConfigError;
 use afterhours_adapters::events::{entry_size, Event, Publisher, MAX_ENTRY_BYTES};
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::ContactRecord;
@@ -42,13 +43,10 @@ impl Deps {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let cfg = Config::from_env()?;
-        let (dynamo, eb) = afterhours_adapters::config::aws_clients(&cfg).await;
-        let store = Store::new(dynamo, cfg.table);
-        store.warm_up().await;
+        let boot = Boot::load().await?;
         Ok(Deps::new(
-            store,
-            Publisher::new(eb, cfg.event_bus),
+            boot.store.clone(),
+            boot.publisher(),
             system_clock(),
         ))
     }

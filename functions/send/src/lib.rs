@@ -7,7 +7,8 @@
 //! the cap (429) → the Graph API call (502/504) → the record marked sent and
 //! `ActiveMessageSent` on the bus.
 
-use afterhours_adapters::config::{secret, Config, ConfigError};
+use afterhours_adapters::boot::Boot;
+use afterhours_adapters::config::ConfigError;
 use afterhours_adapters::events::{Event, Publisher};
 use afterhours_adapters::graph::{explain, GraphClient, GraphError};
 use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller};
@@ -36,21 +37,11 @@ pub struct Deps {
 
 impl Deps {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let cfg = Config::from_env()?;
-        let (dynamo, eb) = afterhours_adapters::config::aws_clients(&cfg).await;
-        let graph = GraphClient::new(
-            &cfg.graph_base_url,
-            &cfg.graph_version,
-            &secret("WHATSAPP_TOKEN").await?,
-            cfg.graph_timeout,
-        )
-        .map_err(ConfigError)?;
-        let store = Store::new(dynamo, cfg.table);
-        store.warm_up().await;
+        let boot = Boot::load().await?;
         Ok(Deps {
-            store,
-            graph,
-            events: Publisher::new(eb, cfg.event_bus),
+            graph: boot.graph().await?,
+            events: boot.publisher(),
+            store: boot.store,
             clock: system_clock(),
         })
     }

@@ -1,7 +1,8 @@
 //! Admin routes: `GET /settings` (any role), `PUT /settings`, `PUT /channels/{phoneNumberId}`
 //! and `PUT /templates` (admin only), always for the caller's own tenant.
 
-use afterhours_adapters::config::{Config, ConfigError};
+use afterhours_adapters::boot::Boot;
+use afterhours_adapters::config::ConfigError;
 use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller, Role};
 use afterhours_adapters::model::Channel;
 use afterhours_adapters::store::{Store, StoreError};
@@ -17,11 +18,9 @@ pub struct Deps {
 
 impl Deps {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let cfg = Config::from_env()?;
-        let (dynamo, _) = afterhours_adapters::config::aws_clients(&cfg).await;
-        let store = Store::new(dynamo, cfg.table);
-        store.warm_up().await;
-        Ok(Deps { store })
+        Ok(Deps {
+            store: Boot::load().await?.store,
+        })
     }
 }
 

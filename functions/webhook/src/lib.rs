@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use afterhours_adapters::config::{secret, Config, ConfigError};
+use afterhours_adapters::boot::Boot;
+use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::graph::GraphClient;
 use afterhours_adapters::http::{ApiRequest, ApiResponse};
 use afterhours_adapters::lambda::{system_clock, Clock};
@@ -57,19 +58,10 @@ impl Deps {
 
     /// Everything from the environment, clients built once.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let cfg = Config::from_env()?;
-        let (dynamo, _) = afterhours_adapters::config::aws_clients(&cfg).await;
-        let graph = GraphClient::new(
-            &cfg.graph_base_url,
-            &cfg.graph_version,
-            &secret("WHATSAPP_TOKEN").await?,
-            cfg.graph_timeout,
-        )
-        .map_err(ConfigError)?;
-        let store = Store::new(dynamo, cfg.table);
-        store.warm_up().await;
+        let boot = Boot::load().await?;
+        let graph = boot.graph().await?;
         Ok(Deps::new(
-            store,
+            boot.store,
             graph,
             &secret("APP_SECRET").await?,
             &secret("VERIFY_TOKEN").await?,

@@ -2,6 +2,7 @@
 //! the EventBridge publisher, the WhatsApp Graph API client, configuration,
 //! logging, and the HTTP edge (claims, errors).
 
+pub mod boot;
 pub mod config;
 pub mod cursor;
 pub mod events;

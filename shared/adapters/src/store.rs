@@ -645,26 +645,11 @@ impl Store {
             }
             req.send()
         };
-        if yes {
-            match attempt(true).await {
-                Ok(_) => return Ok(true),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|x| x.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(dynamo(e)),
-            }
+        if yes && applied(attempt(true).await)? {
+            return Ok(true);
         }
         // A `no`, or a `yes` on a record already answered by an active message.
-        match attempt(false).await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(dynamo(e)),
-        }
+        applied(attempt(false).await)
     }
 
     /// A delivery status for a message this system sent. Statuses never move a
@@ -701,16 +686,7 @@ impl Store {
                 .expression_attribute_values(":et", s(title)),
             None => req.update_expression("SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :r"),
         };
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(dynamo(e)),
-        }
+        applied(req.send().await)
     }
 
     /// One record, `None` when missing or expired (even before TTL deletes it).
@@ -1035,16 +1011,7 @@ impl Store {
             )
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(dynamo(e)),
-        }
+        applied(res)
     }
 
     /// Takes one slot of the cap atomically: a conditional write on the counter's
@@ -1156,12 +1123,8 @@ impl Store {
             .expression_attribute_values(":now", n(now.timestamp()))
             .send()
             .await;
-        match res {
-            Ok(_) => return Ok(IdempotencyClaim::Claimed),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) => {}
-            Err(e) => return Err(dynamo(e)),
+        if applied(res)? {
+            return Ok(IdempotencyClaim::Claimed);
         }
         let Some(old) = self.get(key(pk, "I")).await? else {
             return Ok(IdempotencyClaim::InProgress);
@@ -1249,6 +1212,46 @@ impl ProvideCancel for aws_sdk_dynamodb::operation::transact_write_items::Transa
     }
 }
 
+/// Service errors that can say "the condition was not met".
+pub trait ConditionFailed {
+    fn condition_failed(&self) -> bool;
+}
+
+impl ConditionFailed for aws_sdk_dynamodb::operation::update_item::UpdateItemError {
+    fn condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionFailed for aws_sdk_dynamodb::operation::put_item::PutItemError {
+    fn condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+/// `Ok(true)` when a conditional write applied, `Ok(false)` when its condition
+/// was not met, an error for anything else.
+fn applied<T, E>(
+    r: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    >,
+) -> Result<bool, StoreError>
+where
+    E: ConditionFailed + std::error::Error + 'static,
+{
+    match r {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(ConditionFailed::condition_failed) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(dynamo(e)),
+    }
+}
+
 fn ignore_condition<T>(
     r: Result<
         T,
@@ -1257,16 +1260,7 @@ fn ignore_condition<T>(
         >,
     >,
 ) -> Result<(), StoreError> {
-    match r {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(dynamo(e)),
-    }
+    applied(r).map(|_| ())
 }
 
 /// Reads a contact record item.
