@@ -178,7 +178,7 @@ fn bench_event(function: &str) -> Value {
     let http = |method: &str, path: &str, query: Value, body: Option<&str>| {
         json!({"version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
             "headers": {"content-type": "application/json"}, "queryStringParameters": query,
-            "pathParameters": {"id": "bm9ib2R5CjU1MTEKMQ"},
+            "pathParameters": {"id": "YWdlbnQtMQo1NTExCjE"},
             "requestContext": {"http": {"method": method, "path": path}, "requestId": "bench",
                 "authorizer": {"jwt": {"claims": claims, "scopes": null}}},
             "body": body, "isBase64Encoded": false})
@@ -194,7 +194,7 @@ fn bench_event(function: &str) -> Value {
         "settings" => http("GET", "/settings", json!({}), None),
         "send" => http(
             "POST",
-            "/contacts/bm9ib2R5CjU1MTEKMQ/active-messages",
+            "/contacts/YWdlbnQtMQo1NTExCjE/active-messages",
             json!({}),
             Some(r#"{"template":{"name":"x","language":"pt_BR"}}"#),
         ),
