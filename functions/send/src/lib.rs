@@ -37,9 +37,9 @@ pub struct Deps {
 
 impl Deps {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let boot = Boot::load().await?;
+        let (boot, graph) = Boot::load_with_graph().await?;
         Ok(Deps {
-            graph: boot.graph().await?,
+            graph,
             events: boot.publisher(),
             store: boot.store,
             clock: system_clock(),

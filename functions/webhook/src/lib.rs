@@ -58,8 +58,7 @@ impl Deps {
 
     /// Everything from the environment, clients built once.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let boot = Boot::load().await?;
-        let graph = boot.graph().await?;
+        let (boot, graph) = Boot::load_with_graph().await?;
         Ok(Deps::new(
             boot.store,
             graph,
