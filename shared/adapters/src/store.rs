@@ -31,6 +31,34 @@ use crate::model::{
 
 pub const LSI: &str = "LSI1";
 pub const PENDING_INDEX: &str = "GSI1";
+/// How often a transaction cancelled by a conflict is tried again.
+pub const TRANSACT_RETRIES: u32 = 4;
+
+type TransactError = aws_sdk_dynamodb::error::SdkError<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
+
+/// A cancellation caused by another transaction (worth retrying), not by a condition.
+fn is_conflict(
+    e: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match e {
+        E::TransactionCanceledException(t) => {
+            t.cancellation_reasons()
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"))
+                && !t
+                    .cancellation_reasons()
+                    .iter()
+                    .any(|r| r.code() == Some("ConditionalCheckFailed"))
+        }
+        E::TransactionInProgressException(_) => true,
+        _ => false,
+    }
+}
+
 /// How long idempotency records are kept.
 pub const IDEMPOTENCY_HOURS: i64 = 24;
 
@@ -235,6 +263,32 @@ impl Store {
         Ok(out)
     }
 
+    /// Runs a transaction, retrying (with a short backoff) when DynamoDB cancels
+    /// it for a conflict with another transaction on the same items. DynamoDB
+    /// Local never does; AWS does under load, so this is tested with mocks.
+    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+        let mut attempt = 0u32;
+        loop {
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match res {
+                Err(e)
+                    if attempt < TRANSACT_RETRIES
+                        && e.as_service_error().is_some_and(is_conflict) =>
+                {
+                    attempt += 1;
+                    tracing::warn!(attempt, "transaction conflict; retrying");
+                    tokio::time::sleep(StdDuration::from_millis(10 << attempt)).await;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ channels, settings, templates
 
     pub async fn get_channel(&self, phone_number_id: &str) -> Result<Option<Channel>, StoreError> {
@@ -270,11 +324,10 @@ impl Store {
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let res = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(self.register_tenant(&c.tenant_id)?)
-            .send()
+            .transact(vec![
+                TransactWriteItem::builder().put(put).build(),
+                self.register_tenant(&c.tenant_id)?,
+            ])
             .await;
         match res {
             Ok(_) => Ok(()),
@@ -304,14 +357,12 @@ impl Store {
             .set_item(Some(item))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(self.register_tenant(tenant)?)
-            .send()
-            .await
-            .map_err(dynamo)?;
-        Ok(())
+        self.transact(vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.register_tenant(tenant)?,
+        ])
+        .await
+        .map_err(dynamo)
     }
 
     fn doc_of(item: &Item) -> Result<Value, StoreError> {
@@ -572,11 +623,10 @@ impl Store {
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let res = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(self.pointer_put(wamid, k, "prompt", at)?)
-            .send()
+            .transact(vec![
+                TransactWriteItem::builder().update(update).build(),
+                self.pointer_put(wamid, k, "prompt", at)?,
+            ])
             .await;
         match res {
             Ok(_) => Ok(()),
@@ -842,22 +892,19 @@ impl Store {
         let mut cust = key(format!("T#{}", k.tenant), format!("CUST#{}", k.customer));
         cust.insert("agentId".into(), s(sender));
         cust.insert("updatedAt".into(), n(at.timestamp()));
-        let mut req = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(self.pointer_put(wamid, k, "active", at)?)
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(cust))
-                            .build()
-                            .map_err(b)?,
-                    )
-                    .build(),
-            );
+        let mut items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.pointer_put(wamid, k, "active", at)?,
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(cust))
+                        .build()
+                        .map_err(b)?,
+                )
+                .build(),
+        ];
         if let Some((idem_pk, status, body)) = idempotency {
             let u = Update::builder()
                 .table_name(&self.table)
@@ -868,10 +915,9 @@ impl Store {
                 .expression_attribute_values(":r", s(body))
                 .build()
                 .map_err(b)?;
-            req = req.transact_items(TransactWriteItem::builder().update(u).build());
+            items.push(TransactWriteItem::builder().update(u).build());
         }
-        req.send().await.map_err(dynamo)?;
-        Ok(())
+        self.transact(items).await.map_err(dynamo)
     }
 
     /// Everything a send needs, in one batch read: the record (if live), the
