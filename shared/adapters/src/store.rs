@@ -416,25 +416,31 @@ impl Store {
 
     /// Every tenant that has saved settings or bound a channel (one partition, paged).
     pub async fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s("TENANTS"));
+        let items = self.query_all(q).await?;
+        Ok(items.iter().filter_map(|i| get_s(i, "tenantId")).collect())
+    }
+
+    /// Every item a query matches, following `LastEvaluatedKey` page by page.
+    async fn query_all(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
-            let res = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s("TENANTS"))
+            let res = query
+                .clone()
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(dynamo)?;
-            out.extend(
-                res.items
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|i| get_s(i, "tenantId")),
-            );
+            out.extend(res.items.unwrap_or_default());
             start = res.last_evaluated_key;
             if start.is_none() {
                 return Ok(out);
@@ -827,34 +833,20 @@ impl Store {
         tenant: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<ContactRecord>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let res = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(PENDING_INDEX)
-                .key_condition_expression("GSI1PK = :g")
-                .filter_expression(
-                    "expiresAt > :now AND requestedCallback = :yes AND messageSent = :false",
-                )
-                .expression_attribute_values(":g", s(format!("T#{tenant}")))
-                .expression_attribute_values(":now", n(now.timestamp()))
-                .expression_attribute_values(":yes", s("yes"))
-                .expression_attribute_values(":false", AttributeValue::Bool(false))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(dynamo)?;
-            for item in res.items.unwrap_or_default() {
-                out.push(record_of(&item)?);
-            }
-            start = res.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(PENDING_INDEX)
+            .key_condition_expression("GSI1PK = :g")
+            .filter_expression(
+                "expiresAt > :now AND requestedCallback = :yes AND messageSent = :false",
+            )
+            .expression_attribute_values(":g", s(format!("T#{tenant}")))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":yes", s("yes"))
+            .expression_attribute_values(":false", AttributeValue::Bool(false));
+        self.query_all(q).await?.iter().map(record_of).collect()
     }
 
     /// The active message went out: the record is marked sent (and leaves the
