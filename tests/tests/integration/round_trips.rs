@@ -1,0 +1,165 @@
+//! The DynamoDB round trips of SPEC §7/§10, counted on the wire with an SDK
+//! interceptor against DynamoDB Local: ingest of a known night ≤ 2, a list
+//! page ≤ 2, a send ≤ 4.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use afterhours_adapters::cursor::CursorSigner;
+use afterhours_adapters::events::Publisher;
+use afterhours_adapters::lambda::fixed_clock;
+use afterhours_adapters::store::Store;
+use afterhours_tests::*;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use chrono::Duration;
+use serde_json::json;
+
+use crate::webhook::{fixture, night, Fixture};
+
+/// Counts requests that go out to DynamoDB.
+#[derive(Debug, Clone, Default)]
+struct RoundTrips(Arc<AtomicUsize>);
+
+impl Intercept for RoundTrips {
+    fn name(&self) -> &'static str {
+        "RoundTrips"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl RoundTrips {
+    fn take(&self) -> usize {
+        self.0.swap(0, Ordering::SeqCst)
+    }
+}
+
+/// The fixture's table, through a client that counts its requests.
+fn counted(f: &Fixture) -> (Store, RoundTrips) {
+    let counter = RoundTrips::default();
+    let conf = f
+        .store
+        .client()
+        .config()
+        .to_builder()
+        .interceptor(counter.clone())
+        .build();
+    (
+        Store::new(aws_sdk_dynamodb::Client::from_conf(conf), f.store.table()),
+        counter,
+    )
+}
+
+#[tokio::test]
+async fn a_message_of_a_night_already_recorded_costs_two_round_trips() {
+    let f = fixture().await;
+    let (store, trips) = counted(&f);
+    let deps = webhook::Deps::new(
+        store,
+        f.graph.client(),
+        APP_SECRET,
+        "v",
+        fixed_clock(night() + Duration::minutes(1)),
+    );
+    let phone = "5511999990077";
+    let first = messages_payload(&f.pnid, &[("wamid.rt1", phone, night().timestamp(), None)]);
+    assert_eq!(
+        webhook::handle(&deps, webhook_post(&first)).await.status,
+        200
+    );
+    trips.take();
+    let second = messages_payload(
+        &f.pnid,
+        &[("wamid.rt2", phone, night().timestamp() + 60, None)],
+    );
+    assert_eq!(
+        webhook::handle(&deps, webhook_post(&second)).await.status,
+        200
+    );
+    assert_eq!(trips.take(), 2);
+    assert_eq!(f.records("a-1").await[0].message_count, 2);
+}
+
+#[tokio::test]
+async fn a_list_page_costs_two_round_trips() {
+    let f = fixture().await;
+    f.post(&messages_payload(
+        &f.pnid,
+        &[("wamid.l1", "5511999990078", night().timestamp(), None)],
+    ))
+    .await;
+    let (store, trips) = counted(&f);
+    let deps = contacts::Deps {
+        store,
+        cursors: CursorSigner::new(b"c"),
+        clock: fixed_clock(night()),
+        rules: Default::default(),
+    };
+    let list = || {
+        contacts::handle(
+            &deps,
+            api("GET", "/contacts", claims(&f.tenant, "a-1", "agent")),
+        )
+    };
+    assert_eq!(list().await.status, 200);
+    trips.take();
+    let page = list().await;
+    assert_eq!(page.json_body()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        trips.take(),
+        2,
+        "one Query and one BatchGetItem once settings are cached"
+    );
+}
+
+#[tokio::test]
+async fn a_send_costs_three_round_trips_and_four_with_an_idempotency_key() {
+    let f = fixture().await;
+    f.store
+        .put_templates(&f.tenant, &crate::desk::meta_templates())
+        .await
+        .unwrap();
+    f.post(&messages_payload(
+        &f.pnid,
+        &[("wamid.s1", "5511999990079", night().timestamp(), None)],
+    ))
+    .await;
+    let id = f.records("a-1").await[0].key.id();
+    let (store, trips) = counted(&f);
+    let (eb, bus) = (eventbridge().await, unique("bus"));
+    afterhours_local::stack::ensure_bus(&eb, &bus)
+        .await
+        .unwrap();
+    let deps = send::Deps {
+        store,
+        graph: f.graph.client(),
+        events: Publisher::new(eb, bus),
+        clock: fixed_clock(night() + Duration::hours(9)),
+    };
+    let body = json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "Ana", "2": "ontem"}});
+    let req = || {
+        with_body(
+            api(
+                "POST",
+                &format!("/contacts/{id}/active-messages"),
+                claims(&f.tenant, "a-1", "agent"),
+            ),
+            &body,
+        )
+    };
+    assert_eq!(send::handle(&deps, req()).await.status, 200);
+    assert_eq!(trips.take(), 3);
+    let mut keyed = req();
+    keyed.headers.insert("idempotency-key".into(), "k-1".into());
+    assert_eq!(send::handle(&deps, keyed).await.status, 200);
+    assert_eq!(trips.take(), 4);
+}
