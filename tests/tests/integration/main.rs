@@ -6,6 +6,7 @@ mod conflicts;
 mod desk;
 mod e2e;
 mod report;
+mod robustness;
 mod round_trips;
 mod send;
 mod store;

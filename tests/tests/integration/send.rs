@@ -460,3 +460,22 @@ async fn a_supervisor_may_send_on_an_agents_record() {
         Some("sup-1")
     );
 }
+
+#[tokio::test]
+async fn a_failed_put_events_entry_is_retried_and_never_fails_the_send() {
+    let s = send_fixture(Some(2)).await;
+    let watcher = BusWatcher::start(&s.eb, &s.bus).await;
+    let d = s.deps(night() + Duration::hours(9));
+    d.events.inject_failures(1);
+    let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let events = watcher.drain().await;
+    assert_eq!(events.len(), 1, "published once, after the retry");
+    assert_eq!(events[0]["detail"]["messageId"], r.json_body()["messageId"]);
+    // A bus that rejects every entry still does not fail a send that went out.
+    let mut broken = s.deps(night() + Duration::hours(10));
+    broken.events = Publisher::new(s.eb.clone(), unique("missing-bus"));
+    let r = s.send_as(&broken, "a-1", "agent", &body(), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(s.templates_sent().len(), 2);
+}
