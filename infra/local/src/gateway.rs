@@ -182,11 +182,7 @@ impl Gateway {
             Some(aws_lambda_events::encodings::Body::Binary(b)) => b,
             _ => vec![],
         };
-        let headers = out
-            .headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
+        let headers = afterhours_adapters::http::header_pairs(&out.headers).collect();
         HttpResponse {
             status: u16::try_from(out.status_code).unwrap_or(500),
             headers,

@@ -113,16 +113,7 @@ where
                         method: parts.method.to_string(),
                         path: parts.uri.path().to_string(),
                         raw_query: parts.uri.query().unwrap_or("").to_string(),
-                        headers: parts
-                            .headers
-                            .iter()
-                            .filter_map(|(k, v)| {
-                                Some((
-                                    k.as_str().to_ascii_lowercase(),
-                                    v.to_str().ok()?.to_string(),
-                                ))
-                            })
-                            .collect(),
+                        headers: afterhours_adapters::http::header_pairs(&parts.headers).collect(),
                         body,
                     };
                     let res = handler(request).await;

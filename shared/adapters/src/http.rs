@@ -9,6 +9,18 @@ use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+/// A header map as (lowercase name, value) pairs; values that are not text are dropped.
+pub fn header_pairs(
+    h: &aws_lambda_events::http::HeaderMap,
+) -> impl Iterator<Item = (String, String)> + '_ {
+    h.iter().filter_map(|(k, v)| {
+        Some((
+            k.as_str().to_ascii_lowercase(),
+            v.to_str().ok()?.to_string(),
+        ))
+    })
+}
+
 /// A request, independent of how it arrived (Lambda or the local gateway).
 #[derive(Debug, Clone, Default)]
 pub struct ApiRequest {
@@ -29,16 +41,7 @@ impl ApiRequest {
     /// Reads API Gateway's HTTP API event. A body marked base64 that does not
     /// decode is kept as it came (the signature check will then refuse it).
     pub fn from_apigw(ev: ApiGatewayV2httpRequest) -> Self {
-        let headers = ev
-            .headers
-            .iter()
-            .filter_map(|(k, v)| {
-                Some((
-                    k.as_str().to_ascii_lowercase(),
-                    v.to_str().ok()?.to_string(),
-                ))
-            })
-            .collect();
+        let headers = header_pairs(&ev.headers).collect();
         let query = ev
             .query_string_parameters
             .iter()

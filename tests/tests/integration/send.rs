@@ -126,6 +126,16 @@ impl SendFixture {
         send::handle(deps, r).await
     }
 
+    /// The send times a-1's counter holds for this customer.
+    async fn counted_sends(&self) -> Vec<(DateTime<Utc>, String)> {
+        self.f
+            .store
+            .read_counter(&self.f.tenant, "a-1", &self.phone)
+            .await
+            .unwrap()
+            .sends
+    }
+
     fn templates_sent(&self) -> Vec<Value> {
         self.f
             .graph
@@ -239,14 +249,7 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
         .await;
     assert_eq!((r.status, code(&r)), (400, "invalid_request".into()));
     assert!(s.templates_sent().is_empty());
-    assert!(s
-        .f
-        .store
-        .read_counter(&s.f.tenant, "a-1", &s.phone)
-        .await
-        .unwrap()
-        .sends
-        .is_empty());
+    assert!(s.counted_sends().await.is_empty());
     assert!(!s.f.records("a-1").await[0].message_sent);
 }
 
@@ -342,14 +345,7 @@ async fn metas_refusal_is_502_the_slot_comes_back_and_the_record_stays_unsent() 
         .unwrap()
         .contains("24 hours"));
     assert!(!s.f.records("a-1").await[0].message_sent);
-    assert!(s
-        .f
-        .store
-        .read_counter(&s.f.tenant, "a-1", &s.phone)
-        .await
-        .unwrap()
-        .sends
-        .is_empty());
+    assert!(s.counted_sends().await.is_empty());
     s.f.graph.sandbox.fail(&s.phone, None);
     assert_eq!(
         s.send_as(&d, "a-1", "agent", &body(), None).await.status,
@@ -373,14 +369,7 @@ async fn a_whatsapp_timeout_is_504_and_gives_the_slot_back() {
     d.graph = GraphClient::new(&url, "v23.0", GRAPH_TOKEN, StdDuration::from_millis(300)).unwrap();
     let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
     assert_eq!((r.status, code(&r)), (504, "whatsapp_timeout".into()));
-    assert!(s
-        .f
-        .store
-        .read_counter(&s.f.tenant, "a-1", &s.phone)
-        .await
-        .unwrap()
-        .sends
-        .is_empty());
+    assert!(s.counted_sends().await.is_empty());
     assert!(!s.f.records("a-1").await[0].message_sent);
 }
 
@@ -394,15 +383,7 @@ async fn an_idempotent_retry_returns_the_first_result_without_a_second_send() {
     assert_eq!(again.status, 200);
     assert_eq!(again.json_body(), first.json_body());
     assert_eq!(s.templates_sent().len(), 1);
-    assert_eq!(
-        s.f.store
-            .read_counter(&s.f.tenant, "a-1", &s.phone)
-            .await
-            .unwrap()
-            .sends
-            .len(),
-        1
-    );
+    assert_eq!(s.counted_sends().await.len(), 1);
     let mut other = body();
     other["variables"]["2"] = json!("hoje");
     let r = s.send_as(&d, "a-1", "agent", &other, Some("key-1")).await;
