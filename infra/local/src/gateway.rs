@@ -97,9 +97,18 @@ pub struct Gateway {
     requests: AtomicU64,
 }
 
+/// A refusal by the gateway itself: API Gateway's own shape (`message`) and the
+/// project's error shape side by side, so clients of either read it.
 fn gateway_error(status: u16, message: &str) -> HttpResponse {
-    // API Gateway's own refusals have this shape.
-    HttpResponse::json(status, &json!({ "message": message }))
+    let code = match status {
+        401 => "unauthorized",
+        404 => "not_found",
+        _ => "bad_request",
+    };
+    HttpResponse::json(
+        status,
+        &json!({ "message": message, "error": {"code": code, "message": message} }),
+    )
 }
 
 impl Gateway {
