@@ -10,7 +10,7 @@
 use afterhours_adapters::boot::Boot;
 use afterhours_adapters::config::ConfigError;
 use afterhours_adapters::events::{Event, Publisher};
-use afterhours_adapters::graph::{explain, GraphClient, GraphError};
+use afterhours_adapters::graph::{GraphClient, GraphError};
 use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller};
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::{ContactRecord, RecordKey};
@@ -301,25 +301,11 @@ async fn send_claimed(
 
 /// Meta's refusal → 502 with its code and a plain explanation; no answer → 504.
 pub fn graph_error(e: GraphError) -> ApiError {
-    match e {
-        GraphError::Rejected { http_status, code, title, details } => {
-            let mut d = Map::new();
-            d.insert("whatsappCode".into(), json!(code));
-            d.insert("whatsappTitle".into(), json!(title));
-            d.insert("whatsappDetails".into(), json!(details));
-            d.insert("whatsappHttpStatus".into(), json!(http_status));
-            ApiError::BadGateway { code: "whatsapp_rejected", message: explain(code).to_string(), details: d }
-        }
-        GraphError::Timeout => ApiError::GatewayTimeout {
-            code: "whatsapp_timeout",
-            message: "WhatsApp did not answer in time. The message may not have gone out; check the conversation before trying again.".into(),
-        },
-        GraphError::Transport(why) => ApiError::BadGateway {
-            code: "whatsapp_unreachable",
-            message: "WhatsApp could not be reached; nothing was sent. Try again shortly.".into(),
-            details: Map::from_iter([("reason".to_string(), json!(why))]),
-        },
-    }
+    afterhours_adapters::graph::api_error(
+        e,
+        "WhatsApp did not answer in time. The message may not have gone out; check the conversation before trying again.",
+        "WhatsApp could not be reached; nothing was sent. Try again shortly.",
+    )
 }
 
 async fn publish_sent(

@@ -1,8 +1,9 @@
-//! Admin routes: `GET /settings` (any role), `PUT /settings`, `PUT /channels/{phoneNumberId}`
-//! and `PUT /templates` (admin only), always for the caller's own tenant.
+//! Admin routes: `GET /settings` (any role), `PUT /settings`, `PUT /channels/{phoneNumberId}`,
+//! `PUT /templates` and `POST /templates/sync` (admin only), always for the caller's own tenant.
 
 use afterhours_adapters::boot::Boot;
 use afterhours_adapters::config::ConfigError;
+use afterhours_adapters::graph::{api_error, GraphClient};
 use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller, Role};
 use afterhours_adapters::model::Channel;
 use afterhours_adapters::store::{Store, StoreError};
@@ -14,12 +15,23 @@ use serde_json::{json, Value};
 
 pub struct Deps {
     pub store: Store,
+    /// For `POST /templates/sync`; `None` when no WhatsApp token is configured.
+    pub graph: Option<GraphClient>,
 }
 
 impl Deps {
     pub async fn from_env() -> Result<Self, ConfigError> {
+        let boot = Boot::load().await?;
+        let graph = match boot.graph().await {
+            Ok(g) => Some(g),
+            Err(e) => {
+                tracing::warn!(error = %e, "no WhatsApp token: template sync is off");
+                None
+            }
+        };
         Ok(Deps {
-            store: Boot::load().await?.store,
+            store: boot.store,
+            graph,
         })
     }
 }
@@ -54,6 +66,7 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         ("PUT", ["settings"]) => put_settings(deps, &caller, req).await,
         ("PUT", ["channels", _]) => put_channel(deps, &caller, req).await,
         ("PUT", ["templates"]) => put_templates(deps, &caller, req).await,
+        ("POST", ["templates", "sync"]) => sync_templates(deps, &caller, req).await,
         _ => Err(ApiError::NotFound(format!(
             "No route for {} {}.",
             req.method, req.path
@@ -174,15 +187,72 @@ async fn put_templates(
     req: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Admin)?;
+    store_templates(deps, caller, &req.json_body()?).await
+}
+
+/// `POST /templates/sync {"wabaId": "..."}`: replaces the tenant's templates
+/// with what the Graph API lists for one of the tenant's WhatsApp Business Accounts.
+async fn sync_templates(
+    deps: &Deps,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    caller.require(Role::Admin)?;
     let body = req.json_body()?;
-    let list = parse_template_list(&body).map_err(|e| {
+    let Some(waba) = body["wabaId"]
+        .as_str()
+        .map(str::trim)
+        .filter(|w| !w.is_empty() && !w.contains('#'))
+    else {
+        return Err(invalid(
+            "invalid_request",
+            "Name the account to sync.",
+            vec![FieldError::new("wabaId", "is required")],
+        ));
+    };
+    if !deps
+        .store
+        .tenant_has_waba(&caller.tenant, waba)
+        .await
+        .map_err(storage)?
+    {
+        return Err(ApiError::NotFound(format!(
+            "No channel of this tenant belongs to WhatsApp Business Account {waba}."
+        )));
+    }
+    let Some(graph) = &deps.graph else {
+        return Err(ApiError::Unavailable(
+            "Template sync is not configured (no WhatsApp token).".into(),
+        ));
+    };
+    let list = graph.message_templates(waba).await.map_err(|e| {
+        api_error(
+            e,
+            "WhatsApp did not answer in time; the templates were not changed.",
+            "WhatsApp could not be reached; the templates were not changed.",
+        )
+    })?;
+    let mut res = store_templates(deps, caller, &json!({ "data": list })).await?;
+    let mut summary = res.json_body();
+    summary["wabaId"] = json!(waba);
+    res.body = summary.to_string();
+    Ok(res)
+}
+
+/// Validates Meta's template list whole and stores it as the tenant's templates.
+async fn store_templates(
+    deps: &Deps,
+    caller: &Caller,
+    body: &Value,
+) -> Result<ApiResponse, ApiError> {
+    let list = parse_template_list(body).map_err(|e| {
         invalid(
             "invalid_templates",
             "The template list is not Meta's message_templates JSON.",
             vec![FieldError::new("data", e)],
         )
     })?;
-    let data = match &body {
+    let data = match body {
         Value::Array(a) => a.clone(),
         _ => body["data"].as_array().cloned().unwrap_or_default(),
     };

@@ -55,6 +55,7 @@ pub const ROUTES: &[(&str, &str, Function, bool)] = &[
     ("PUT", "/settings", Function::Settings, true),
     ("PUT", "/channels/{phoneNumberId}", Function::Settings, true),
     ("PUT", "/templates", Function::Settings, true),
+    ("POST", "/templates/sync", Function::Settings, true),
 ];
 
 /// The route a request matches, with its path parameters.

@@ -5,6 +5,8 @@
 //! Extra routes: `GET /_sandbox/messages` lists what was sent;
 //! `POST /_sandbox/failures {"to": "...", "code": 131047}` makes sends to `to`
 //! fail; `DELETE /_sandbox/failures` clears that.
+//! `GET /{version}/{wabaId}/message_templates` lists, in pages with `after`
+//! cursors, what `POST /_sandbox/templates {"wabaId": "...", "data": [...]}` set.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,6 +25,10 @@ struct State {
     sent: Vec<Value>,
     failures: HashMap<String, i64>,
     next: u64,
+    /// Meta's `message_templates` entries per WhatsApp Business Account.
+    templates: HashMap<String, Vec<Value>>,
+    /// The largest template page served (Meta pages too); 0 = as asked.
+    template_page: usize,
 }
 
 /// Missing, not text, or empty.
@@ -168,6 +174,22 @@ impl Sandbox {
                 }
                 HttpResponse::json(200, &json!({"cleared": true}))
             }
+            ("POST", ["_sandbox", "templates"]) => {
+                let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                match (v["wabaId"].as_str(), v["data"].as_array()) {
+                    (Some(waba), Some(data)) => {
+                        self.set_templates(waba, data.clone());
+                        HttpResponse::json(200, &json!({"wabaId": waba, "templates": data.len()}))
+                    }
+                    _ => HttpResponse::json(
+                        400,
+                        &json!({"error": "send {\"wabaId\": \"...\", \"data\": [...]}"}),
+                    ),
+                }
+            }
+            ("GET", [version, waba, "message_templates"]) if version.starts_with('v') => {
+                self.templates(&req, waba)
+            }
             ("POST", [version, pnid, "messages"]) if version.starts_with('v') => {
                 self.messages(&req, pnid)
             }
@@ -175,21 +197,80 @@ impl Sandbox {
         }
     }
 
-    fn messages(&self, req: &HttpRequest, pnid: &str) -> HttpResponse {
+    /// Sets the templates `GET .../message_templates` lists for an account.
+    pub fn set_templates(&self, waba_id: &str, data: Vec<Value>) {
+        if let Ok(mut s) = self.state.lock() {
+            s.templates.insert(waba_id.to_string(), data);
+        }
+    }
+
+    /// Serves template lists in pages of at most `n` (to exercise paging).
+    pub fn set_template_page_size(&self, n: usize) {
+        if let Ok(mut s) = self.state.lock() {
+            s.template_page = n;
+        }
+    }
+
+    /// Meta's refusal of a missing or wrong bearer token, if any.
+    fn unauthorized(&self, req: &HttpRequest) -> Option<HttpResponse> {
         let auth = req.header("authorization").unwrap_or("");
         let Some(token) = auth.strip_prefix("Bearer ") else {
-            return meta_error(
+            return Some(meta_error(
                 401,
                 190,
                 "An access token is required to request this resource.",
-            );
+            ));
         };
-        if !self.token.is_empty() && token != self.token {
-            return meta_error(
+        (!self.token.is_empty() && token != self.token).then(|| {
+            meta_error(
                 401,
                 190,
                 "Invalid OAuth access token - Cannot parse access token",
+            )
+        })
+    }
+
+    fn templates(&self, req: &HttpRequest, waba: &str) -> HttpResponse {
+        if let Some(refusal) = self.unauthorized(req) {
+            return refusal;
+        }
+        let q: HashMap<String, String> = req.query_pairs().into_iter().collect();
+        let limit = q
+            .get("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(25)
+            .clamp(1, 100);
+        let start = q
+            .get("after")
+            .and_then(|a| a.parse::<usize>().ok())
+            .unwrap_or(0);
+        let Ok(s) = self.state.lock() else {
+            return meta_error(500, 1, "sandbox state poisoned");
+        };
+        let limit = if s.template_page > 0 {
+            limit.min(s.template_page)
+        } else {
+            limit
+        };
+        let Some(all) = s.templates.get(waba) else {
+            return meta_error(
+                400,
+                100,
+                &format!("Unsupported get request. Object with ID '{waba}' does not exist"),
             );
+        };
+        let page: Vec<Value> = all.iter().skip(start).take(limit).cloned().collect();
+        let end = start + page.len();
+        let mut body = json!({"data": page, "paging": {"cursors": {"before": start.to_string(), "after": end.to_string()}}});
+        if end < all.len() {
+            body["paging"]["next"] = json!(format!("{}?limit={limit}&after={end}", req.path));
+        }
+        HttpResponse::json(200, &body)
+    }
+
+    fn messages(&self, req: &HttpRequest, pnid: &str) -> HttpResponse {
+        if let Some(refusal) = self.unauthorized(req) {
+            return refusal;
         }
         let body: Value = match serde_json::from_slice(&req.body) {
             Ok(v) => v,

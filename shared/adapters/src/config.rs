@@ -101,7 +101,8 @@ pub async fn secret(name: &str) -> Result<String, ConfigError> {
     pick(&v).ok_or_else(|| ConfigError(format!("{name}: the secret has no value")))
 }
 
-fn urlencode(s: &str) -> String {
+/// Percent-encodes a query component.
+pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

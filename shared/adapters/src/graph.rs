@@ -6,6 +6,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::config::urlencode;
+
+/// The template fields the sync asks Meta for.
+const TEMPLATE_FIELDS: &str = "name,language,status,category,parameter_format,components,id";
+
 #[derive(Clone)]
 pub struct GraphClient {
     http: reqwest::Client,
@@ -61,41 +66,105 @@ impl GraphClient {
 
     /// Sends one message body; returns its `wamid`.
     pub async fn send(&self, phone_number_id: &str, body: &Value) -> Result<String, GraphError> {
-        let res = self
+        let req = self
             .http
             .post(self.messages_url(phone_number_id))
-            .bearer_auth(&self.token)
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    GraphError::Timeout
-                } else {
-                    GraphError::Transport(e.to_string())
-                }
-            })?;
-        let status = res.status().as_u16();
-        let text = res.text().await.map_err(|e| {
+            .body(body.to_string());
+        let (status, json) = self.call(req).await?;
+        json["messages"][0]["id"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| {
+                GraphError::Transport(format!("WhatsApp answered {status} without a message id"))
+            })
+    }
+
+    /// Every message template of a WhatsApp Business Account (Meta's
+    /// `message_templates` entries), following the `after` cursor page by page.
+    pub async fn message_templates(&self, waba_id: &str) -> Result<Vec<Value>, GraphError> {
+        const MAX_PAGES: usize = 50;
+        let url = format!(
+            "{}/{}/{}/message_templates",
+            self.base_url, self.version, waba_id
+        );
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut page = format!("{url}?limit=100&fields={}", urlencode(TEMPLATE_FIELDS));
+            if let Some(a) = &after {
+                page.push_str(&format!("&after={}", urlencode(a)));
+            }
+            let (_, json) = self.call(self.http.get(&page)).await?;
+            out.extend(json["data"].as_array().cloned().unwrap_or_default());
+            after = json["paging"]["cursors"]["after"]
+                .as_str()
+                .map(String::from);
+            if json["paging"]["next"].is_null() || after.is_none() {
+                return Ok(out);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One authorized request; Meta's error body becomes a [`GraphError`].
+    async fn call(&self, req: reqwest::RequestBuilder) -> Result<(u16, Value), GraphError> {
+        let transport = |e: reqwest::Error| {
             if e.is_timeout() {
                 GraphError::Timeout
             } else {
                 GraphError::Transport(e.to_string())
             }
-        })?;
+        };
+        let res = req
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = res.status().as_u16();
+        let text = res.text().await.map_err(transport)?;
         let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if (200..300).contains(&status) {
-            return json["messages"][0]["id"]
-                .as_str()
-                .map(String::from)
-                .ok_or_else(|| {
-                    GraphError::Transport(format!(
-                        "WhatsApp answered {status} without a message id"
-                    ))
-                });
+            Ok((status, json))
+        } else {
+            Err(parse_error(status, &json))
         }
-        Err(parse_error(status, &json))
+    }
+}
+
+/// Meta's refusal → 502 `whatsapp_rejected` with its code and a plain
+/// explanation; no answer → 504 `whatsapp_timeout`; unreachable → 502.
+/// `timeout` and `unreachable` say what that means for the caller's action.
+pub fn api_error(e: GraphError, timeout: &str, unreachable: &str) -> crate::http::ApiError {
+    use crate::http::ApiError;
+    use serde_json::{json, Map};
+    match e {
+        GraphError::Rejected {
+            http_status,
+            code,
+            title,
+            details,
+        } => {
+            let mut d = Map::new();
+            d.insert("whatsappCode".into(), json!(code));
+            d.insert("whatsappTitle".into(), json!(title));
+            d.insert("whatsappDetails".into(), json!(details));
+            d.insert("whatsappHttpStatus".into(), json!(http_status));
+            ApiError::BadGateway {
+                code: "whatsapp_rejected",
+                message: explain(code).to_string(),
+                details: d,
+            }
+        }
+        GraphError::Timeout => ApiError::GatewayTimeout {
+            code: "whatsapp_timeout",
+            message: timeout.to_string(),
+        },
+        GraphError::Transport(why) => ApiError::BadGateway {
+            code: "whatsapp_unreachable",
+            message: unreachable.to_string(),
+            details: Map::from_iter([("reason".to_string(), json!(why))]),
+        },
     }
 }
 

@@ -323,9 +323,17 @@ impl Store {
             .expression_attribute_values(":t", s(&c.tenant_id))
             .build()
             .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let mut waba = key(format!("T#{}", c.tenant_id), format!("WABA#{}", c.waba_id));
+        waba.insert("wabaId".into(), s(&c.waba_id));
+        let waba = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(waba))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
         let res = self
             .transact(vec![
                 TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder().put(waba).build(),
                 self.register_tenant(&c.tenant_id)?,
             ])
             .await;
@@ -336,6 +344,14 @@ impl Store {
             }
             Err(e) => Err(dynamo(e)),
         }
+    }
+
+    /// Whether one of the tenant's channels belongs to this WhatsApp Business Account.
+    pub async fn tenant_has_waba(&self, tenant: &str, waba_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .get(key(format!("T#{tenant}"), format!("WABA#{waba_id}")))
+            .await?
+            .is_some())
     }
 
     fn register_tenant(&self, tenant: &str) -> Result<TransactWriteItem, StoreError> {

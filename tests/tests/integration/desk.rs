@@ -22,6 +22,7 @@ pub fn contacts_deps(f: &Fixture) -> contacts::Deps {
 pub fn settings_deps(f: &Fixture) -> settings::Deps {
     settings::Deps {
         store: f.store.clone(),
+        graph: Some(f.graph.client()),
     }
 }
 
@@ -585,4 +586,117 @@ async fn templates_are_stored_by_admins_and_listed_when_approved() {
         2,
         "a bad list changes nothing"
     );
+}
+
+#[tokio::test]
+async fn templates_sync_from_the_graph_api_page_by_page() {
+    let f = fixture().await;
+    let waba = unique("waba");
+    f.store
+        .put_channel(&afterhours_adapters::model::Channel {
+            phone_number_id: format!("{}7", f.pnid),
+            tenant_id: f.tenant.clone(),
+            waba_id: waba.clone(),
+            display_phone_number: "+1".into(),
+            default_agent_id: "a-1".into(),
+        })
+        .await
+        .unwrap();
+    f.graph
+        .sandbox
+        .set_templates(&waba, meta_templates()["data"].as_array().unwrap().clone());
+    f.graph.sandbox.set_template_page_size(2);
+    let sync = |tenant: &str, role: &str, body: Value| {
+        let (tenant, role) = (tenant.to_string(), role.to_string());
+        let deps = settings_deps(&f);
+        async move {
+            settings::handle(
+                &deps,
+                with_body(
+                    api("POST", "/templates/sync", claims(&tenant, "admin-1", &role)),
+                    &body,
+                ),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        sync(&f.tenant, "supervisor", json!({"wabaId": waba}))
+            .await
+            .status,
+        403
+    );
+    let r = sync(&f.tenant, "admin", json!({"wabaId": waba})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json_body(),
+        json!({"templates": 3, "approved": 2, "wabaId": waba})
+    );
+    let listed = items(&get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await);
+    assert_eq!(
+        listed
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["retorno", "pedido"]
+    );
+    // Another tenant cannot sync this account; an unknown account is 404; the body is checked.
+    assert_eq!(
+        sync(&unique("other"), "admin", json!({"wabaId": waba}))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        sync(&f.tenant, "admin", json!({"wabaId": "nope"}))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(sync(&f.tenant, "admin", json!({})).await.status, 422);
+    // Meta refusing (an account it does not know) changes nothing.
+    f.graph
+        .sandbox
+        .set_templates(&waba, vec![json!({"name": "broken"})]);
+    let bad = sync(&f.tenant, "admin", json!({"wabaId": waba})).await;
+    assert_eq!(
+        (bad.status, bad.json_body()["error"]["code"].as_str()),
+        (422, Some("invalid_templates"))
+    );
+    assert_eq!(
+        items(&get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await).len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_graph_refusal_during_sync_is_502_and_changes_nothing() {
+    let f = fixture().await;
+    let waba = unique("waba");
+    f.store
+        .put_channel(&afterhours_adapters::model::Channel {
+            phone_number_id: format!("{}8", f.pnid),
+            tenant_id: f.tenant.clone(),
+            waba_id: waba.clone(),
+            display_phone_number: "+1".into(),
+            default_agent_id: "a-1".into(),
+        })
+        .await
+        .unwrap();
+    // The sandbox has no templates for this account: Meta answers 400 (#100).
+    let r = admin(
+        &f,
+        "POST",
+        "/templates/sync",
+        &f.tenant,
+        "admin",
+        &json!({"wabaId": waba}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json_body()["error"]["code"].as_str()),
+        (502, Some("whatsapp_rejected"))
+    );
+    assert_eq!(r.json_body()["error"]["whatsappCode"], 100);
+    assert_eq!(f.store.get_templates(&f.tenant).await.unwrap(), None);
 }

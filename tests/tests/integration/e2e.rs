@@ -52,6 +52,7 @@ async fn start() -> Stack {
         },
         settings::Deps {
             store: store.clone(),
+            graph: Some(graph.client()),
         },
         report::Deps::new(store.clone(), Publisher::new(eb, &bus), system_clock()),
         &secret,

@@ -62,6 +62,7 @@ fn no_request_makes_a_handler_panic() {
             },
             settings::Deps {
                 store: f.store.clone(),
+                graph: Some(f.graph.client()),
             },
             report::Deps::new(f.store.clone(), Publisher::new(eb, "robust"), clock),
             &secret,
