@@ -11,6 +11,9 @@ use tracing::Instrument;
 
 use crate::http::{ApiRequest, ApiResponse};
 
+/// Set after the first invocation of this process, for the `cold_start` log field.
+static WARM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Where handlers get "now" from, so tests can pin it.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
@@ -23,6 +26,19 @@ pub fn fixed_clock(t: DateTime<Utc>) -> Clock {
     Arc::new(move || t)
 }
 
+/// The span of one invocation: its request id, whether it is this process's
+/// first (a cold start), and for HTTP requests the method and path.
+pub fn invocation_span(request_id: &str) -> tracing::Span {
+    let cold_start = !WARM.swap(true, std::sync::atomic::Ordering::Relaxed);
+    tracing::info_span!(
+        "invocation",
+        request_id,
+        cold_start,
+        method = tracing::field::Empty,
+        path = tracing::field::Empty
+    )
+}
+
 /// Runs an HTTP API handler under the Lambda runtime until the process ends.
 pub async fn run_http<F, Fut>(handler: F) -> Result<(), Error>
 where
@@ -30,16 +46,20 @@ where
     Fut: Future<Output = ApiResponse>,
 {
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |ev: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-        let mut req = ApiRequest::from_apigw(ev.payload);
-        if req.request_id.is_empty() {
-            req.request_id = ev.context.request_id.clone();
-        }
-        let span = tracing::info_span!("request", request_id = %req.request_id, method = %req.method, path = %req.path);
-        let res = handler(req).instrument(span.clone()).await;
-        span.in_scope(|| tracing::info!(status = res.status, "handled"));
-        Ok::<ApiGatewayV2httpResponse, Error>(res.to_apigw())
-    }))
+    lambda_runtime::run(service_fn(
+        move |ev: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            let mut req = ApiRequest::from_apigw(ev.payload);
+            if req.request_id.is_empty() {
+                req.request_id = ev.context.request_id.clone();
+            }
+            let span = invocation_span(&req.request_id);
+            span.record("method", req.method.as_str());
+            span.record("path", req.path.as_str());
+            let res = handler(req).instrument(span.clone()).await;
+            span.in_scope(|| tracing::info!(status = res.status, "handled"));
+            Ok::<ApiGatewayV2httpResponse, Error>(res.to_apigw())
+        },
+    ))
     .await
 }
 
