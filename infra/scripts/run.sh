@@ -13,7 +13,11 @@ echo "building the local gateway (cargo, first time takes a few minutes)"
 cargo build --quiet -p afterhours-local
 cleanup() {
   trap - INT TERM EXIT
-  [ -n "${gw:-}" ] && kill "$gw" 2>/dev/null && wait "$gw" 2>/dev/null
+  set +e   # stop everything, whatever the gateway's exit status was
+  if [ -n "${gw:-}" ]; then
+    kill "$gw" 2>/dev/null
+    wait "$gw" 2>/dev/null
+  fi
   bash infra/scripts/services.sh stop
 }
 trap cleanup INT TERM EXIT

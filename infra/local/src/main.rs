@@ -4,7 +4,8 @@
 //! afterhours-local run                      table, bus, demo tenant, sandbox and gateway (what `make run` starts)
 //! afterhours-local token  --tenant T --agent A --role agent|supervisor|admin [--ttl SECONDS]
 //! afterhours-local webhook --from PHONE [--phone-number-id ID] [--name N | --no-name] [--text T]
-//!                          [--button yes|no --context WAMID] [--at RFC3339 | --minutes-ago N] [--user-id ID]
+//!                          [--button yes|no --context WAMID] [--at RFC3339 | --minutes-ago N | --last-night]
+//!                          [--user-id ID]
 //! afterhours-local status --wamid W --status sent|delivered|read|failed [--phone-number-id ID] [--to PHONE]
 //! afterhours-local report                   run the unanswered-callbacks report now
 //! afterhours-local sandbox                  what the WhatsApp sandbox received
@@ -77,7 +78,7 @@ async fn main() {
                 include_str!("main.rs")
                     .lines()
                     .skip(2)
-                    .take(13)
+                    .take(14)
                     .map(|l| l.trim_start_matches("//! "))
                     .collect::<Vec<_>>()
                     .join("\n")
@@ -137,7 +138,7 @@ Tokens (12 h):
 
 Try (the dev CLI uses the same local defaults):
   export TOKEN={t_agent}
-  {cli} webhook --from 5511999990000 --name Maria --at 2026-11-20T23:10:00-03:00 --text "oi"
+  {cli} webhook --from 5511999990000 --name Maria --last-night --text "oi"
   curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{port}/contacts
   {cli} sandbox
   {cli} report
@@ -279,7 +280,26 @@ fn token(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// The most recent 23:10 in the demo tenant's zone (São Paulo): always outside its hours.
+fn last_night(now: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let tz = chrono_tz::America::Sao_Paulo;
+    let local = now.with_timezone(&tz);
+    (0..3)
+        .filter_map(|back| local.date_naive().checked_sub_days(chrono::Days::new(back)))
+        .filter_map(|d| {
+            d.and_hms_opt(23, 10, 0)
+                .and_then(|n| tz.from_local_datetime(&n).earliest())
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .find(|t| *t <= now)
+        .unwrap_or(now - Duration::hours(24))
+}
+
 fn when(args: &Args) -> Result<DateTime<Utc>, String> {
+    if args.contains_key("last-night") {
+        return Ok(last_night(Utc::now()));
+    }
     if let Some(at) = args.get("at") {
         return DateTime::parse_from_rfc3339(at)
             .map(|t| t.with_timezone(&Utc))
@@ -409,4 +429,23 @@ async fn get(url: &str) -> Result<(), String> {
         .map_err(|e| format!("{url}: {e} (is `make run` running?)"))?;
     println!("{}", res.text().await.unwrap_or_default());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn last_night_is_the_most_recent_23_10_in_sao_paulo() {
+        let sp = chrono_tz::America::Sao_Paulo;
+        let at = |d: u32, h: u32, m: u32| {
+            sp.with_ymd_and_hms(2026, 11, d, h, m, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        assert_eq!(last_night(at(22, 12, 0)), at(21, 23, 10));
+        assert_eq!(last_night(at(22, 23, 30)), at(22, 23, 10));
+        assert_eq!(last_night(at(22, 23, 10)), at(22, 23, 10));
+    }
 }
