@@ -1,8 +1,8 @@
 //! Admin routes: `GET /settings` (any role), `PUT /settings`, `PUT /channels/{phoneNumberId}`,
 //! `PUT /templates` and `POST /templates/sync` (admin only), always for the caller's own tenant.
 
-use afterhours_adapters::boot::Boot;
-use afterhours_adapters::config::ConfigError;
+use afterhours_adapters::boot::{graph_client, Boot};
+use afterhours_adapters::config::{Config, ConfigError};
 use afterhours_adapters::graph::{api_error, GraphClient};
 use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller, Role};
 use afterhours_adapters::model::Channel;
@@ -12,27 +12,50 @@ use afterhours_rules::settings;
 use afterhours_rules::templates::parse_template_list;
 use afterhours_rules::FieldError;
 use serde_json::{json, Value};
+use tokio::sync::OnceCell;
 
 pub struct Deps {
     pub store: Store,
-    /// For `POST /templates/sync`; `None` when no WhatsApp token is configured.
-    pub graph: Option<GraphClient>,
+    /// For `POST /templates/sync`, built on its first use so that the
+    /// settings function's cold start does not pay for it.
+    graph: OnceCell<GraphClient>,
+    /// What builds the client; `None` when one was given (or none can be built).
+    cfg: Option<Config>,
 }
 
 impl Deps {
+    /// Deps with a ready Graph client (or none: template sync answers 503).
+    pub fn new(store: Store, graph: Option<GraphClient>) -> Self {
+        Deps {
+            store,
+            graph: OnceCell::new_with(graph),
+            cfg: None,
+        }
+    }
+
     pub async fn from_env() -> Result<Self, ConfigError> {
         let boot = Boot::load().await?;
-        let graph = match boot.graph().await {
-            Ok(g) => Some(g),
-            Err(e) => {
-                tracing::warn!(error = %e, "no WhatsApp token: template sync is off");
-                None
-            }
-        };
         Ok(Deps {
             store: boot.store,
-            graph,
+            graph: OnceCell::new(),
+            cfg: Some(boot.cfg),
         })
+    }
+
+    async fn graph(&self) -> Result<&GraphClient, ApiError> {
+        self.graph
+            .get_or_try_init(|| async {
+                let cfg = self
+                    .cfg
+                    .as_ref()
+                    .ok_or(ConfigError("no WhatsApp client configured".into()))?;
+                graph_client(cfg).await
+            })
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "template sync is not available");
+                ApiError::Unavailable("Template sync is not configured (no WhatsApp token).".into())
+            })
     }
 }
 
@@ -220,11 +243,7 @@ async fn sync_templates(
             "No channel of this tenant belongs to WhatsApp Business Account {waba}."
         )));
     }
-    let Some(graph) = &deps.graph else {
-        return Err(ApiError::Unavailable(
-            "Template sync is not configured (no WhatsApp token).".into(),
-        ));
-    };
+    let graph = deps.graph().await?;
     let list = graph.message_templates(waba).await.map_err(|e| {
         api_error(
             e,

@@ -42,18 +42,24 @@ impl Boot {
 
     /// The WhatsApp Graph API client, with its token from the configured secret.
     pub async fn graph(&self) -> Result<GraphClient, ConfigError> {
-        let token = secret("WHATSAPP_TOKEN").await?;
-        GraphClient::new(
-            &self.cfg.graph_base_url,
-            &self.cfg.graph_version,
-            &token,
-            self.cfg.graph_timeout,
-        )
-        .map_err(ConfigError)
+        graph_client(&self.cfg).await
     }
 
     /// The publisher to the project's bus.
     pub fn publisher(&self) -> Publisher {
         Publisher::new(self.eventbridge.clone(), self.cfg.event_bus.clone())
     }
+}
+
+/// The WhatsApp Graph API client for a configuration, with its token from the
+/// configured secret.
+pub async fn graph_client(cfg: &Config) -> Result<GraphClient, ConfigError> {
+    let token = secret("WHATSAPP_TOKEN").await?;
+    GraphClient::new(
+        &cfg.graph_base_url,
+        &cfg.graph_version,
+        &token,
+        cfg.graph_timeout,
+    )
+    .map_err(ConfigError)
 }

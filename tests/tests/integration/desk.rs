@@ -20,10 +20,7 @@ pub fn contacts_deps(f: &Fixture) -> contacts::Deps {
 }
 
 pub fn settings_deps(f: &Fixture) -> settings::Deps {
-    settings::Deps {
-        store: f.store.clone(),
-        graph: Some(f.graph.client()),
-    }
+    settings::Deps::new(f.store.clone(), Some(f.graph.client()))
 }
 
 async fn get(
@@ -588,13 +585,12 @@ async fn templates_are_stored_by_admins_and_listed_when_approved() {
     );
 }
 
-#[tokio::test]
-async fn templates_sync_from_the_graph_api_page_by_page() {
-    let f = fixture().await;
+/// Binds one more number of the fixture's tenant, under a new WhatsApp Business Account.
+async fn bind_new_waba(f: &Fixture, suffix: &str) -> String {
     let waba = unique("waba");
     f.store
         .put_channel(&afterhours_adapters::model::Channel {
-            phone_number_id: format!("{}7", f.pnid),
+            phone_number_id: format!("{}{suffix}", f.pnid),
             tenant_id: f.tenant.clone(),
             waba_id: waba.clone(),
             display_phone_number: "+1".into(),
@@ -602,6 +598,13 @@ async fn templates_sync_from_the_graph_api_page_by_page() {
         })
         .await
         .unwrap();
+    waba
+}
+
+#[tokio::test]
+async fn templates_sync_from_the_graph_api_page_by_page() {
+    let f = fixture().await;
+    let waba = bind_new_waba(&f, "7").await;
     f.graph
         .sandbox
         .set_templates(&waba, meta_templates()["data"].as_array().unwrap().clone());
@@ -672,17 +675,7 @@ async fn templates_sync_from_the_graph_api_page_by_page() {
 #[tokio::test]
 async fn a_graph_refusal_during_sync_is_502_and_changes_nothing() {
     let f = fixture().await;
-    let waba = unique("waba");
-    f.store
-        .put_channel(&afterhours_adapters::model::Channel {
-            phone_number_id: format!("{}8", f.pnid),
-            tenant_id: f.tenant.clone(),
-            waba_id: waba.clone(),
-            display_phone_number: "+1".into(),
-            default_agent_id: "a-1".into(),
-        })
-        .await
-        .unwrap();
+    let waba = bind_new_waba(&f, "8").await;
     // The sandbox has no templates for this account: Meta answers 400 (#100).
     let r = admin(
         &f,

@@ -50,10 +50,7 @@ async fn start() -> Stack {
             events: Publisher::new(eb.clone(), &bus),
             clock: system_clock(),
         },
-        settings::Deps {
-            store: store.clone(),
-            graph: Some(graph.client()),
-        },
+        settings::Deps::new(store.clone(), Some(graph.client())),
         report::Deps::new(store.clone(), Publisher::new(eb, &bus), system_clock()),
         &secret,
     );

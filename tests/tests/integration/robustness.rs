@@ -60,10 +60,7 @@ fn no_request_makes_a_handler_panic() {
                 events: Publisher::new(eb.clone(), "robust"),
                 clock: clock.clone(),
             },
-            settings::Deps {
-                store: f.store.clone(),
-                graph: Some(f.graph.client()),
-            },
+            settings::Deps::new(f.store.clone(), Some(f.graph.client())),
             report::Deps::new(f.store.clone(), Publisher::new(eb, "robust"), clock),
             &secret,
         );
