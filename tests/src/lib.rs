@@ -294,3 +294,44 @@ impl BusWatcher {
         out
     }
 }
+
+/// A list query of one agent's records with the defaults (no filter, 100 items, first page).
+pub fn list_query<'a>(
+    tenant: &'a str,
+    agent: &'a str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> afterhours_adapters::model::ListQuery<'a> {
+    afterhours_adapters::model::ListQuery {
+        tenant,
+        agent,
+        filter: Default::default(),
+        limit: 100,
+        cursor: None,
+        now,
+    }
+}
+
+/// Marks a record sent as the send function does, without an idempotency key.
+pub async fn mark_sent(
+    store: &Store,
+    key: &afterhours_adapters::model::RecordKey,
+    sender: &str,
+    (name, language): (&str, &str),
+    wamid: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), afterhours_adapters::store::StoreError> {
+    let template = afterhours_adapters::model::TemplateRef {
+        name: name.into(),
+        language: language.into(),
+    };
+    store
+        .mark_sent(&afterhours_adapters::model::SentMessage {
+            key,
+            sender,
+            template: &template,
+            wamid,
+            at,
+            idempotency: None,
+        })
+        .await
+}

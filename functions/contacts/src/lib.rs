@@ -8,13 +8,15 @@ use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::cursor::CursorSigner;
 use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller, Role};
 use afterhours_adapters::lambda::{system_clock, Clock};
-use afterhours_adapters::model::ContactRecord;
-use afterhours_adapters::model::{ListFilter, RecordKey};
-use afterhours_adapters::store::{Store, StoreError};
+use afterhours_adapters::model::{ContactRecord, ListFilter, ListQuery, RecordKey};
+use afterhours_adapters::store::Store;
 use afterhours_adapters::tenant::{templates_of, RulesCache};
-use afterhours_adapters::view::record_view;
+use afterhours_adapters::view::{record_view, RecordView};
+use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::cap::{self, QuotaView};
-use serde_json::{json, Value};
+use afterhours_rules::ids::Ident;
+use serde::Serialize;
+use serde_json::Value;
 
 pub const DEFAULT_LIMIT: i32 = 50;
 pub const MAX_LIMIT: i32 = 100;
@@ -43,14 +45,26 @@ pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
     respond(route(deps, &req).await)
 }
 
-fn storage(e: StoreError) -> ApiError {
-    match e {
-        StoreError::BadCursor => ApiError::BadRequest {
-            code: "invalid_cursor",
-            message: e.to_string(),
-        },
-        other => ApiError::storage(other),
-    }
+/// `GET /contacts`: one page of records.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListPage {
+    pub items: Vec<RecordView>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /contacts/{id}/quota`: the quota, or only that the cap is off.
+#[derive(Debug, Serialize)]
+pub struct QuotaAnswer {
+    pub enabled: bool,
+    #[serde(flatten)]
+    pub quota: Option<QuotaView>,
+}
+
+/// `GET /templates`: the approved templates.
+#[derive(Debug, Serialize)]
+pub struct TemplateList {
+    pub items: Vec<Value>,
 }
 
 async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
@@ -88,10 +102,9 @@ pub fn parse_list_query(
     caller: &Caller,
 ) -> Result<(String, ListFilter, i32), ApiError> {
     let agent = match q.get("agentId").map(|a| a.trim()).filter(|a| !a.is_empty()) {
-        Some(a) if a.contains('#') => {
-            return Err(bad_query(format!("agentId {a:?} is not a valid agent id")))
-        }
-        Some(a) => a.to_string(),
+        Some(a) => Ident::parse("agentId", a)
+            .map_err(|e| bad_query(format!("{e}")))?
+            .into_string(),
         None => caller.agent.clone(),
     };
     if !caller.may_act_for(&agent) {
@@ -101,12 +114,11 @@ pub fn parse_list_query(
     }
     let requested_callback = match q.get("requestedCallback").map(String::as_str) {
         None => None,
-        Some(v @ ("yes" | "no" | "pending" | "n/a")) => Some(v.to_string()),
-        Some(v) => {
-            return Err(bad_query(format!(
+        Some(v) => Some(RequestedCallback::parse(v).ok_or_else(|| {
+            bad_query(format!(
                 "requestedCallback {v:?} must be yes, no, pending or n/a"
-            )))
-        }
+            ))
+        })?),
     };
     let message_sent = match q.get("messageSent").map(String::as_str) {
         None => None,
@@ -142,29 +154,20 @@ pub fn parse_list_query(
 async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiResponse, ApiError> {
     let (agent, filter, limit) = parse_list_query(&req.query, caller)?;
     let now = (deps.clock)();
-    let rules = deps
-        .rules
-        .get(&deps.store, &caller.tenant)
-        .await
-        .map_err(storage)?;
-    let cursor = req
-        .query
-        .get("cursor")
-        .map(String::as_str)
-        .filter(|c| !c.is_empty());
-    let page = deps
-        .store
-        .list_records(
-            &caller.tenant,
-            &agent,
-            &filter,
-            limit,
-            cursor,
-            &deps.cursors,
-            now,
-        )
-        .await
-        .map_err(storage)?;
+    let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
+    let query = ListQuery {
+        tenant: &caller.tenant,
+        agent: &agent,
+        filter,
+        limit,
+        cursor: req
+            .query
+            .get("cursor")
+            .map(String::as_str)
+            .filter(|c| !c.is_empty()),
+        now,
+    };
+    let page = deps.store.list_records(&query, &deps.cursors).await?;
     let quotas = match rules.cap() {
         Some(limit) => {
             let pairs: Vec<(String, String)> = page
@@ -174,12 +177,11 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
                 .collect();
             deps.store
                 .quotas(&caller.tenant, &pairs, limit, now)
-                .await
-                .map_err(storage)?
+                .await?
         }
         None => HashMap::new(),
     };
-    let items: Vec<Value> = page
+    let items = page
         .items
         .iter()
         .map(|r| {
@@ -191,7 +193,10 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
         .collect();
     Ok(ApiResponse::json(
         200,
-        &json!({"items": items, "nextCursor": page.next_cursor}),
+        &ListPage {
+            items,
+            next_cursor: page.next_cursor,
+        },
     ))
 }
 
@@ -206,8 +211,7 @@ async fn visible_record(deps: &Deps, caller: &Caller, id: &str) -> Result<Contac
     }
     deps.store
         .get_record(&key, (deps.clock)())
-        .await
-        .map_err(storage)?
+        .await?
         .ok_or_else(not_found)
 }
 
@@ -218,18 +222,13 @@ async fn record_with_quota(
     id: &str,
 ) -> Result<(ContactRecord, chrono_tz::Tz, Option<QuotaView>), ApiError> {
     let record = visible_record(deps, caller, id).await?;
-    let rules = deps
-        .rules
-        .get(&deps.store, &caller.tenant)
-        .await
-        .map_err(storage)?;
+    let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
     let quota = match rules.cap() {
         Some(limit) => {
             let c = deps
                 .store
                 .read_counter(&caller.tenant, &record.key.agent, &record.key.customer)
-                .await
-                .map_err(storage)?;
+                .await?;
             Some(cap::quota(&c.times(), (deps.clock)(), limit).view(rules.tz()))
         }
         None => None,
@@ -244,30 +243,22 @@ async fn one(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiE
 
 async fn quota(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
     let (_, _, quota) = record_with_quota(deps, caller, id).await?;
-    let body = match quota {
-        Some(q) => {
-            let mut v = serde_json::to_value(q).unwrap_or_default();
-            v["enabled"] = json!(true);
-            v
-        }
-        None => json!({"enabled": false}),
+    let body = QuotaAnswer {
+        enabled: quota.is_some(),
+        quota,
     };
     Ok(ApiResponse::json(200, &body))
 }
 
 async fn templates(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Agent)?;
-    let doc = deps
-        .store
-        .get_templates(&caller.tenant)
-        .await
-        .map_err(storage)?;
-    let items: Vec<Value> = templates_of(doc.as_ref())
+    let doc = deps.store.get_templates(&caller.tenant).await?;
+    let items = templates_of(doc.as_ref())
         .iter()
         .filter(|t| t.is_approved())
         .map(|t| t.view())
         .collect();
-    Ok(ApiResponse::json(200, &json!({"items": items})))
+    Ok(ApiResponse::json(200, &TemplateList { items }))
 }
 
 #[cfg(test)]
@@ -319,6 +310,7 @@ mod tests {
             ("limit", "x"),
             ("requestedCallback", "maybe"),
             ("messageSent", "1"),
+            ("agentId", "a#b"),
         ] {
             let e = parse_list_query(&q(&[bad]), &c).unwrap_err();
             assert_eq!((e.status(), e.code()), (400, "invalid_query"), "{bad:?}");
@@ -336,7 +328,7 @@ mod tests {
         assert_eq!(
             f,
             ListFilter {
-                requested_callback: Some("n/a".into()),
+                requested_callback: Some(RequestedCallback::NotAsked),
                 message_sent: Some(false)
             }
         );

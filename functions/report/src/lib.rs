@@ -234,7 +234,7 @@ mod tests {
             last_at: first,
             message_count: 1,
             expires_at: first + Duration::days(7),
-            requested_callback: "yes".into(),
+            requested_callback: afterhours_rules::callback::RequestedCallback::Yes,
             prompt_wamid: None,
             message_sent: false,
             sent_by: None,

@@ -13,13 +13,17 @@ use afterhours_adapters::events::{Event, Publisher};
 use afterhours_adapters::graph::{GraphClient, GraphError};
 use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller};
 use afterhours_adapters::lambda::{system_clock, Clock};
-use afterhours_adapters::model::{ContactRecord, RecordKey};
-use afterhours_adapters::store::{IdempotencyClaim, Slot, Store, StoreError};
+use afterhours_adapters::model::{
+    ContactRecord, RecordKey, SentMessage, StoredResponse, TemplateRef,
+};
+use afterhours_adapters::store::{IdempotencyClaim, Reservation, Slot, Store};
 use afterhours_adapters::tenant::{rules_of, templates_of};
-use afterhours_rules::cap::{local_iso, refusal_message};
+use afterhours_rules::cap::{local_iso, refusal_message, QuotaView};
 use afterhours_rules::display::mask;
+use afterhours_rules::settings::TenantRules;
 use afterhours_rules::templates::Template;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -51,11 +55,21 @@ pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
     respond(send(deps, &req).await)
 }
 
-fn storage(e: StoreError) -> ApiError {
-    ApiError::storage(e)
+/// The request body as it comes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SendBody {
+    pub template: TemplateBody,
+    #[serde(default)]
+    pub variables: Option<Map<String, Value>>,
 }
 
-/// The request body, read strictly.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TemplateBody {
+    pub name: String,
+    pub language: String,
+}
+
+/// The request, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendRequest {
     pub template: String,
@@ -63,37 +77,107 @@ pub struct SendRequest {
     pub variables: Map<String, Value>,
 }
 
-pub fn parse_body(body: &Value) -> Result<SendRequest, ApiError> {
-    let bad = |m: &str| ApiError::BadRequest {
+/// The answer to a send that went out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendResponse {
+    pub message_id: String,
+    pub sent_at: String,
+    pub quota: Option<QuotaView>,
+}
+
+fn invalid_request(message: &str) -> ApiError {
+    ApiError::BadRequest {
         code: "invalid_request",
-        message: m.to_string(),
-    };
-    let t = body
-        .get("template")
-        .ok_or_else(|| bad("The body needs \"template\": {\"name\", \"language\"}."))?;
-    let name = t
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty());
-    let language = t
-        .get("language")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty());
-    let (Some(name), Some(language)) = (name, language) else {
-        return Err(bad(
+        message: message.to_string(),
+    }
+}
+
+/// Reads the body strictly: a template with a name and language, variables as an object.
+pub fn parse_body(body: &Value) -> Result<SendRequest, ApiError> {
+    if body.get("template").is_none() {
+        return Err(invalid_request(
+            "The body needs \"template\": {\"name\", \"language\"}.",
+        ));
+    }
+    if !matches!(
+        body.get("variables"),
+        None | Some(Value::Null | Value::Object(_))
+    ) {
+        return Err(invalid_request(
+            "variables must be an object of name to text.",
+        ));
+    }
+    let parsed: SendBody = serde_json::from_value(body.clone()).map_err(|_| {
+        invalid_request("template.name and template.language must be non-empty text.")
+    })?;
+    let TemplateBody { name, language } = parsed.template;
+    if name.trim().is_empty() || language.trim().is_empty() {
+        return Err(invalid_request(
             "template.name and template.language must be non-empty text.",
         ));
-    };
-    let variables = match body.get("variables") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(_) => return Err(bad("variables must be an object of name to text.")),
-    };
+    }
     Ok(SendRequest {
-        template: name.to_string(),
-        language: language.to_string(),
-        variables,
+        template: name,
+        language,
+        variables: parsed.variables.unwrap_or_default(),
     })
+}
+
+/// What an `Idempotency-Key` lets this request do.
+enum KeyClaim {
+    /// Go ahead; the key's item (if a key was given) is held for this request.
+    Proceed(Option<String>),
+    /// The key already has a final answer: replay it.
+    Replay(ApiResponse),
+}
+
+/// Claims the request's `Idempotency-Key`, if it has one. The key is bound to
+/// the record and the body, so the same key with another request is refused.
+async fn claim_key(
+    deps: &Deps,
+    req: &ApiRequest,
+    caller: &Caller,
+    key: &RecordKey,
+    body: &Value,
+) -> Result<KeyClaim, ApiError> {
+    let Some(k) = req
+        .header("idempotency-key")
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    else {
+        return Ok(KeyClaim::Proceed(None));
+    };
+    if k.len() > MAX_IDEMPOTENCY_KEY {
+        return Err(ApiError::BadRequest {
+            code: "invalid_idempotency_key",
+            message: format!("Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters."),
+        });
+    }
+    let pk = Store::idempotency_pk(&caller.tenant, &caller.agent, k);
+    let hash = hex::encode(Sha256::digest(format!("{}\n{}", key.id(), body).as_bytes()));
+    match deps
+        .store
+        .claim_idempotency(&pk, &hash, (deps.clock)())
+        .await?
+    {
+        IdempotencyClaim::Claimed => Ok(KeyClaim::Proceed(Some(pk))),
+        IdempotencyClaim::Done { status, body } => {
+            let stored: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let mut r = ApiResponse::json(status, &stored);
+            r.headers.push(("idempotent-replay".into(), "true".into()));
+            Ok(KeyClaim::Replay(r))
+        }
+        IdempotencyClaim::InProgress => Err(ApiError::Conflict {
+            code: "idempotency_in_progress",
+            message: "A request with this Idempotency-Key is still being processed; retry shortly."
+                .into(),
+        }),
+        IdempotencyClaim::Mismatch => Err(ApiError::Conflict {
+            code: "idempotency_key_reused",
+            message: "This Idempotency-Key was already used with a different request.".into(),
+        }),
+    }
 }
 
 async fn send(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
@@ -111,39 +195,9 @@ async fn send(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
     }
     let body = req.json_body()?;
     let request = parse_body(&body)?;
-
-    let idempotency = match req
-        .header("idempotency-key")
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    {
-        Some(k) if k.len() > MAX_IDEMPOTENCY_KEY => {
-            return Err(ApiError::BadRequest {
-                code: "invalid_idempotency_key",
-                message: format!(
-                    "Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters."
-                ),
-            })
-        }
-        Some(k) => {
-            let pk = Store::idempotency_pk(&caller.tenant, &caller.agent, k);
-            let hash = hex::encode(Sha256::digest(format!("{}\n{}", key.id(), body).as_bytes()));
-            match deps.store.claim_idempotency(&pk, &hash, (deps.clock)()).await.map_err(storage)? {
-                IdempotencyClaim::Claimed => Some(pk),
-                IdempotencyClaim::Done { status, body } => {
-                    let mut r = ApiResponse::json(status, &serde_json::from_str(&body).unwrap_or(Value::Null));
-                    r.headers.push(("idempotent-replay".into(), "true".into()));
-                    return Ok(r);
-                }
-                IdempotencyClaim::InProgress => {
-                    return Err(ApiError::Conflict { code: "idempotency_in_progress", message: "A request with this Idempotency-Key is still being processed; retry shortly.".into() })
-                }
-                IdempotencyClaim::Mismatch => {
-                    return Err(ApiError::Conflict { code: "idempotency_key_reused", message: "This Idempotency-Key was already used with a different request.".into() })
-                }
-            }
-        }
-        None => None,
+    let idempotency = match claim_key(deps, req, &caller, &key, &body).await? {
+        KeyClaim::Replay(r) => return Ok(r),
+        KeyClaim::Proceed(pk) => pk,
     };
     let result = send_claimed(deps, &caller, &key, &request, idempotency.as_deref()).await;
     if let (Err(_), Some(pk)) = (&result, &idempotency) {
@@ -182,19 +236,26 @@ fn find_template<'a>(templates: &'a [Template], r: &SendRequest) -> Result<&'a T
         })
 }
 
-async fn send_claimed(
+/// A send that passed every check before the cap: the record, the rules in
+/// force, the template and the Graph message to send.
+struct Checked {
+    record: ContactRecord,
+    rules: TenantRules,
+    template: TemplateRef,
+    message: Value,
+    counter: Option<afterhours_adapters::store::Counter>,
+}
+
+/// Reads what the send needs (one batch read) and checks the record, the
+/// template and the variables, in SPEC order.
+async fn check(
     deps: &Deps,
     caller: &Caller,
     key: &RecordKey,
     request: &SendRequest,
-    idempotency: Option<&str>,
-) -> Result<ApiResponse, ApiError> {
-    let now = (deps.clock)();
-    let ctx = deps
-        .store
-        .send_context(key, &caller.agent, now)
-        .await
-        .map_err(storage)?;
+    now: DateTime<Utc>,
+) -> Result<Checked, ApiError> {
+    let ctx = deps.store.send_context(key, &caller.agent, now).await?;
     let record = ctx
         .record
         .ok_or_else(|| ApiError::NotFound("No such contact (it may have expired).".into()))?;
@@ -212,42 +273,6 @@ async fn send_claimed(
             ),
             details: json!({ "details": errors }),
         })?;
-
-    let slot: Option<Slot> = match rules.cap() {
-        Some(limit) => match deps
-            .store
-            .reserve(
-                &key.tenant,
-                &caller.agent,
-                &key.customer,
-                limit,
-                now,
-                ctx.counter,
-            )
-            .await
-            .map_err(storage)?
-        {
-            Ok(slot) => Some(slot),
-            Err(q) => {
-                let view = q.view(rules.tz());
-                let mut details = Map::new();
-                details.insert("availableAt".into(), json!(view.available_at));
-                details.insert("retryAfterSeconds".into(), json!(view.retry_after_seconds));
-                details.insert(
-                    "quota".into(),
-                    serde_json::to_value(&view).unwrap_or_default(),
-                );
-                return Err(ApiError::TooManyRequests {
-                    code: "active_message_limit_reached",
-                    message: refusal_message(&q, now, rules.tz()),
-                    retry_after_seconds: q.retry_after_seconds,
-                    details,
-                });
-            }
-        },
-        None => None,
-    };
-
     let message = json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -259,43 +284,122 @@ async fn send_claimed(
             "components": template.send_components(&values),
         }
     });
-    let wamid = match deps.graph.send(&record.channel, &message).await {
-        Ok(w) => w,
+    Ok(Checked {
+        template: TemplateRef {
+            name: template.name.clone(),
+            language: template.language.clone(),
+        },
+        record,
+        rules,
+        message,
+        counter: ctx.counter,
+    })
+}
+
+/// Takes one slot of the sender's cap for this customer (`None` when the cap
+/// is off); over the cap, the 429 with when it becomes possible again.
+async fn reserve_slot(
+    deps: &Deps,
+    caller: &Caller,
+    key: &RecordKey,
+    c: &mut Checked,
+    now: DateTime<Utc>,
+) -> Result<Option<Slot>, ApiError> {
+    let Some(limit) = c.rules.cap() else {
+        return Ok(None);
+    };
+    let reservation = deps
+        .store
+        .reserve(
+            &key.tenant,
+            &caller.agent,
+            &key.customer,
+            limit,
+            now,
+            c.counter.take(),
+        )
+        .await?;
+    match reservation {
+        Reservation::Granted(slot) => Ok(Some(slot)),
+        Reservation::Refused(q) => {
+            let tz = c.rules.tz();
+            let view = q.view(tz);
+            let mut details = Map::new();
+            details.insert("availableAt".into(), json!(view.available_at));
+            details.insert("retryAfterSeconds".into(), json!(view.retry_after_seconds));
+            details.insert("quota".into(), json!(view));
+            Err(ApiError::TooManyRequests {
+                code: "active_message_limit_reached",
+                message: refusal_message(&q, now, tz),
+                retry_after_seconds: q.retry_after_seconds,
+                details,
+            })
+        }
+    }
+}
+
+/// The Graph call; a send that did not go out gives its slot back.
+async fn deliver(
+    deps: &Deps,
+    caller: &Caller,
+    key: &RecordKey,
+    c: &Checked,
+    slot: Option<&Slot>,
+) -> Result<String, ApiError> {
+    match deps.graph.send(&c.record.channel, &c.message).await {
+        Ok(wamid) => Ok(wamid),
         Err(e) => {
-            if let Some(slot) = &slot {
-                if let Err(err) = deps
+            if let Some(slot) = slot {
+                let released = deps
                     .store
                     .release(&key.tenant, &caller.agent, &key.customer, &slot.token)
-                    .await
-                {
+                    .await;
+                if let Err(err) = released {
                     tracing::error!(error = %err, "could not give a cap slot back");
                 }
             }
             tracing::warn!(customer = %mask(&key.customer), error = %e, "active message not sent");
-            return Err(graph_error(e));
+            Err(graph_error(e))
         }
+    }
+}
+
+async fn send_claimed(
+    deps: &Deps,
+    caller: &Caller,
+    key: &RecordKey,
+    request: &SendRequest,
+    idempotency: Option<&str>,
+) -> Result<ApiResponse, ApiError> {
+    let now = (deps.clock)();
+    let mut checked = check(deps, caller, key, request, now).await?;
+    let slot = reserve_slot(deps, caller, key, &mut checked, now).await?;
+    let wamid = deliver(deps, caller, key, &checked, slot.as_ref()).await?;
+    let tz = checked.rules.tz();
+    let response = SendResponse {
+        message_id: wamid.clone(),
+        sent_at: local_iso(now, tz),
+        quota: slot.map(|s| s.quota_after.view(tz)),
     };
-    let quota = slot.map(|s| s.quota_after.view(rules.tz()));
-    let response =
-        json!({"messageId": wamid, "sentAt": local_iso(now, rules.tz()), "quota": quota});
-    let body = response.to_string();
-    let marked = deps
-        .store
-        .mark_sent(
-            key,
-            &caller.agent,
-            (&template.name, &template.language),
-            &wamid,
-            now,
-            idempotency.map(|pk| (pk, 200u16, body.as_str())),
-        )
-        .await;
-    if let Err(e) = marked {
+    let body = serde_json::to_string(&response).unwrap_or_default();
+    let sent = SentMessage {
+        key,
+        sender: &caller.agent,
+        template: &checked.template,
+        wamid: &wamid,
+        at: now,
+        idempotency: idempotency.map(|pk| StoredResponse {
+            pk,
+            status: 200,
+            body: &body,
+        }),
+    };
+    if let Err(e) = deps.store.mark_sent(&sent).await {
         // The message went out; the record could not be marked. Say so loudly, but do not
         // tell the agent it failed (a retry would message the customer twice).
         tracing::error!(error = %e, wamid = %wamid, "active message sent but the record could not be marked");
     }
-    publish_sent(deps, caller, &record, template, &wamid, now).await;
+    publish_sent(deps, caller, &checked, &wamid, now).await;
     Ok(ApiResponse::json(200, &response))
 }
 
@@ -308,14 +412,8 @@ pub fn graph_error(e: GraphError) -> ApiError {
     )
 }
 
-async fn publish_sent(
-    deps: &Deps,
-    caller: &Caller,
-    record: &ContactRecord,
-    template: &Template,
-    wamid: &str,
-    now: DateTime<Utc>,
-) {
+async fn publish_sent(deps: &Deps, caller: &Caller, c: &Checked, wamid: &str, now: DateTime<Utc>) {
+    let record = &c.record;
     let event = Event {
         detail_type: SENT_DETAIL_TYPE.into(),
         detail: json!({
@@ -324,7 +422,7 @@ async fn publish_sent(
             "recordId": record.key.id(),
             "recordAgentId": record.key.agent,
             "contact": afterhours_rules::display::contact(record.wa_id.as_deref(), record.user_id.as_deref()),
-            "template": {"name": template.name, "language": template.language},
+            "template": c.template,
             "messageId": wamid,
             "sentAt": now.to_rfc3339(),
         }),

@@ -6,11 +6,13 @@ use afterhours_adapters::config::{Config, ConfigError};
 use afterhours_adapters::graph::{api_error, GraphClient};
 use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller, Role};
 use afterhours_adapters::model::Channel;
-use afterhours_adapters::store::{Store, StoreError};
+use afterhours_adapters::store::Store;
 use afterhours_adapters::tenant::rules_of;
-use afterhours_rules::settings;
+use afterhours_rules::ids::Ident;
+use afterhours_rules::settings::{self, Settings};
 use afterhours_rules::templates::parse_template_list;
 use afterhours_rules::FieldError;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
@@ -63,14 +65,48 @@ pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
     respond(route(deps, &req).await)
 }
 
-fn storage(e: StoreError) -> ApiError {
-    match e {
-        StoreError::ChannelTaken(n) => ApiError::Conflict {
-            code: "channel_taken",
-            message: format!("Phone number {n} is already bound to another tenant."),
-        },
-        other => ApiError::storage(other),
-    }
+/// `GET /settings`: the settings in force, and whether they are the defaults.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    #[serde(flatten)]
+    pub settings: Settings,
+    pub is_default: bool,
+}
+
+/// A field read as it came: the expected type, or whatever else was sent
+/// (so validation can name that field instead of failing the whole body).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Field<T> {
+    Valid(T),
+    Invalid(Value),
+}
+
+/// `PUT /channels/{phoneNumberId}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelBody {
+    pub waba_id: Option<Field<String>>,
+    pub display_phone_number: Option<Field<String>>,
+    pub default_agent_id: Option<Field<String>>,
+}
+
+/// `POST /templates/sync`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncBody {
+    pub waba_id: Option<Field<String>>,
+}
+
+/// What storing a template list did.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplatesStored {
+    pub templates: usize,
+    pub approved: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waba_id: Option<String>,
 }
 
 fn invalid(code: &'static str, message: &str, errors: Vec<FieldError>) -> ApiError {
@@ -98,15 +134,12 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
 }
 
 async fn get_settings(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiError> {
-    let stored = deps
-        .store
-        .get_settings(&caller.tenant)
-        .await
-        .map_err(storage)?;
-    let rules = rules_of(stored.as_ref());
-    let mut v = serde_json::to_value(&rules.settings).unwrap_or_default();
-    v["isDefault"] = json!(stored.is_none());
-    Ok(ApiResponse::json(200, &v))
+    let stored = deps.store.get_settings(&caller.tenant).await?;
+    let view = SettingsView {
+        settings: rules_of(stored.as_ref()).settings,
+        is_default: stored.is_none(),
+    };
+    Ok(ApiResponse::json(200, &view))
 }
 
 async fn put_settings(
@@ -119,26 +152,24 @@ async fn put_settings(
     let rules = settings::validate(&body)
         .map_err(|e| invalid("invalid_settings", "Some settings are not valid.", e))?;
     let normalized = serde_json::to_value(&rules.settings).unwrap_or_default();
-    deps.store
-        .put_settings(&caller.tenant, &normalized)
-        .await
-        .map_err(storage)?;
+    deps.store.put_settings(&caller.tenant, &normalized).await?;
     Ok(ApiResponse::json(200, &normalized))
 }
 
-fn text_field(body: &Value, field: &str, errors: &mut Vec<FieldError>) -> String {
-    match body.get(field) {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 128 && !s.contains('#') => {
-            s.trim().to_string()
-        }
-        Some(Value::String(_)) => {
-            errors.push(FieldError::new(
-                field,
-                "must be 1 to 128 characters, without #",
-            ));
-            String::new()
-        }
-        Some(_) => {
+/// A required identifier-like text field (1 to 128 characters, no `#`).
+fn text_field(value: Option<Field<String>>, field: &str, errors: &mut Vec<FieldError>) -> String {
+    match value {
+        Some(Field::Valid(s)) => match Ident::parse("value", &s) {
+            Ok(id) => id.into_string(),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    field,
+                    "must be 1 to 128 characters, without #",
+                ));
+                String::new()
+            }
+        },
+        Some(Field::Invalid(_)) => {
             errors.push(FieldError::new(field, "must be text"));
             String::new()
         }
@@ -149,40 +180,41 @@ fn text_field(body: &Value, field: &str, errors: &mut Vec<FieldError>) -> String
     }
 }
 
+/// The phone number id of the path, as Meta writes them.
+fn phone_number_id(req: &ApiRequest, errors: &mut Vec<FieldError>) -> String {
+    let pnid = req.path_param("phoneNumberId").unwrap_or_default().trim();
+    let ok = !pnid.is_empty()
+        && pnid.len() <= 64
+        && pnid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ok {
+        errors.push(FieldError::new(
+            "phoneNumberId",
+            "must be the WhatsApp phone number id (letters and digits)",
+        ));
+    }
+    pnid.to_string()
+}
+
 async fn put_channel(
     deps: &Deps,
     caller: &Caller,
     req: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Admin)?;
-    let pnid = req
-        .path_param("phoneNumberId")
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let body = req.json_body()?;
     let mut errors = Vec::new();
-    if pnid.is_empty()
-        || pnid.len() > 64
-        || !pnid
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        errors.push(FieldError::new(
-            "phoneNumberId",
-            "must be the WhatsApp phone number id (letters and digits)",
-        ));
-    }
-    if !body.is_object() {
-        return Err(invalid(
+    let pnid = phone_number_id(req, &mut errors);
+    let body: ChannelBody = serde_json::from_value(req.json_body()?).map_err(|_| {
+        invalid(
             "invalid_channel",
             "The channel must be a JSON object.",
             vec![],
-        ));
-    }
-    let waba_id = text_field(&body, "wabaId", &mut errors);
-    let display = text_field(&body, "displayPhoneNumber", &mut errors);
-    let agent = text_field(&body, "defaultAgentId", &mut errors);
+        )
+    })?;
+    let waba_id = text_field(body.waba_id, "wabaId", &mut errors);
+    let display = text_field(body.display_phone_number, "displayPhoneNumber", &mut errors);
+    let agent = text_field(body.default_agent_id, "defaultAgentId", &mut errors);
     if !errors.is_empty() {
         return Err(invalid(
             "invalid_channel",
@@ -197,11 +229,8 @@ async fn put_channel(
         display_phone_number: display,
         default_agent_id: agent,
     };
-    deps.store.put_channel(&channel).await.map_err(storage)?;
-    Ok(ApiResponse::json(
-        200,
-        &serde_json::to_value(&channel).unwrap_or_default(),
-    ))
+    deps.store.put_channel(&channel).await?;
+    Ok(ApiResponse::json(200, &channel))
 }
 
 async fn put_templates(
@@ -210,7 +239,8 @@ async fn put_templates(
     req: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Admin)?;
-    store_templates(deps, caller, &req.json_body()?).await
+    let stored = store_templates(deps, caller, &req.json_body()?).await?;
+    Ok(ApiResponse::json(200, &stored))
 }
 
 /// `POST /templates/sync {"wabaId": "..."}`: replaces the tenant's templates
@@ -221,24 +251,20 @@ async fn sync_templates(
     req: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Admin)?;
-    let body = req.json_body()?;
-    let Some(waba) = body["wabaId"]
-        .as_str()
-        .map(str::trim)
-        .filter(|w| !w.is_empty() && !w.contains('#'))
-    else {
-        return Err(invalid(
+    let name_it = || {
+        invalid(
             "invalid_request",
             "Name the account to sync.",
             vec![FieldError::new("wabaId", "is required")],
-        ));
+        )
     };
-    if !deps
-        .store
-        .tenant_has_waba(&caller.tenant, waba)
-        .await
-        .map_err(storage)?
-    {
+    let body: SyncBody = serde_json::from_value(req.json_body()?).map_err(|_| name_it())?;
+    let waba = match body.waba_id {
+        Some(Field::Valid(w)) => Ident::parse("wabaId", &w).map_err(|_| name_it())?,
+        _ => return Err(name_it()),
+    };
+    let waba = waba.as_str();
+    if !deps.store.tenant_has_waba(&caller.tenant, waba).await? {
         return Err(ApiError::NotFound(format!(
             "No channel of this tenant belongs to WhatsApp Business Account {waba}."
         )));
@@ -251,11 +277,9 @@ async fn sync_templates(
             "WhatsApp could not be reached; the templates were not changed.",
         )
     })?;
-    let mut res = store_templates(deps, caller, &json!({ "data": list })).await?;
-    let mut summary = res.json_body();
-    summary["wabaId"] = json!(waba);
-    res.body = summary.to_string();
-    Ok(res)
+    let mut stored = store_templates(deps, caller, &json!({ "data": list })).await?;
+    stored.waba_id = Some(waba.to_string());
+    Ok(ApiResponse::json(200, &stored))
 }
 
 /// Validates Meta's template list whole and stores it as the tenant's templates.
@@ -263,7 +287,7 @@ async fn store_templates(
     deps: &Deps,
     caller: &Caller,
     body: &Value,
-) -> Result<ApiResponse, ApiError> {
+) -> Result<TemplatesStored, ApiError> {
     let list = parse_template_list(body).map_err(|e| {
         invalid(
             "invalid_templates",
@@ -277,10 +301,10 @@ async fn store_templates(
     };
     deps.store
         .put_templates(&caller.tenant, &json!({ "data": data }))
-        .await
-        .map_err(storage)?;
-    Ok(ApiResponse::json(
-        200,
-        &json!({"templates": list.len(), "approved": list.iter().filter(|t| t.is_approved()).count()}),
-    ))
+        .await?;
+    Ok(TemplatesStored {
+        templates: list.len(),
+        approved: list.iter().filter(|t| t.is_approved()).count(),
+        waba_id: None,
+    })
 }

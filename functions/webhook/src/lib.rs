@@ -10,7 +10,7 @@ use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::graph::GraphClient;
 use afterhours_adapters::http::{ApiRequest, ApiResponse};
 use afterhours_adapters::lambda::{system_clock, Clock};
-use afterhours_adapters::model::{Channel, Inbound, IngestOutcome, RecordKey};
+use afterhours_adapters::model::{Channel, DeliveryUpdate, Inbound, IngestOutcome, RecordKey};
 use afterhours_adapters::store::{Store, StoreError};
 use afterhours_adapters::tenant::{RulesCache, TtlCache};
 use afterhours_rules::display::mask;
@@ -95,10 +95,7 @@ pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
 }
 
 fn error(status: u16, code: &str, message: &str) -> ApiResponse {
-    ApiResponse::json(
-        status,
-        &json!({"error": {"code": code, "message": message}}),
-    )
+    ApiResponse::error(status, code, message)
 }
 
 /// Meta's subscription handshake: echo `hub.challenge` when the token matches.
@@ -306,14 +303,13 @@ async fn process_status(
 ) -> Result<(), StoreError> {
     let changed = deps
         .store
-        .update_delivery(
-            &channel.tenant_id,
-            &s.id,
-            s.status.as_str(),
-            s.status.rank(),
-            s.timestamp,
-            s.error.clone(),
-        )
+        .update_delivery(&DeliveryUpdate {
+            tenant: &channel.tenant_id,
+            wamid: &s.id,
+            status: s.status,
+            at: s.timestamp,
+            error: s.error.clone(),
+        })
         .await?;
     stats.statuses += usize::from(changed);
     Ok(())

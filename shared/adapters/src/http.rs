@@ -4,10 +4,15 @@
 
 use std::collections::HashMap;
 
+use afterhours_rules::ids::{Ident, IdentError};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
+
+use crate::store::StoreError;
 
 /// A header map as (lowercase name, value) pairs; values that are not text are dropped.
 pub fn header_pairs(
@@ -89,6 +94,16 @@ impl ApiRequest {
             message: format!("The body is not valid JSON: {e}"),
         })
     }
+
+    /// The body read into a request type: not JSON → 400 `invalid_json`; JSON
+    /// of the wrong shape → 400 with `code` and serde's reason.
+    pub fn body_as<T: DeserializeOwned>(&self, code: &'static str) -> Result<T, ApiError> {
+        let v = self.json_body()?;
+        serde_json::from_value(v).map_err(|e| ApiError::BadRequest {
+            code,
+            message: format!("The body is not a valid request: {e}"),
+        })
+    }
 }
 
 /// A response, independent of how it leaves.
@@ -100,12 +115,35 @@ pub struct ApiResponse {
 }
 
 impl ApiResponse {
-    pub fn json(status: u16, v: &Value) -> Self {
+    /// A JSON response of any serializable body.
+    pub fn json(status: u16, v: &impl Serialize) -> Self {
         ApiResponse {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
-            body: v.to_string(),
+            // Serializing plain data structs to a String cannot fail.
+            body: serde_json::to_string(v).unwrap_or_else(|_| "null".into()),
         }
+    }
+
+    /// `{"error": {"code", "message"}}`: the one error shape of every route.
+    pub fn error(status: u16, code: &str, message: &str) -> Self {
+        Self::error_with(status, code, message, Map::new(), vec![])
+    }
+
+    fn error_with(
+        status: u16,
+        code: &str,
+        message: &str,
+        details: Map<String, Value>,
+        extra_headers: Vec<(String, String)>,
+    ) -> Self {
+        let mut e = Map::new();
+        e.insert("code".into(), json!(code));
+        e.insert("message".into(), json!(message));
+        e.extend(details);
+        let mut r = Self::json(status, &json!({ "error": e }));
+        r.headers.extend(extra_headers);
+        r
     }
 
     pub fn text(status: u16, s: &str) -> Self {
@@ -214,36 +252,61 @@ impl ApiError {
 
     /// `{"error": {"code", "message", ...details}}` with the fitting status.
     pub fn to_response(&self) -> ApiResponse {
-        let mut e = Map::new();
-        e.insert("code".into(), json!(self.code()));
-        e.insert("message".into(), json!(self.to_string()));
-        let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
-        match self {
+        let (details, headers) = match self {
             ApiError::Unprocessable {
                 details: Value::Object(d),
                 ..
-            } => e.extend(d.clone()),
+            } => (d.clone(), vec![]),
             ApiError::TooManyRequests {
                 retry_after_seconds,
                 details,
                 ..
-            } => {
-                e.extend(details.clone());
-                headers.push(("retry-after".into(), retry_after_seconds.to_string()));
-            }
-            ApiError::BadGateway { details, .. } => e.extend(details.clone()),
-            _ => {}
-        }
-        ApiResponse {
-            status: self.status(),
+            } => (
+                details.clone(),
+                vec![("retry-after".into(), retry_after_seconds.to_string())],
+            ),
+            ApiError::BadGateway { details, .. } => (details.clone(), vec![]),
+            _ => (Map::new(), vec![]),
+        };
+        ApiResponse::error_with(
+            self.status(),
+            self.code(),
+            &self.to_string(),
+            details,
             headers,
-            body: json!({ "error": e }).to_string(),
-        }
+        )
     }
 
-    pub fn storage(e: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %e, "storage failure");
-        ApiError::Unavailable("The service could not reach its storage; try again shortly.".into())
+    /// A 400 for an identifier that cannot be used (`#`, empty, too long).
+    pub fn bad_ident(code: &'static str, e: IdentError) -> Self {
+        ApiError::BadRequest {
+            code,
+            message: format!("{e}."),
+        }
+    }
+}
+
+/// The one mapping of storage failures to answers: a cursor that is not ours
+/// is the client's mistake, a number of another tenant a conflict, anything
+/// else a 503 (logged, never shown).
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::BadCursor => ApiError::BadRequest {
+                code: "invalid_cursor",
+                message: e.to_string(),
+            },
+            StoreError::ChannelTaken(n) => ApiError::Conflict {
+                code: "channel_taken",
+                message: format!("Phone number {n} is already bound to another tenant."),
+            },
+            other => {
+                tracing::error!(error = %other, kind = ?other.dynamo_kind(), "storage failure");
+                ApiError::Unavailable(
+                    "The service could not reach its storage; try again shortly.".into(),
+                )
+            }
+        }
     }
 }
 
@@ -286,14 +349,15 @@ impl Caller {
                 "The token has no known role (agent, supervisor or admin).".into(),
             )
         })?;
-        if tenant.contains('#') || agent.contains('#') {
-            return Err(ApiError::Unauthorized(
-                "The token's tenant or subject has characters that are not allowed.".into(),
-            ));
-        }
+        let unusable =
+            |e: IdentError| ApiError::Unauthorized(format!("The token's {e}; it cannot be used."));
         Ok(Caller {
-            tenant,
-            agent,
+            tenant: Ident::parse("tenant", &tenant)
+                .map_err(unusable)?
+                .into_string(),
+            agent: Ident::parse("subject", &agent)
+                .map_err(unusable)?
+                .into_string(),
             role,
         })
     }
@@ -387,6 +451,11 @@ mod tests {
             claims(&[("sub", "a"), ("tenant_id", "t"), ("role", "root")]),
             claims(&[("sub", "a"), ("tenant_id", "t")]),
             claims(&[("sub", "a#b"), ("tenant_id", "t"), ("role", "agent")]),
+            claims(&[
+                ("sub", "a".repeat(129).as_str()),
+                ("tenant_id", "t"),
+                ("role", "agent"),
+            ]),
         ] {
             assert_eq!(Caller::from_claims(&c).unwrap_err().status(), 401, "{c:?}");
         }

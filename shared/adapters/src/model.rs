@@ -1,5 +1,8 @@
 //! What the store keeps, as plain types: channels, contact records and their keys.
 
+use afterhours_rules::callback::RequestedCallback;
+use afterhours_rules::ids::Ident;
+use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -50,14 +53,13 @@ impl RecordKey {
         let raw = String::from_utf8(B64.decode(id.as_bytes()).ok()?).ok()?;
         let mut parts = raw.split('\n');
         let (agent, customer, period) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || agent.is_empty() || customer.is_empty() || agent.contains('#')
-        {
+        if parts.next().is_some() || agent.trim() != agent || customer.trim() != customer {
             return None;
         }
         Some(RecordKey {
             tenant: tenant.to_string(),
-            agent: agent.to_string(),
-            customer: customer.to_string(),
+            agent: Ident::parse("agent", agent).ok()?.into_string(),
+            customer: Ident::parse("customer", customer).ok()?.into_string(),
             period: period.parse().ok()?,
         })
     }
@@ -71,9 +73,16 @@ pub fn agent_pk(tenant: &str, agent: &str) -> String {
 /// The delivery state of the active message sent on a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    pub status: String,
+    pub status: DeliveryStatus,
     pub at: DateTime<Utc>,
-    pub error: Option<(i64, String)>,
+    pub error: Option<DeliveryError>,
+}
+
+/// A template as it is named in a send: name and language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateRef {
+    pub name: String,
+    pub language: String,
 }
 
 /// One outside-hours contact record.
@@ -88,13 +97,12 @@ pub struct ContactRecord {
     pub last_at: DateTime<Utc>,
     pub message_count: i64,
     pub expires_at: DateTime<Utc>,
-    /// `yes`, `no`, `pending` or `n/a`.
-    pub requested_callback: String,
+    pub requested_callback: RequestedCallback,
     pub prompt_wamid: Option<String>,
     pub message_sent: bool,
     pub sent_by: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
-    pub sent_template: Option<(String, String)>,
+    pub sent_template: Option<TemplateRef>,
     pub sent_wamid: Option<String>,
     pub delivery: Option<Delivery>,
 }
@@ -130,8 +138,68 @@ pub enum IngestOutcome {
 /// Filters of `GET /contacts`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListFilter {
-    pub requested_callback: Option<String>,
+    pub requested_callback: Option<RequestedCallback>,
     pub message_sent: Option<bool>,
+}
+
+/// One page of one agent's records: whose, which, how many, from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery<'a> {
+    pub tenant: &'a str,
+    pub agent: &'a str,
+    pub filter: ListFilter,
+    pub limit: i32,
+    /// The cursor of the previous page, as the client sent it.
+    pub cursor: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+/// What a message pointer (`W#{wamid}`) points from: our prompt or an active message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PointerKind {
+    Prompt,
+    Active,
+}
+
+impl PointerKind {
+    /// As stored (and as serde reads it back).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PointerKind::Prompt => "prompt",
+            PointerKind::Active => "active",
+        }
+    }
+}
+
+/// A delivery status to apply to the record an active message was sent from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryUpdate<'a> {
+    pub tenant: &'a str,
+    pub wamid: &'a str,
+    pub status: DeliveryStatus,
+    pub at: DateTime<Utc>,
+    pub error: Option<DeliveryError>,
+}
+
+/// An active message that went out from a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage<'a> {
+    pub key: &'a RecordKey,
+    pub sender: &'a str,
+    pub template: &'a TemplateRef,
+    pub wamid: &'a str,
+    pub at: DateTime<Utc>,
+    /// The idempotency key's item and the response to store with it, in the same transaction.
+    pub idempotency: Option<StoredResponse<'a>>,
+}
+
+/// A final response kept under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse<'a> {
+    pub pk: &'a str,
+    pub status: u16,
+    pub body: &'a str,
 }
 
 #[cfg(test)]
@@ -161,6 +229,8 @@ mod tests {
             &B64.encode("a\nb"),
             &B64.encode("a\nb\nx"),
             &B64.encode("a#x\nb\n1"),
+            &B64.encode(format!("{}\nb\n1", "a".repeat(129))),
+            &B64.encode(" a\nb\n1"),
             &B64.encode("a\nb\n1\n2"),
         ] {
             assert_eq!(RecordKey::from_id("t", id), None, "{id}");

@@ -1,40 +1,76 @@
 //! The JSON the desk sees of a record (SPEC §5), times in the tenant's zone.
 
+use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::cap::{local_iso, QuotaView};
 use afterhours_rules::display;
+use afterhours_rules::webhook::DeliveryStatus;
 use chrono::Duration;
 use chrono_tz::Tz;
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use crate::model::ContactRecord;
+use crate::model::{ContactRecord, TemplateRef};
 
-/// One item of `GET /contacts` (and `GET /contacts/{id}`).
-pub fn record_view(r: &ContactRecord, tz: Tz, quota: Option<QuotaView>) -> Value {
-    let local = r.first_at.with_timezone(&tz);
-    json!({
-        "id": r.key.id(),
-        "agentId": r.key.agent,
-        "contactDate": local_iso(r.first_at, tz),
-        "contactTime": local.format("%H:%M").to_string(),
-        "name": r.name,
-        "displayName": display::display_name(r.name.as_deref()),
-        "contact": display::contact(r.wa_id.as_deref(), r.user_id.as_deref()),
-        "requestedCallback": r.requested_callback,
-        "messageSent": r.message_sent,
-        "messageCount": r.message_count,
-        "lastMessageAt": local_iso(r.last_at, tz),
-        "expiresAt": local_iso(r.expires_at, tz),
-        "serviceWindowClosesAt": local_iso(r.last_at + Duration::hours(24), tz),
-        "sentAt": r.sent_at.map(|t| local_iso(t, tz)),
-        "sentBy": r.sent_by,
-        "template": r.sent_template.as_ref().map(|(name, language)| json!({"name": name, "language": language})),
-        "messageId": r.sent_wamid,
-        "delivery": r.delivery.as_ref().map(|d| json!({
-            "status": d.status,
-            "at": local_iso(d.at, tz),
-            "errorCode": d.error.as_ref().map(|e| e.0),
-            "errorTitle": d.error.as_ref().map(|e| e.1.clone()),
-        })),
-        "quota": quota,
-    })
+/// One item of `GET /contacts` (and the body of `GET /contacts/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordView {
+    pub id: String,
+    pub agent_id: String,
+    pub contact_date: String,
+    pub contact_time: String,
+    pub name: Option<String>,
+    pub display_name: String,
+    pub contact: String,
+    pub requested_callback: RequestedCallback,
+    pub message_sent: bool,
+    pub message_count: i64,
+    pub last_message_at: String,
+    pub expires_at: String,
+    pub service_window_closes_at: String,
+    pub sent_at: Option<String>,
+    pub sent_by: Option<String>,
+    pub template: Option<TemplateRef>,
+    pub message_id: Option<String>,
+    pub delivery: Option<DeliveryView>,
+    pub quota: Option<QuotaView>,
+}
+
+/// Where the record's active message stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView {
+    pub status: DeliveryStatus,
+    pub at: String,
+    pub error_code: Option<i64>,
+    pub error_title: Option<String>,
+}
+
+/// A record as the desk shows it, with the caller's quota (`None` when the cap is off).
+pub fn record_view(r: &ContactRecord, tz: Tz, quota: Option<QuotaView>) -> RecordView {
+    RecordView {
+        id: r.key.id(),
+        agent_id: r.key.agent.clone(),
+        contact_date: local_iso(r.first_at, tz),
+        contact_time: r.first_at.with_timezone(&tz).format("%H:%M").to_string(),
+        name: r.name.clone(),
+        display_name: display::display_name(r.name.as_deref()),
+        contact: display::contact(r.wa_id.as_deref(), r.user_id.as_deref()),
+        requested_callback: r.requested_callback,
+        message_sent: r.message_sent,
+        message_count: r.message_count,
+        last_message_at: local_iso(r.last_at, tz),
+        expires_at: local_iso(r.expires_at, tz),
+        service_window_closes_at: local_iso(r.last_at + Duration::hours(24), tz),
+        sent_at: r.sent_at.map(|t| local_iso(t, tz)),
+        sent_by: r.sent_by.clone(),
+        template: r.sent_template.clone(),
+        message_id: r.sent_wamid.clone(),
+        delivery: r.delivery.as_ref().map(|d| DeliveryView {
+            status: d.status,
+            at: local_iso(d.at, tz),
+            error_code: d.error.as_ref().map(|e| e.code),
+            error_title: d.error.as_ref().map(|e| e.title.clone()),
+        }),
+        quota,
+    }
 }

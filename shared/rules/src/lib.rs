@@ -2,9 +2,11 @@
 //! hours, the rolling-24h cap, WhatsApp templates and webhook payloads, the
 //! next-hours prompt, and how records are displayed. Time is always passed in.
 
+pub mod callback;
 pub mod cap;
 pub mod display;
 pub mod hours;
+pub mod ids;
 pub mod prompt;
 pub mod settings;
 pub mod templates;

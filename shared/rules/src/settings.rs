@@ -221,7 +221,11 @@ fn shape_error(value: &Value, message: &str) -> FieldError {
                     if i == 0 {
                         p.to_string()
                     } else {
-                        p[..1].to_uppercase() + &p[1..]
+                        // serde echoes user text here: split by characters, never by bytes.
+                        let mut cs = p.chars();
+                        cs.next()
+                            .map(|c| c.to_uppercase().chain(cs).collect())
+                            .unwrap_or_default()
                     }
                 })
                 .collect();
@@ -234,6 +238,14 @@ fn shape_error(value: &Value, message: &str) -> FieldError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_text_echoed_by_serde_never_panics_the_field_naming() {
+        for bad in ["`a__`", "`a_é`", "`_`", "`é_`"] {
+            let errors = validate(&serde_json::json!({ "alwaysOpen": bad })).unwrap_err();
+            assert!(!errors.is_empty(), "{bad}");
+        }
+    }
     use serde_json::json;
 
     fn spec_example() -> Value {

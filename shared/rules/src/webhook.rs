@@ -6,19 +6,13 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a body is not a webhook at all (one bad item only skips that item).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
+    #[error("the body is not JSON: {0}")]
     NotJson(String),
+    #[error("the body is not a WhatsApp webhook: {0}")]
     NotAWebhook(&'static str),
-}
-
-impl std::fmt::Display for PayloadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PayloadError::NotJson(e) => write!(f, "the body is not JSON: {e}"),
-            PayloadError::NotAWebhook(e) => write!(f, "the body is not a WhatsApp webhook: {e}"),
-        }
-    }
 }
 
 /// What a customer sent.
@@ -67,7 +61,11 @@ impl InboundMessage {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Where a message this system sent stands, in order of progress.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     Accepted,
     Sent,
@@ -104,6 +102,13 @@ impl DeliveryStatus {
     }
 }
 
+/// Meta's reason for a failed delivery.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeliveryError {
+    pub code: i64,
+    pub title: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusUpdate {
     /// The `wamid` of the message this system sent.
@@ -111,7 +116,7 @@ pub struct StatusUpdate {
     pub status: DeliveryStatus,
     pub timestamp: DateTime<Utc>,
     pub recipient: Option<String>,
-    pub error: Option<(i64, String)>,
+    pub error: Option<DeliveryError>,
 }
 
 /// One `changes[].value` of field `messages`.
@@ -282,14 +287,12 @@ fn read_status(st: &Value) -> Result<StatusUpdate, &'static str> {
         .and_then(DeliveryStatus::parse)
         .ok_or("unknown status")?;
     let ts = timestamp(st).ok_or("no valid timestamp")?;
-    let error = list(st, "errors").first().map(|e| {
-        (
-            e.get("code").and_then(Value::as_i64).unwrap_or(0),
-            s(e, "title")
-                .or_else(|| s(e, "message"))
-                .unwrap_or("")
-                .to_string(),
-        )
+    let error = list(st, "errors").first().map(|e| DeliveryError {
+        code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
+        title: s(e, "title")
+            .or_else(|| s(e, "message"))
+            .unwrap_or("")
+            .to_string(),
     });
     Ok(StatusUpdate {
         id: id.to_string(),
@@ -443,7 +446,13 @@ mod tests {
         let s = &p.changes[0].statuses;
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].status, DeliveryStatus::Delivered);
-        assert_eq!(s[1].error, Some((131047, "Re-engagement message".into())));
+        assert_eq!(
+            s[1].error,
+            Some(DeliveryError {
+                code: 131047,
+                title: "Re-engagement message".into()
+            })
+        );
         assert_eq!(p.skipped.len(), 1);
     }
 

@@ -2,7 +2,7 @@
 //! mocked (aws-smithy-mocks) to answer as DynamoDB does under contention.
 
 use afterhours_adapters::model::{Channel, RecordKey};
-use afterhours_adapters::store::{Store, StoreError, TRANSACT_RETRIES};
+use afterhours_adapters::store::{DynamoFailure, Store, StoreError, TRANSACT_RETRIES};
 use aws_sdk_dynamodb::operation::transact_write_items::{
     TransactWriteItemsError, TransactWriteItemsOutput,
 };
@@ -49,8 +49,7 @@ async fn marking_a_send_retries_a_transaction_conflict() {
         "t",
     );
     let at = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
-    store
-        .mark_sent(&key(), "a-1", ("t", "pt_BR"), "wamid.x", at, None)
+    afterhours_tests::mark_sent(&store, &key(), "a-1", ("t", "pt_BR"), "wamid.x", at)
         .await
         .unwrap();
     assert_eq!(rule.num_calls(), 3);
@@ -72,7 +71,11 @@ async fn a_lasting_conflict_is_an_error_after_the_retries() {
         .mark_prompt_sent(&key(), "wamid.p", at)
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Dynamo(_)), "{err}");
+    assert_eq!(
+        err.dynamo_kind(),
+        Some(DynamoFailure::TransactionConflict),
+        "{err}"
+    );
     assert_eq!(rule.num_calls(), TRANSACT_RETRIES as usize + 1);
 }
 

@@ -97,17 +97,16 @@ async fn the_report_lists_unanswered_callbacks_by_agent_with_exact_content() {
     record(&r.store, "t1", "a-1", "5511000000002", 5, Some(false), None).await;
     record(&r.store, "t1", "a-1", "5511000000003", 6, None, None).await;
     let sent = record(&r.store, "t1", "a-1", "5511000000004", 7, Some(true), None).await;
-    r.store
-        .mark_sent(
-            &sent,
-            "a-1",
-            ("t", "pt_BR"),
-            "wamid.o",
-            night() + Duration::hours(9),
-            None,
-        )
-        .await
-        .unwrap();
+    afterhours_tests::mark_sent(
+        &r.store,
+        &sent,
+        "a-1",
+        ("t", "pt_BR"),
+        "wamid.o",
+        night() + Duration::hours(9),
+    )
+    .await
+    .unwrap();
     let bob = record(&r.store, "t1", "a-2", "5511000000005", 10, Some(true), None).await;
     // Another tenant with nothing pending gets no event.
     r.store.put_settings("t2", &json!({"timezone": "UTC", "language": "en_US", "alwaysOpen": true, "notifyNextServiceHours": false,

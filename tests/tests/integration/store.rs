@@ -2,9 +2,14 @@
 //! value, concurrency, expiry and tenant isolation.
 
 use afterhours_adapters::cursor::CursorSigner;
-use afterhours_adapters::model::{Channel, Inbound, IngestOutcome, ListFilter, RecordKey};
-use afterhours_adapters::store::{IdempotencyClaim, StoreError};
-use afterhours_tests::{fresh_store, unique};
+use afterhours_adapters::model::{
+    Channel, DeliveryUpdate, Inbound, IngestOutcome, ListFilter, ListQuery, RecordKey,
+    StoredResponse, TemplateRef,
+};
+use afterhours_adapters::store::{IdempotencyClaim, Reservation, StoreError};
+use afterhours_rules::callback::RequestedCallback;
+use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
+use afterhours_tests::{fresh_store, list_query, unique};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::future::join_all;
 use serde_json::json;
@@ -83,10 +88,14 @@ async fn settings_and_templates_round_trip_per_tenant() {
         Some(json!({"timezone": "UTC"}))
     );
     assert_eq!(
-        store.tenant_docs("t1").await.unwrap(),
+        (
+            store.get_settings("t1").await.unwrap(),
+            store.get_templates("t1").await.unwrap()
+        ),
         (Some(json!({"timezone": "UTC"})), Some(json!({"data": [1]})))
     );
-    assert_eq!(store.tenant_docs("t2").await.unwrap(), (None, None));
+    assert_eq!(store.get_settings("t2").await.unwrap(), None);
+    assert_eq!(store.get_templates("t2").await.unwrap(), None);
     assert_eq!(store.tenants().await.unwrap(), vec!["t1".to_string()]);
 }
 
@@ -252,7 +261,7 @@ async fn the_callback_answer_moves_the_record_in_and_out_of_the_pending_index() 
             .unwrap()
             .unwrap()
             .requested_callback,
-        "pending"
+        RequestedCallback::Pending
     );
     let tap = t0() + Duration::minutes(2);
     assert!(store
@@ -275,7 +284,7 @@ async fn the_callback_answer_moves_the_record_in_and_out_of_the_pending_index() 
     );
     let pending = store.pending_callbacks("t1", t0()).await.unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].requested_callback, "yes");
+    assert_eq!(pending[0].requested_callback, RequestedCallback::Yes);
     assert!(store
         .pending_callbacks("t2", t0())
         .await
@@ -297,7 +306,7 @@ async fn the_callback_answer_moves_the_record_in_and_out_of_the_pending_index() 
             .unwrap()
             .unwrap()
             .requested_callback,
-        "no"
+        RequestedCallback::No
     );
     assert!(!store
         .answer_callback("t1", "wamid.unknown", true, tap)
@@ -321,17 +330,16 @@ async fn a_sent_record_leaves_the_pending_index_and_remembers_the_sender() {
         .answer_callback("t1", "wamid.prompt", true, t0())
         .await
         .unwrap();
-    store
-        .mark_sent(
-            &k,
-            "a-1",
-            ("retorno", "pt_BR"),
-            "wamid.out",
-            t0() + Duration::hours(8),
-            None,
-        )
-        .await
-        .unwrap();
+    afterhours_tests::mark_sent(
+        &store,
+        &k,
+        "a-1",
+        ("retorno", "pt_BR"),
+        "wamid.out",
+        t0() + Duration::hours(8),
+    )
+    .await
+    .unwrap();
     assert!(store
         .pending_callbacks("t1", t0())
         .await
@@ -340,9 +348,18 @@ async fn a_sent_record_leaves_the_pending_index_and_remembers_the_sender() {
     let r = store.get_record(&k, t0()).await.unwrap().unwrap();
     assert!(r.message_sent);
     assert_eq!(r.sent_by.as_deref(), Some("a-1"));
-    assert_eq!(r.sent_template, Some(("retorno".into(), "pt_BR".into())));
+    assert_eq!(
+        r.sent_template,
+        Some(TemplateRef {
+            name: "retorno".into(),
+            language: "pt_BR".into()
+        })
+    );
     assert_eq!(r.sent_wamid.as_deref(), Some("wamid.out"));
-    assert_eq!(r.delivery.as_ref().unwrap().status, "accepted");
+    assert_eq!(
+        r.delivery.as_ref().unwrap().status,
+        DeliveryStatus::Accepted
+    );
     assert_eq!(
         store
             .agent_for_customer("t1", "5511")
@@ -362,32 +379,36 @@ async fn delivery_states_never_move_backwards() {
         .record_inbound(&inbound(&k, "w1", t0(), None))
         .await
         .unwrap();
-    store
-        .mark_sent(&k, "a-1", ("x", "pt_BR"), "wamid.out", t0(), None)
+    afterhours_tests::mark_sent(&store, &k, "a-1", ("x", "pt_BR"), "wamid.out", t0())
         .await
         .unwrap();
     let at = t0() + Duration::minutes(1);
     assert!(store
-        .update_delivery("t1", "wamid.out", "delivered", 2, at, None)
+        .update_delivery(&status("t1", "wamid.out", DeliveryStatus::Delivered, at))
         .await
         .unwrap());
     assert!(!store
-        .update_delivery("t1", "wamid.out", "sent", 1, at, None)
+        .update_delivery(&status("t1", "wamid.out", DeliveryStatus::Sent, at))
         .await
         .unwrap());
     assert!(!store
-        .update_delivery("t1", "wamid.out", "delivered", 2, at, None)
+        .update_delivery(&status("t1", "wamid.out", DeliveryStatus::Delivered, at))
         .await
         .unwrap());
     assert!(
         !store
-            .update_delivery("t2", "wamid.out", "read", 3, at, None)
+            .update_delivery(&status("t2", "wamid.out", DeliveryStatus::Read, at))
             .await
             .unwrap(),
         "another tenant's status is ignored"
     );
     assert!(!store
-        .update_delivery("t1", "wamid.prompt-or-unknown", "read", 3, at, None)
+        .update_delivery(&status(
+            "t1",
+            "wamid.prompt-or-unknown",
+            DeliveryStatus::Read,
+            at
+        ))
         .await
         .unwrap());
     assert_eq!(
@@ -399,17 +420,16 @@ async fn delivery_states_never_move_backwards() {
             .delivery
             .unwrap()
             .status,
-        "delivered"
+        DeliveryStatus::Delivered
     );
     assert!(store
-        .update_delivery(
-            "t1",
-            "wamid.out",
-            "failed",
-            4,
-            at,
-            Some((131026, "Message undeliverable".into()))
-        )
+        .update_delivery(&DeliveryUpdate {
+            error: Some(DeliveryError {
+                code: 131026,
+                title: "Message undeliverable".into()
+            }),
+            ..status("t1", "wamid.out", DeliveryStatus::Failed, at)
+        })
         .await
         .unwrap());
     let d = store
@@ -421,7 +441,13 @@ async fn delivery_states_never_move_backwards() {
         .unwrap();
     assert_eq!(
         (d.status.as_str(), d.error),
-        ("failed", Some((131026, "Message undeliverable".into())))
+        (
+            "failed",
+            Some(DeliveryError {
+                code: 131026,
+                title: "Message undeliverable".into()
+            })
+        )
     );
 }
 
@@ -445,16 +471,28 @@ async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
         .record_inbound(&inbound(&key("t1", "a-2", "5599"), "wx", t0(), None))
         .await
         .unwrap();
-    let all = ListFilter::default();
     let p1 = store
-        .list_records("t1", "a-1", &all, 2, None, &signer, t0())
+        .list_records(
+            &ListQuery {
+                limit: 2,
+                ..list_query("t1", "a-1", t0())
+            },
+            &signer,
+        )
         .await
         .unwrap();
     let customers: Vec<&str> = p1.items.iter().map(|r| r.key.customer.as_str()).collect();
     assert_eq!(customers, ["554", "553"]);
     let cursor = p1.next_cursor.clone().unwrap();
     let p2 = store
-        .list_records("t1", "a-1", &all, 2, Some(&cursor), &signer, t0())
+        .list_records(
+            &ListQuery {
+                limit: 2,
+                cursor: Some(&cursor),
+                ..list_query("t1", "a-1", t0())
+            },
+            &signer,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -466,13 +504,12 @@ async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
     );
     let p3 = store
         .list_records(
-            "t1",
-            "a-1",
-            &all,
-            2,
-            p2.next_cursor.as_deref(),
+            &ListQuery {
+                limit: 2,
+                cursor: p2.next_cursor.as_deref(),
+                ..list_query("t1", "a-1", t0())
+            },
             &signer,
-            t0(),
         )
         .await
         .unwrap();
@@ -485,7 +522,14 @@ async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
         ("t1", "a-1", cursor.replace('.', ".A")),
     ] {
         let err = store
-            .list_records(tenant, agent, &all, 2, Some(&c), &signer, t0())
+            .list_records(
+                &ListQuery {
+                    limit: 2,
+                    cursor: Some(&c),
+                    ..list_query(tenant, agent, t0())
+                },
+                &signer,
+            )
             .await
             .unwrap_err();
         assert!(
@@ -499,28 +543,48 @@ async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
     };
     assert!(matches!(
         store
-            .list_records("t1", "a-1", &other_filter, 2, Some(&cursor), &signer, t0())
+            .list_records(
+                &ListQuery {
+                    filter: other_filter,
+                    limit: 2,
+                    cursor: Some(&cursor),
+                    ..list_query("t1", "a-1", t0())
+                },
+                &signer
+            )
             .await
             .unwrap_err(),
         StoreError::BadCursor
     ));
     let yes = ListFilter {
-        requested_callback: Some("yes".into()),
+        requested_callback: Some(RequestedCallback::Yes),
         ..Default::default()
     };
     assert!(store
-        .list_records("t1", "a-1", &yes, 10, None, &signer, t0())
+        .list_records(
+            &ListQuery {
+                filter: yes,
+                ..list_query("t1", "a-1", t0())
+            },
+            &signer
+        )
         .await
         .unwrap()
         .items
         .is_empty());
     let na = ListFilter {
-        requested_callback: Some("n/a".into()),
+        requested_callback: Some(RequestedCallback::NotAsked),
         message_sent: Some(false),
     };
     assert_eq!(
         store
-            .list_records("t1", "a-1", &na, 10, None, &signer, t0())
+            .list_records(
+                &ListQuery {
+                    filter: na,
+                    ..list_query("t1", "a-1", t0())
+                },
+                &signer
+            )
             .await
             .unwrap()
             .items
@@ -528,7 +592,7 @@ async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
         5
     );
     assert!(store
-        .list_records("t2", "a-1", &all, 10, None, &signer, t0())
+        .list_records(&list_query("t2", "a-1", t0()), &signer)
         .await
         .unwrap()
         .items
@@ -554,15 +618,7 @@ async fn expired_records_are_never_returned() {
         .is_some());
     assert!(store.get_record(&k, later).await.unwrap().is_none());
     assert!(store
-        .list_records(
-            "t1",
-            "a-1",
-            &ListFilter::default(),
-            10,
-            None,
-            &signer,
-            later
-        )
+        .list_records(&list_query("t1", "a-1", later), &signer)
         .await
         .unwrap()
         .items
@@ -582,7 +638,7 @@ async fn thirty_two_concurrent_reservations_with_three_slots_give_exactly_three(
     let granted: Vec<_> = results
         .into_iter()
         .map(Result::unwrap)
-        .filter_map(Result::ok)
+        .filter_map(Reservation::granted)
         .collect();
     assert_eq!(granted.len(), 3);
     let c = store.read_counter("t1", "a-1", "5511").await.unwrap();
@@ -606,6 +662,7 @@ async fn thirty_two_concurrent_reservations_with_three_slots_give_exactly_three(
         .reserve("t1", "a-1", "5511", 3, later, None)
         .await
         .unwrap()
+        .granted()
         .unwrap();
     assert_eq!(slot.quota_after.used, 3);
     // Full: refused with the oldest counted send + 24 h.
@@ -613,7 +670,8 @@ async fn thirty_two_concurrent_reservations_with_three_slots_give_exactly_three(
         .reserve("t1", "a-1", "5511", 3, later, None)
         .await
         .unwrap()
-        .unwrap_err();
+        .refused()
+        .unwrap();
     assert_eq!(q.available_at, Some(now + Duration::hours(24)));
     assert_eq!(
         q.retry_after_seconds,
@@ -624,12 +682,12 @@ async fn thirty_two_concurrent_reservations_with_three_slots_give_exactly_three(
         .reserve("t1", "a-2", "5511", 3, later, None)
         .await
         .unwrap()
-        .is_ok());
+        .is_granted());
     assert!(store
         .reserve("t2", "a-1", "5511", 3, later, None)
         .await
         .unwrap()
-        .is_ok());
+        .is_granted());
 }
 
 #[tokio::test]
@@ -640,13 +698,15 @@ async fn sends_older_than_24_hours_no_longer_count() {
             .reserve("t1", "a-1", "c", 2, t0(), None)
             .await
             .unwrap()
+            .granted()
             .unwrap();
     }
     assert!(store
         .reserve("t1", "a-1", "c", 2, t0() + Duration::hours(23), None)
         .await
         .unwrap()
-        .is_err());
+        .refused()
+        .is_some());
     let next_day = t0() + Duration::hours(24);
     let q = store
         .quotas("t1", &[("a-1".into(), "c".into())], 2, next_day)
@@ -657,7 +717,7 @@ async fn sends_older_than_24_hours_no_longer_count() {
         .reserve("t1", "a-1", "c", 2, next_day, None)
         .await
         .unwrap()
-        .is_ok());
+        .is_granted());
     let c = store.read_counter("t1", "a-1", "c").await.unwrap();
     assert_eq!(
         c.sends.len(),
@@ -688,7 +748,11 @@ async fn idempotency_keys_are_claimed_once_and_tied_to_the_body() {
         IdempotencyClaim::Mismatch
     );
     store
-        .complete_idempotency(&pk, 200, r#"{"ok":1}"#)
+        .complete_idempotency(&StoredResponse {
+            pk: &pk,
+            status: 200,
+            body: r#"{"ok":1}"#,
+        })
         .await
         .unwrap();
     assert_eq!(
@@ -726,4 +790,19 @@ async fn another_tenants_ids_find_nothing() {
     let ctx = store.send_context(&foreign, "a-1", t0()).await.unwrap();
     assert!(ctx.record.is_none());
     assert!(store.get_record(&k, t0()).await.unwrap().is_some());
+}
+
+fn status<'a>(
+    tenant: &'a str,
+    wamid: &'a str,
+    status: DeliveryStatus,
+    at: DateTime<Utc>,
+) -> DeliveryUpdate<'a> {
+    DeliveryUpdate {
+        tenant,
+        wamid,
+        status,
+        at,
+        error: None,
+    }
 }

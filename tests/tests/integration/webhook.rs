@@ -4,9 +4,11 @@
 use afterhours_adapters::cursor::CursorSigner;
 use afterhours_adapters::http::ApiRequest;
 use afterhours_adapters::lambda::fixed_clock;
-use afterhours_adapters::model::{Channel, ContactRecord, ListFilter};
+use afterhours_adapters::model::{Channel, ContactRecord};
 use afterhours_adapters::store::Store;
+use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::prompt::{NO_ID, YES_ID};
+use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
 use afterhours_tests::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::future::join_all;
@@ -80,13 +82,8 @@ impl Fixture {
     pub async fn records(&self, agent: &str) -> Vec<ContactRecord> {
         self.store
             .list_records(
-                &self.tenant,
-                agent,
-                &ListFilter::default(),
-                100,
-                None,
+                &list_query(&self.tenant, agent, night()),
                 &CursorSigner::new(b"k"),
-                night(),
             )
             .await
             .unwrap()
@@ -132,7 +129,7 @@ async fn a_night_message_is_recorded_and_prompted_once() {
         (r.message_count, r.name.as_deref(), r.wa_id.as_deref()),
         (1, Some("Maria"), Some("5511999990001"))
     );
-    assert_eq!(r.requested_callback, "pending");
+    assert_eq!(r.requested_callback, RequestedCallback::Pending);
     let sent = f.graph.sent_to("5511999990001");
     assert_eq!(sent.len(), 1);
     assert!(
@@ -193,7 +190,7 @@ async fn the_customers_tap_sets_the_answer_and_a_redelivery_changes_nothing() {
     assert_eq!(f.post(&yes).await.status, 200);
     assert_eq!(f.post(&yes).await.status, 200);
     let r = &f.records("a-1").await[0];
-    assert_eq!(r.requested_callback, "yes");
+    assert_eq!(r.requested_callback, RequestedCallback::Yes);
     assert_eq!(r.message_count, 2, "the tap is a message of the same night");
     assert_eq!(
         f.store
@@ -212,7 +209,10 @@ async fn the_customers_tap_sets_the_answer_and_a_redelivery_changes_nothing() {
         "wamid.tap2",
     );
     f.post(&no).await;
-    assert_eq!(f.records("a-1").await[0].requested_callback, "no");
+    assert_eq!(
+        f.records("a-1").await[0].requested_callback,
+        RequestedCallback::No
+    );
     assert!(f
         .store
         .pending_callbacks(&f.tenant, night())
@@ -254,7 +254,10 @@ async fn with_the_option_off_the_record_is_n_a_and_nothing_is_sent() {
         &[("wamid.x", "5511999990006", night().timestamp(), None)],
     ))
     .await;
-    assert_eq!(f.records("a-1").await[0].requested_callback, "n/a");
+    assert_eq!(
+        f.records("a-1").await[0].requested_callback,
+        RequestedCallback::NotAsked
+    );
     assert!(f.graph.sandbox.sent().is_empty());
 }
 
@@ -269,7 +272,10 @@ async fn a_prompt_that_cannot_be_sent_leaves_n_a_and_the_webhook_succeeds() {
         ))
         .await;
     assert_eq!(res.status, 200);
-    assert_eq!(f.records("a-1").await[0].requested_callback, "n/a");
+    assert_eq!(
+        f.records("a-1").await[0].requested_callback,
+        RequestedCallback::NotAsked
+    );
 }
 
 #[tokio::test]
@@ -401,10 +407,16 @@ async fn the_agent_who_last_sent_an_active_message_gets_the_record() {
     ))
     .await;
     let first = f.records("a-1").await[0].key.clone();
-    f.store
-        .mark_sent(&first, "a-7", ("t", "pt_BR"), "wamid.out", night(), None)
-        .await
-        .unwrap();
+    afterhours_tests::mark_sent(
+        &f.store,
+        &first,
+        "a-7",
+        ("t", "pt_BR"),
+        "wamid.out",
+        night(),
+    )
+    .await
+    .unwrap();
     let next_night = night() + Duration::days(3);
     let f2 = webhook::Deps::new(
         f.store.clone(),
@@ -424,13 +436,8 @@ async fn the_agent_who_last_sent_an_active_message_gets_the_record() {
     let recs = f
         .store
         .list_records(
-            &f.tenant,
-            "a-7",
-            &ListFilter::default(),
-            10,
-            None,
+            &list_query(&f.tenant, "a-7", next_night),
             &CursorSigner::new(b"k"),
-            next_night,
         )
         .await
         .unwrap();
@@ -447,8 +454,7 @@ async fn statuses_update_the_delivery_state_in_order_only() {
     ))
     .await;
     let k = f.records("a-1").await[0].key.clone();
-    f.store
-        .mark_sent(&k, "a-1", ("t", "pt_BR"), "wamid.active", night(), None)
+    afterhours_tests::mark_sent(&f.store, &k, "a-1", ("t", "pt_BR"), "wamid.active", night())
         .await
         .unwrap();
     let status = |s: &str, ts: i64, errors: Value| {
@@ -463,7 +469,7 @@ async fn statuses_update_the_delivery_state_in_order_only() {
     f.post(&status("delivered", t + 10, json!([]))).await;
     assert_eq!(
         f.records("a-1").await[0].delivery.as_ref().unwrap().status,
-        "read"
+        DeliveryStatus::Read
     );
     f.post(&status(
         "failed",
@@ -476,7 +482,10 @@ async fn statuses_update_the_delivery_state_in_order_only() {
         (d.status.as_str(), d.error),
         (
             "failed",
-            Some((131047, "Re-engagement message".to_string()))
+            Some(DeliveryError {
+                code: 131047,
+                title: "Re-engagement message".to_string()
+            })
         )
     );
 }

@@ -1,0 +1,218 @@
+//! What the desk reads (one record, a page of an agent's records, a tenant's
+//! pending callbacks) and what a send reads and marks.
+
+use std::collections::HashMap;
+
+use afterhours_rules::callback::RequestedCallback;
+use afterhours_rules::webhook::DeliveryStatus;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::cap::{counter_key, Counter};
+use super::item::{counter_of, doc_of, record_of};
+use super::tenants::Doc;
+use super::{dynamo, key, n, s, Item, Store, StoreError, LSI, PENDING_INDEX};
+use crate::cursor::CursorSigner;
+use crate::model::{agent_pk, ContactRecord, ListQuery, PointerKind, RecordKey, SentMessage};
+
+/// What `send_context` read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendContext {
+    pub record: Option<ContactRecord>,
+    pub settings: Option<Value>,
+    pub templates: Option<Value>,
+    pub counter: Option<Counter>,
+}
+
+/// A page of `GET /contacts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub items: Vec<ContactRecord>,
+    pub next_cursor: Option<String>,
+}
+
+/// The attribute of a key item as text ("" when absent).
+fn key_part<'a>(item: &'a Item, k: &str) -> &'a str {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .map_or("", String::as_str)
+}
+
+impl Store {
+    /// One record, `None` when missing or expired (even before TTL deletes it).
+    pub async fn get_record(
+        &self,
+        k: &RecordKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ContactRecord>, StoreError> {
+        match self.get(key(k.pk(), k.sk())).await? {
+            Some(item) => Ok(Some(record_of(&item)?).filter(|r| r.is_live(now))),
+            None => Ok(None),
+        }
+    }
+
+    /// One page of an agent's records, newest first contact first; one Query.
+    pub async fn list_records(
+        &self,
+        q: &ListQuery<'_>,
+        signer: &CursorSigner,
+    ) -> Result<Page, StoreError> {
+        let pk = agent_pk(q.tenant, q.agent);
+        let scope = format!(
+            "{pk}|{:?}|{:?}",
+            q.filter.requested_callback.map(RequestedCallback::as_str),
+            q.filter.message_sent
+        );
+        let start = match q.cursor {
+            Some(c) => {
+                let (sk, lsk) = signer.open(&scope, c).ok_or(StoreError::BadCursor)?;
+                Some(HashMap::from([
+                    ("PK".to_string(), s(&pk)),
+                    ("SK".to_string(), s(sk)),
+                    ("LSK".to_string(), s(lsk)),
+                ]))
+            }
+            None => None,
+        };
+        let mut filters = vec!["expiresAt > :now"];
+        let mut values: Item = HashMap::from([
+            (":pk".into(), s(&pk)),
+            (":now".into(), n(q.now.timestamp())),
+        ]);
+        if let Some(rc) = q.filter.requested_callback {
+            filters.push("requestedCallback = :rc");
+            values.insert(":rc".into(), s(rc.as_str()));
+        }
+        if let Some(ms) = q.filter.message_sent {
+            filters.push("messageSent = :ms");
+            values.insert(":ms".into(), AttributeValue::Bool(ms));
+        }
+        let res = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(LSI)
+            .key_condition_expression("PK = :pk")
+            .filter_expression(filters.join(" AND "))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(false)
+            .limit(q.limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(dynamo)?;
+        let items = res
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(record_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = res
+            .last_evaluated_key
+            .map(|lek| signer.seal(&scope, key_part(&lek, "SK"), key_part(&lek, "LSK")));
+        Ok(Page { items, next_cursor })
+    }
+
+    /// A tenant's pending callbacks (yes, not sent, not expired), from the sparse
+    /// pending index: one partition, no scan.
+    pub async fn pending_callbacks(
+        &self,
+        tenant: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ContactRecord>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(PENDING_INDEX)
+            .key_condition_expression("GSI1PK = :g")
+            .filter_expression(
+                "expiresAt > :now AND requestedCallback = :yes AND messageSent = :false",
+            )
+            .expression_attribute_values(":g", s(format!("T#{tenant}")))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":yes", s(RequestedCallback::Yes.as_str()))
+            .expression_attribute_values(":false", AttributeValue::Bool(false));
+        self.query_all(q).await?.iter().map(record_of).collect()
+    }
+
+    /// The active message went out: the record is marked sent (and leaves the
+    /// pending index), the `wamid` points at it for statuses, the customer is
+    /// remembered as the sender's, and the idempotent result is stored, all in
+    /// one transaction.
+    pub async fn mark_sent(&self, m: &SentMessage<'_>) -> Result<(), StoreError> {
+        let k = m.key;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(k.pk(), k.sk())))
+            .update_expression(
+                "SET messageSent = :true, sentBy = :by, sentAt = :at, sentTemplate = :tn, sentLanguage = :tl, sentWamid = :w, \
+                 deliveryStatus = :acc, deliveryAt = :at, deliveryRank = :zero REMOVE GSI1PK, GSI1SK, deliveryErrorCode, deliveryErrorTitle",
+            )
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":by", s(m.sender))
+            .expression_attribute_values(":at", n(m.at.timestamp()))
+            .expression_attribute_values(":tn", s(&m.template.name))
+            .expression_attribute_values(":tl", s(&m.template.language))
+            .expression_attribute_values(":w", s(m.wamid))
+            .expression_attribute_values(":acc", s(DeliveryStatus::Accepted.as_str()))
+            .expression_attribute_values(":zero", n(i64::from(DeliveryStatus::Accepted.rank())))
+            .build()
+            .map_err(StoreError::build)?;
+        let mut cust = key(format!("T#{}", k.tenant), format!("CUST#{}", k.customer));
+        cust.insert("agentId".into(), s(m.sender));
+        cust.insert("updatedAt".into(), n(m.at.timestamp()));
+        let mut items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.pointer_put(m.wamid, k, PointerKind::Active, m.at)?,
+            self.plain_put(cust)?,
+        ];
+        if let Some(r) = &m.idempotency {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(self.idempotency_done(r)?)
+                    .build(),
+            );
+        }
+        self.transact(items).await
+    }
+
+    /// Everything a send needs, in one batch read: the record (if live), the
+    /// tenant's settings and templates, and the sender's cap counter for this customer.
+    pub async fn send_context(
+        &self,
+        k: &RecordKey,
+        sender: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SendContext, StoreError> {
+        let record_key = key(k.pk(), k.sk());
+        let settings_key = Doc::Settings.key(&k.tenant);
+        let templates_key = Doc::Templates.key(&k.tenant);
+        let counter_key = counter_key(&k.tenant, sender, &k.customer);
+        let items = self
+            .batch_get(vec![
+                record_key.clone(),
+                settings_key.clone(),
+                templates_key.clone(),
+                counter_key.clone(),
+            ])
+            .await?;
+        let same = |it: &Item, k: &Item| ["PK", "SK"].iter().all(|a| it.get(*a) == k.get(*a));
+        let mut ctx = SendContext::default();
+        for it in &items {
+            if same(it, &record_key) {
+                ctx.record = Some(record_of(it)?).filter(|r| r.is_live(now));
+            } else if same(it, &settings_key) {
+                ctx.settings = Some(doc_of(it)?);
+            } else if same(it, &templates_key) {
+                ctx.templates = Some(doc_of(it)?);
+            } else if same(it, &counter_key) {
+                ctx.counter = Some(counter_of(it)?);
+            }
+        }
+        ctx.counter.get_or_insert_with(Counter::default);
+        Ok(ctx)
+    }
+}

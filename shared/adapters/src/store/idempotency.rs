@@ -1,0 +1,139 @@
+//! Idempotency keys the Powertools way: a conditional put claims a key (new
+//! or expired), the body's hash refuses a key reused with another request,
+//! the final response is stored for replay, and TTL cleans up.
+
+use aws_sdk_dynamodb::types::Update;
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+
+use super::item::parse;
+use super::{applied, dynamo, key, n, s, Store, StoreError};
+use crate::model::StoredResponse;
+
+/// How long idempotency records are kept.
+pub const IDEMPOTENCY_HOURS: i64 = 24;
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key is ours now; go ahead.
+    Claimed,
+    /// Done before with this body: here is the stored response (status, body).
+    Done { status: u16, body: String },
+    /// Another request with this key is still running.
+    InProgress,
+    /// The key was used with another body.
+    Mismatch,
+}
+
+/// The states an idempotency item goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum IdemState {
+    InProgress,
+    Done,
+}
+
+impl IdemState {
+    fn as_str(self) -> &'static str {
+        match self {
+            IdemState::InProgress => "in_progress",
+            IdemState::Done => "done",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdempotencyItem {
+    body_hash: String,
+    idem_state: IdemState,
+    status_code: Option<u16>,
+    result_json: Option<String>,
+}
+
+impl Store {
+    pub fn idempotency_pk(tenant: &str, agent: &str, key: &str) -> String {
+        format!("I#{tenant}#{agent}#{key}")
+    }
+
+    /// Claims an idempotency key: a conditional put that wins when the key is
+    /// new or expired; otherwise what the earlier request left.
+    pub async fn claim_idempotency(
+        &self,
+        pk: &str,
+        body_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        let mut item = key(pk, "I");
+        item.insert("bodyHash".into(), s(body_hash));
+        item.insert("idemState".into(), s(IdemState::InProgress.as_str()));
+        item.insert(
+            "expiresAt".into(),
+            n((now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp()),
+        );
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .send()
+            .await;
+        if applied(res)? {
+            return Ok(IdempotencyClaim::Claimed);
+        }
+        let Some(old) = self.get(key(pk, "I")).await? else {
+            return Ok(IdempotencyClaim::InProgress);
+        };
+        let old: IdempotencyItem = parse(&old)?;
+        if old.body_hash != body_hash {
+            return Ok(IdempotencyClaim::Mismatch);
+        }
+        Ok(match (old.idem_state, old.status_code, old.result_json) {
+            (IdemState::Done, Some(status), Some(body)) => IdempotencyClaim::Done { status, body },
+            _ => IdempotencyClaim::InProgress,
+        })
+    }
+
+    /// The update that stores a key's final response (alone, or inside a send's transaction).
+    pub(super) fn idempotency_done(&self, r: &StoredResponse<'_>) -> Result<Update, StoreError> {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(r.pk, "I")))
+            .update_expression("SET idemState = :done, statusCode = :sc, resultJson = :r")
+            .expression_attribute_values(":done", s(IdemState::Done.as_str()))
+            .expression_attribute_values(":sc", n(i64::from(r.status)))
+            .expression_attribute_values(":r", s(r.body))
+            .build()
+            .map_err(StoreError::build)
+    }
+
+    /// Stores the final response of a request that ended without a send (a refusal).
+    pub async fn complete_idempotency(&self, r: &StoredResponse<'_>) -> Result<(), StoreError> {
+        let u = self.idempotency_done(r)?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(u.key))
+            .set_update_expression(Some(u.update_expression))
+            .set_expression_attribute_values(u.expression_attribute_values)
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(())
+    }
+
+    /// Frees a key whose request failed in a way worth retrying.
+    pub async fn drop_idempotency(&self, pk: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, "I")))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,252 @@
+//! Stored items read back into types with `serde_dynamo`: a missing or
+//! malformed attribute is an error that names the item's key, never a default.
+
+use afterhours_rules::callback::RequestedCallback;
+use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
+use chrono::{DateTime, TimeZone, Utc};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Item, StoreError};
+use crate::model::{Channel, ContactRecord, Delivery, PointerKind, RecordKey, TemplateRef};
+
+/// The item's key for error messages.
+fn key_of(item: &Item) -> String {
+    let part = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_s().ok())
+            .map_or("?", String::as_str)
+            .to_string()
+    };
+    format!("{}/{}", part("PK"), part("SK"))
+}
+
+fn malformed(item: &Item, reason: impl std::fmt::Display) -> StoreError {
+    StoreError::Malformed {
+        key: key_of(item),
+        reason: reason.to_string(),
+    }
+}
+
+/// Any item as `T`.
+pub(super) fn parse<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item.clone()).map_err(|e| malformed(item, e))
+}
+
+/// Epoch seconds as a time; out of range is malformed.
+fn at(item: &Item, field: &str, secs: i64) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_opt(secs, 0)
+        .single()
+        .ok_or_else(|| malformed(item, format!("{field} {secs} is not a time")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordItem {
+    tenant_id: String,
+    agent_id: String,
+    customer_id: String,
+    period_start: i64,
+    channel_id: String,
+    wa_id: Option<String>,
+    user_id: Option<String>,
+    profile_name: Option<String>,
+    first_at: i64,
+    last_at: i64,
+    msg_count: i64,
+    expires_at: i64,
+    requested_callback: RequestedCallback,
+    prompt_wamid: Option<String>,
+    message_sent: bool,
+    sent_by: Option<String>,
+    sent_at: Option<i64>,
+    sent_template: Option<String>,
+    sent_language: Option<String>,
+    sent_wamid: Option<String>,
+    delivery_status: Option<DeliveryStatus>,
+    delivery_at: Option<i64>,
+    delivery_error_code: Option<i64>,
+    delivery_error_title: Option<String>,
+}
+
+/// Reads a contact record item.
+pub fn record_of(item: &Item) -> Result<ContactRecord, StoreError> {
+    let r: RecordItem = parse(item)?;
+    let delivery = match r.delivery_status {
+        Some(status) => Some(Delivery {
+            status,
+            at: match r.delivery_at {
+                Some(t) => at(item, "deliveryAt", t)?,
+                None => return Err(malformed(item, "deliveryStatus without deliveryAt")),
+            },
+            error: r.delivery_error_code.map(|code| DeliveryError {
+                code,
+                title: r.delivery_error_title.clone().unwrap_or_default(),
+            }),
+        }),
+        None => None,
+    };
+    let sent_template = match (r.sent_template, r.sent_language) {
+        (Some(name), Some(language)) => Some(TemplateRef { name, language }),
+        (None, None) => None,
+        _ => return Err(malformed(item, "sentTemplate without sentLanguage")),
+    };
+    Ok(ContactRecord {
+        key: RecordKey {
+            tenant: r.tenant_id,
+            agent: r.agent_id,
+            customer: r.customer_id,
+            period: r.period_start,
+        },
+        channel: r.channel_id,
+        wa_id: r.wa_id,
+        user_id: r.user_id,
+        name: r.profile_name,
+        first_at: at(item, "firstAt", r.first_at)?,
+        last_at: at(item, "lastAt", r.last_at)?,
+        message_count: r.msg_count,
+        expires_at: at(item, "expiresAt", r.expires_at)?,
+        requested_callback: r.requested_callback,
+        prompt_wamid: r.prompt_wamid,
+        message_sent: r.message_sent,
+        sent_by: r.sent_by,
+        sent_at: r.sent_at.map(|t| at(item, "sentAt", t)).transpose()?,
+        sent_template,
+        sent_wamid: r.sent_wamid,
+        delivery,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChannelItem {
+    tenant_id: String,
+    waba_id: String,
+    display_phone_number: String,
+    default_agent_id: String,
+}
+
+pub(super) fn channel_of(phone_number_id: &str, item: &Item) -> Result<Channel, StoreError> {
+    let c: ChannelItem = parse(item)?;
+    Ok(Channel {
+        phone_number_id: phone_number_id.to_string(),
+        tenant_id: c.tenant_id,
+        waba_id: c.waba_id,
+        display_phone_number: c.display_phone_number,
+        default_agent_id: c.default_agent_id,
+    })
+}
+
+#[derive(Deserialize)]
+struct DocItem {
+    doc: String,
+}
+
+/// A JSON document item (settings, templates).
+pub(super) fn doc_of(item: &Item) -> Result<Value, StoreError> {
+    let d: DocItem = parse(item)?;
+    serde_json::from_str(&d.doc).map_err(|e| malformed(item, e))
+}
+
+/// Where a message pointer leads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(super) struct Pointer {
+    #[serde(rename = "tenantId")]
+    pub tenant: String,
+    #[serde(rename = "recordPK")]
+    pub record_pk: String,
+    #[serde(rename = "recordSK")]
+    pub record_sk: String,
+    #[serde(rename = "pointerKind")]
+    pub kind: PointerKind,
+}
+
+#[derive(Deserialize)]
+struct CounterItem {
+    #[serde(default)]
+    sends: Vec<String>,
+    ver: i64,
+}
+
+/// A cap counter: `sends` as `{epoch ms}#{slot token}`, oldest first, and its version.
+pub(super) fn counter_of(item: &Item) -> Result<super::Counter, StoreError> {
+    let c: CounterItem = parse(item)?;
+    let sends = c
+        .sends
+        .iter()
+        .map(|e| {
+            let (ms, token) = e.split_once('#')?;
+            let t = Utc.timestamp_millis_opt(ms.parse().ok()?).single()?;
+            Some((t, token.to_string()))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| malformed(item, "a send is not {epoch ms}#{token}"))?;
+    Ok(super::Counter {
+        sends,
+        version: c.ver,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{key, n, s};
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    fn record_item() -> Item {
+        let mut i = key("T#t#A#a", "C#c#1");
+        for (k, v) in [
+            ("tenantId", s("t")),
+            ("agentId", s("a")),
+            ("customerId", s("c")),
+            ("periodStart", n(1)),
+            ("channelId", s("p")),
+            ("firstAt", n(1_700_000_000)),
+            ("lastAt", n(1_700_000_100)),
+            ("msgCount", n(2)),
+            ("expiresAt", n(1_700_604_800)),
+            ("requestedCallback", s("pending")),
+            ("messageSent", AttributeValue::Bool(false)),
+        ] {
+            i.insert(k.into(), v);
+        }
+        i
+    }
+
+    #[test]
+    fn a_record_reads_into_its_types() {
+        let r = record_of(&record_item()).unwrap();
+        assert_eq!(r.requested_callback, RequestedCallback::Pending);
+        assert_eq!(r.message_count, 2);
+        assert_eq!(r.first_at.timestamp(), 1_700_000_000);
+        assert_eq!(r.delivery, None);
+    }
+
+    #[test]
+    fn a_missing_attribute_names_the_item_instead_of_defaulting() {
+        let mut i = record_item();
+        i.remove("firstAt");
+        let e = record_of(&i).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Malformed { key, reason } if key == "T#t#A#a/C#c#1" && reason.contains("firstAt")),
+            "{e}"
+        );
+        let mut i = record_item();
+        i.insert("requestedCallback".into(), s("maybe"));
+        assert!(matches!(record_of(&i), Err(StoreError::Malformed { .. })));
+    }
+
+    #[test]
+    fn a_malformed_counter_is_an_error() {
+        let mut i = key("Q#t#a#c", "Q");
+        i.insert("ver".into(), n(3));
+        i.insert(
+            "sends".into(),
+            AttributeValue::L(vec![s("1700000000000#tok")]),
+        );
+        assert_eq!(counter_of(&i).unwrap().version, 3);
+        i.insert("sends".into(), AttributeValue::L(vec![s("yesterday")]));
+        assert!(matches!(counter_of(&i), Err(StoreError::Malformed { .. })));
+    }
+}

@@ -1,0 +1,361 @@
+//! The DynamoDB single-table store. Item layout (see `infra/table.json`):
+//!
+//! | item | PK | SK | notes |
+//! | --- | --- | --- | --- |
+//! | channel | `CH#{phoneNumberId}` | `CHANNEL` | bound to one tenant by a conditional put |
+//! | settings / templates | `T#{tenant}` | `SETTINGS` / `TEMPLATES` | JSON documents |
+//! | customer's agent | `T#{tenant}` | `CUST#{customer}` | who last sent them an active message |
+//! | tenant registry | `TENANTS` | `T#{tenant}` | what the report walks |
+//! | contact record | `T#{tenant}#A#{agent}` | `C#{customer}#{period}` | `LSK` (LSI1) orders by first contact; `GSI1PK/GSI1SK` only while a callback is pending |
+//! | message pointer | `W#{wamid}` | `W` | a prompt or active message this system sent → its record |
+//! | cap counter | `Q#{tenant}#{agent}#{customer}` | `Q` | counted send times; TTL when idle |
+//! | idempotency | `I#{tenant}#{agent}#{key}` | `I` | body hash and stored result; TTL |
+//!
+//! The operations live beside the items they touch: [`tenants`] (channels,
+//! settings, templates, the registry), [`ingest`] (what the webhook writes),
+//! [`desk`] (what the desk reads and a send marks), [`cap`] (the counter) and
+//! [`idempotency`]; [`item`] turns stored items back into types.
+
+mod cap;
+mod desk;
+mod idempotency;
+mod ingest;
+mod item;
+mod tenants;
+
+use std::collections::HashMap;
+use std::time::Duration as StdDuration;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+
+pub use cap::{Counter, Reservation, Slot};
+pub use desk::{Page, SendContext};
+pub use idempotency::{IdempotencyClaim, IDEMPOTENCY_HOURS};
+pub use item::record_of;
+
+pub const LSI: &str = "LSI1";
+pub const PENDING_INDEX: &str = "GSI1";
+/// How often a transaction cancelled by a conflict is tried again.
+pub const TRANSACT_RETRIES: u32 = 4;
+
+/// What kind of failure DynamoDB reported, so callers can tell a retryable
+/// one (throttling, a conflict) from a permanent one (validation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DynamoFailure {
+    Throttled,
+    ConditionalCheck,
+    Validation,
+    TransactionConflict,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    #[error("dynamodb ({kind:?}): {detail}")]
+    Dynamo { kind: DynamoFailure, detail: String },
+    #[error("stored item {key} is malformed: {reason}")]
+    Malformed { key: String, reason: String },
+    #[error("the cursor is not one this service issued for this query")]
+    BadCursor,
+    #[error("phone number {0} is bound to another tenant")]
+    ChannelTaken(String),
+    #[error("too much contention on {0}; try again")]
+    Contention(String),
+}
+
+impl StoreError {
+    /// The kind of DynamoDB failure, when it was one.
+    pub fn dynamo_kind(&self) -> Option<DynamoFailure> {
+        match self {
+            StoreError::Dynamo { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    fn is_condition_failed(&self) -> bool {
+        self.dynamo_kind() == Some(DynamoFailure::ConditionalCheck)
+    }
+
+    /// A request the SDK could not even build (a bug in this crate, not in the data).
+    fn build(e: aws_sdk_dynamodb::error::BuildError) -> Self {
+        StoreError::Dynamo {
+            kind: DynamoFailure::Validation,
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// The kind of an error code DynamoDB answers with (single operations), or of
+/// a cancellation reason's code (transactions).
+fn failure_of_code(code: &str) -> Option<DynamoFailure> {
+    Some(match code {
+        "ProvisionedThroughputExceededException"
+        | "ProvisionedThroughputExceeded"
+        | "ThrottlingException"
+        | "ThrottlingError"
+        | "RequestLimitExceeded" => DynamoFailure::Throttled,
+        "ConditionalCheckFailedException" | "ConditionalCheckFailed" => {
+            DynamoFailure::ConditionalCheck
+        }
+        "ValidationException"
+        | "ValidationError"
+        | "ItemCollectionSizeLimitExceededException"
+        | "ItemCollectionSizeLimitExceeded" => DynamoFailure::Validation,
+        "TransactionConflictException"
+        | "TransactionConflict"
+        | "TransactionInProgressException" => DynamoFailure::TransactionConflict,
+        _ => return None,
+    })
+}
+
+/// Any SDK failure as a [`StoreError`] that keeps its kind.
+fn dynamo<E>(e: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let kind = e
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .and_then(failure_of_code)
+        .unwrap_or(DynamoFailure::Other);
+    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string();
+    StoreError::Dynamo { kind, detail }
+}
+
+type TransactError = SdkError<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
+
+/// A transaction's failure: a cancellation takes the strongest of its reasons
+/// (a failed condition first: retrying cannot change it).
+fn transact_failure(e: TransactError) -> StoreError {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    let reasons: Vec<DynamoFailure> = match e.as_service_error() {
+        Some(E::TransactionCanceledException(t)) => t
+            .cancellation_reasons()
+            .iter()
+            .filter_map(|r| r.code().and_then(failure_of_code))
+            .collect(),
+        _ => vec![],
+    };
+    let strongest = [
+        DynamoFailure::ConditionalCheck,
+        DynamoFailure::Validation,
+        DynamoFailure::Throttled,
+        DynamoFailure::TransactionConflict,
+    ]
+    .into_iter()
+    .find(|k| reasons.contains(k));
+    match (dynamo(e), strongest) {
+        (StoreError::Dynamo { detail, .. }, Some(kind)) => StoreError::Dynamo { kind, detail },
+        (other, _) => other,
+    }
+}
+
+/// `Ok(true)` when a conditional write applied, `Ok(false)` when its condition
+/// was not met, an error for anything else.
+fn applied<T, E>(
+    r: Result<T, SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>>,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match r.map_err(dynamo) {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_condition_failed() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([("PK".to_string(), s(pk)), ("SK".to_string(), s(sk))])
+}
+
+/// The one store every function uses.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A cheap call that opens the connection during init, so the first request does not pay the TLS handshake.
+    pub async fn warm_up(&self) {
+        let _ = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await;
+    }
+
+    async fn get(&self, k: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(k))
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(out.item)
+    }
+
+    /// Reads many items in one request (retrying unprocessed keys), in no particular order.
+    pub async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut unique: Vec<Item> = Vec::new();
+        for k in keys {
+            if !unique.contains(&k) {
+                unique.push(k);
+            }
+        }
+        let mut out = Vec::new();
+        for chunk in unique.chunks(100) {
+            out.extend(self.batch_get_chunk(chunk.to_vec()).await?);
+        }
+        Ok(out)
+    }
+
+    /// At most 100 keys, with their unprocessed keys asked again after a backoff.
+    async fn batch_get_chunk(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .map_err(StoreError::build)?,
+        );
+        let mut attempt = 0;
+        while let Some(req) = pending.take() {
+            let res = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, req)
+                .send()
+                .await
+                .map_err(dynamo)?;
+            if let Some(mut r) = res.responses {
+                out.extend(r.remove(&self.table).unwrap_or_default());
+            }
+            pending = res
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys.is_empty());
+            attempt += 1;
+            if pending.is_some() {
+                if attempt > 8 {
+                    return Err(StoreError::Contention("batch read".into()));
+                }
+                tokio::time::sleep(StdDuration::from_millis(20 << attempt.min(5))).await;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs a transaction, retrying (with a short backoff) when DynamoDB cancels
+    /// it for a conflict with another transaction on the same items. DynamoDB
+    /// Local never does; AWS does under load, so this is tested with mocks.
+    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        let mut attempt = 0u32;
+        loop {
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match res.map_err(transact_failure) {
+                Err(e)
+                    if attempt < TRANSACT_RETRIES
+                        && e.dynamo_kind() == Some(DynamoFailure::TransactionConflict) =>
+                {
+                    attempt += 1;
+                    tracing::warn!(attempt, "transaction conflict; retrying");
+                    tokio::time::sleep(StdDuration::from_millis(10 << attempt)).await;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
+    /// Every item a query matches, following `LastEvaluatedKey` page by page.
+    async fn query_all(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let res = query
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(dynamo)?;
+            out.extend(res.items.unwrap_or_default());
+            start = res.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Raw access for tests and tools.
+    pub async fn raw_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get(key(pk, sk)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_keep_their_kind() {
+        assert_eq!(
+            failure_of_code("ProvisionedThroughputExceededException"),
+            Some(DynamoFailure::Throttled)
+        );
+        assert_eq!(
+            failure_of_code("ConditionalCheckFailed"),
+            Some(DynamoFailure::ConditionalCheck)
+        );
+        assert_eq!(
+            failure_of_code("ValidationException"),
+            Some(DynamoFailure::Validation)
+        );
+        assert_eq!(
+            failure_of_code("TransactionConflict"),
+            Some(DynamoFailure::TransactionConflict)
+        );
+        assert_eq!(failure_of_code("None"), None);
+    }
+}

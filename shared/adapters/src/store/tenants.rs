@@ -1,0 +1,166 @@
+//! Tenants and their channels: phone numbers bound to one tenant, the
+//! settings and template documents, the registry the report walks, and which
+//! agent each customer belongs to.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::item::{channel_of, doc_of, parse};
+use super::{key, s, Store, StoreError};
+use crate::model::Channel;
+
+/// The tenant-level documents, by sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Doc {
+    Settings,
+    Templates,
+}
+
+impl Doc {
+    fn sk(self) -> &'static str {
+        match self {
+            Doc::Settings => "SETTINGS",
+            Doc::Templates => "TEMPLATES",
+        }
+    }
+
+    /// The document's key for one tenant.
+    pub(super) fn key(self, tenant: &str) -> super::Item {
+        key(format!("T#{tenant}"), self.sk())
+    }
+}
+
+#[derive(Deserialize)]
+struct TenantItem {
+    #[serde(rename = "tenantId")]
+    tenant: String,
+}
+
+#[derive(Deserialize)]
+struct CustomerAgentItem {
+    #[serde(rename = "agentId")]
+    agent: String,
+}
+
+impl Store {
+    pub async fn get_channel(&self, phone_number_id: &str) -> Result<Option<Channel>, StoreError> {
+        self.get(key(format!("CH#{phone_number_id}"), "CHANNEL"))
+            .await?
+            .map(|item| channel_of(phone_number_id, &item))
+            .transpose()
+    }
+
+    /// Binds a number to a tenant, or updates it for the same tenant. One conditional put;
+    /// a number that belongs to another tenant is refused.
+    pub async fn put_channel(&self, c: &Channel) -> Result<(), StoreError> {
+        let mut item = key(format!("CH#{}", c.phone_number_id), "CHANNEL");
+        item.insert("tenantId".into(), s(&c.tenant_id));
+        item.insert("wabaId".into(), s(&c.waba_id));
+        item.insert("displayPhoneNumber".into(), s(&c.display_phone_number));
+        item.insert("defaultAgentId".into(), s(&c.default_agent_id));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
+            .expression_attribute_values(":t", s(&c.tenant_id))
+            .build()
+            .map_err(StoreError::build)?;
+        let mut waba = key(format!("T#{}", c.tenant_id), format!("WABA#{}", c.waba_id));
+        waba.insert("wabaId".into(), s(&c.waba_id));
+        let res = self
+            .transact(vec![
+                TransactWriteItem::builder().put(put).build(),
+                self.plain_put(waba)?,
+                self.register_tenant(&c.tenant_id)?,
+            ])
+            .await;
+        match res {
+            Err(e) if e.is_condition_failed() => {
+                Err(StoreError::ChannelTaken(c.phone_number_id.clone()))
+            }
+            other => other,
+        }
+    }
+
+    /// Whether one of the tenant's channels belongs to this WhatsApp Business Account.
+    pub async fn tenant_has_waba(&self, tenant: &str, waba_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .get(key(format!("T#{tenant}"), format!("WABA#{waba_id}")))
+            .await?
+            .is_some())
+    }
+
+    /// An unconditional put, as one part of a transaction.
+    pub(super) fn plain_put(&self, item: super::Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn register_tenant(&self, tenant: &str) -> Result<TransactWriteItem, StoreError> {
+        let mut item = key("TENANTS", format!("T#{tenant}"));
+        item.insert("tenantId".into(), s(tenant));
+        self.plain_put(item)
+    }
+
+    async fn put_doc(&self, tenant: &str, doc: Doc, value: &Value) -> Result<(), StoreError> {
+        let mut item = doc.key(tenant);
+        item.insert("doc".into(), s(value.to_string()));
+        self.transact(vec![self.plain_put(item)?, self.register_tenant(tenant)?])
+            .await
+    }
+
+    async fn get_doc(&self, tenant: &str, doc: Doc) -> Result<Option<Value>, StoreError> {
+        self.get(doc.key(tenant))
+            .await?
+            .map(|i| doc_of(&i))
+            .transpose()
+    }
+
+    pub async fn put_settings(&self, tenant: &str, settings: &Value) -> Result<(), StoreError> {
+        self.put_doc(tenant, Doc::Settings, settings).await
+    }
+
+    pub async fn put_templates(&self, tenant: &str, templates: &Value) -> Result<(), StoreError> {
+        self.put_doc(tenant, Doc::Templates, templates).await
+    }
+
+    pub async fn get_settings(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
+        self.get_doc(tenant, Doc::Settings).await
+    }
+
+    pub async fn get_templates(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
+        self.get_doc(tenant, Doc::Templates).await
+    }
+
+    /// Every tenant that has saved settings or bound a channel (one partition, paged).
+    pub async fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s("TENANTS"));
+        self.query_all(q)
+            .await?
+            .iter()
+            .map(|i| parse::<TenantItem>(i).map(|t| t.tenant))
+            .collect()
+    }
+
+    /// The agent who last sent this customer an active message, if any.
+    pub async fn agent_for_customer(
+        &self,
+        tenant: &str,
+        customer: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.get(key(format!("T#{tenant}"), format!("CUST#{customer}")))
+            .await?
+            .map(|i| parse::<CustomerAgentItem>(&i).map(|c| c.agent))
+            .transpose()
+    }
+}

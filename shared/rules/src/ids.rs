@@ -1,0 +1,96 @@
+//! Identifiers that end up inside DynamoDB keys (tenant, agent, customer),
+//! parsed in one place: a key separator (`#`) inside one would let it reach
+//! another's items, and DynamoDB refuses keys over 2,048 bytes.
+
+use std::fmt;
+
+/// The longest identifier accepted, in characters.
+pub const MAX_ID_CHARS: usize = 128;
+
+/// An identifier that is safe to put in a key: trimmed, 1 to 128 characters, no `#`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ident(String);
+
+/// Why a text is not an identifier; names what it was meant to be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentError {
+    #[error("{0} is empty")]
+    Empty(&'static str),
+    #[error("{0} is longer than 128 characters")]
+    TooLong(&'static str),
+    #[error("{0} contains '#', which is not allowed")]
+    Separator(&'static str),
+}
+
+impl IdentError {
+    /// What the identifier was meant to be (`agentId`, `sub`, ...).
+    pub fn what(&self) -> &'static str {
+        match self {
+            IdentError::Empty(w) | IdentError::TooLong(w) | IdentError::Separator(w) => w,
+        }
+    }
+}
+
+impl Ident {
+    /// Reads `raw` as the identifier `what` (the name used in error messages).
+    pub fn parse(what: &'static str, raw: &str) -> Result<Ident, IdentError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            Err(IdentError::Empty(what))
+        } else if s.chars().count() > MAX_ID_CHARS {
+            Err(IdentError::TooLong(what))
+        } else if s.contains('#') {
+            Err(IdentError::Separator(what))
+        } else {
+            Ok(Ident(s.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Ident {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::ops::Deref for Ident {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_trimmed_and_bounded() {
+        assert_eq!(Ident::parse("agentId", " a-1 ").unwrap().as_str(), "a-1");
+        assert_eq!(
+            Ident::parse("agentId", &"é".repeat(128)).unwrap().len(),
+            256
+        );
+        assert_eq!(
+            Ident::parse("agentId", &"x".repeat(129)),
+            Err(IdentError::TooLong("agentId"))
+        );
+        assert_eq!(
+            Ident::parse("sub", "a#b"),
+            Err(IdentError::Separator("sub"))
+        );
+        assert_eq!(Ident::parse("sub", "  "), Err(IdentError::Empty("sub")));
+        assert_eq!(
+            Ident::parse("tenant", "x#").unwrap_err().to_string(),
+            "tenant contains '#', which is not allowed"
+        );
+    }
+}
