@@ -1,48 +1,122 @@
-//! `afterhours-local`: the local stack and the dev CLI.
-//!
-//! ```text
-//! afterhours-local run                      table, bus, demo tenant, sandbox and gateway (what `make run` starts)
-//! afterhours-local token  --tenant T --agent A --role agent|supervisor|admin [--ttl SECONDS]
-//! afterhours-local webhook --from PHONE [--phone-number-id ID] [--name N | --no-name] [--text T]
-//!                          [--button yes|no --context WAMID] [--at RFC3339 | --minutes-ago N | --last-night]
-//!                          [--user-id ID]
-//! afterhours-local status --wamid W --status sent|delivered|read|failed [--phone-number-id ID] [--to PHONE]
-//! afterhours-local report                   run the unanswered-callbacks report now
-//! afterhours-local sandbox                  what the WhatsApp sandbox received
-//! afterhours-local setup                    only create the table and bus and seed the demo tenant
-//! afterhours-local bench --dir DIR [--runs N]  cold starts of the function binaries in DIR (SPEC §10)
-//! ```
+//! `afterhours-local`: the local stack and the dev CLI. `afterhours-local help`
+//! (or `--help` after any command) lists the commands and their flags.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use afterhours_adapters::config::{or_default, required};
 use afterhours_local::{jwt, sandbox::Sandbox, stack};
 use chrono::{DateTime, Duration, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-type Args = HashMap<String, String>;
+/// The local stack of afterhours and the commands to drive it.
+#[derive(Debug, Parser)]
+#[command(name = "afterhours-local", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn parse_args(args: &[String]) -> Args {
-    let mut out = HashMap::new();
-    let mut i = 0;
-    while i < args.len() {
-        if let Some(k) = args[i].strip_prefix("--") {
-            match args.get(i + 1).filter(|v| !v.starts_with("--")) {
-                Some(v) => {
-                    out.insert(k.to_string(), v.clone());
-                    i += 1;
-                }
-                None => {
-                    out.insert(k.to_string(), "true".into());
-                }
-            }
-        }
-        i += 1;
-    }
-    out
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Table, bus, demo tenant, WhatsApp sandbox and API gateway (what `make run` starts).
+    Run,
+    /// Only create the table and bus and seed the demo tenant.
+    Setup,
+    /// Cold starts of the function binaries in DIR under a Runtime API emulator (SPEC §10).
+    Bench {
+        /// The folder with the release binaries.
+        #[arg(long)]
+        dir: String,
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
+    /// Mint a local token signed with LOCAL_JWT_SECRET.
+    Token {
+        #[arg(long, default_value = stack::DEMO_TENANT)]
+        tenant: String,
+        #[arg(long, default_value = stack::DEMO_AGENT)]
+        agent: String,
+        #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
+        role: RoleArg,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 43_200)]
+        ttl: i64,
+    },
+    /// Post a signed webhook as a customer writing to the demo channel.
+    Webhook(WebhookArgs),
+    /// Post a signed delivery status for a message this system sent.
+    Status {
+        #[arg(long)]
+        wamid: String,
+        #[arg(long, value_enum)]
+        status: StatusArg,
+        #[arg(long, default_value = stack::DEMO_PHONE_NUMBER_ID)]
+        phone_number_id: String,
+        /// The recipient's number.
+        #[arg(long, default_value = "")]
+        to: String,
+    },
+    /// Run the unanswered-callbacks report now.
+    Report,
+    /// What the WhatsApp sandbox received.
+    Sandbox,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StatusArg {
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Answer {
+    Yes,
+    No,
+}
+
+#[derive(Debug, Args)]
+struct WebhookArgs {
+    /// The customer's phone number (wa_id).
+    #[arg(long, required_unless_present = "user_id")]
+    from: Option<String>,
+    /// The customer's business-scoped user id (when the phone is withheld).
+    #[arg(long)]
+    user_id: Option<String>,
+    #[arg(long, default_value = stack::DEMO_PHONE_NUMBER_ID)]
+    phone_number_id: String,
+    #[arg(long, default_value = "Dev Customer", conflicts_with = "no_name")]
+    name: String,
+    /// Send no profile name.
+    #[arg(long)]
+    no_name: bool,
+    #[arg(long, default_value = "Hello?")]
+    text: String,
+    /// Tap a button of the prompt instead of writing text.
+    #[arg(long, value_enum, requires = "context")]
+    button: Option<Answer>,
+    /// The prompt's wamid (see `sandbox`).
+    #[arg(long)]
+    context: Option<String>,
+    /// When the customer wrote (RFC 3339).
+    #[arg(long, group = "when")]
+    at: Option<DateTime<chrono::FixedOffset>>,
+    #[arg(long, group = "when")]
+    minutes_ago: Option<i64>,
+    /// At the most recent 23:10 in São Paulo (always outside the demo's hours).
+    #[arg(long, group = "when")]
+    last_night: bool,
 }
 
 fn api_url() -> String {
@@ -51,39 +125,31 @@ fn api_url() -> String {
 
 #[tokio::main]
 async fn main() {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let (cmd, rest) = argv
-        .split_first()
-        .map(|(c, r)| (c.as_str(), r))
-        .unwrap_or(("help", &[]));
-    let args = parse_args(rest);
-    let result = match cmd {
-        "run" => run().await,
-        "setup" => setup().await,
-        "bench" => bench(&args).await,
-        "token" => token(&args),
-        "webhook" => webhook(&args).await,
-        "status" => status(&args).await,
-        "report" => post_json(&format!("{}/_local/report", api_url()), &[], "").await,
-        "sandbox" => {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run => run().await,
+        Command::Setup => setup().await,
+        Command::Bench { dir, runs } => bench(&dir, runs).await,
+        Command::Token {
+            tenant,
+            agent,
+            role,
+            ttl,
+        } => token(&tenant, &agent, role, ttl),
+        Command::Webhook(args) => webhook(&args).await,
+        Command::Status {
+            wamid,
+            status: st,
+            phone_number_id,
+            to,
+        } => status(&wamid, st, &phone_number_id, &to).await,
+        Command::Report => post_json(&format!("{}/_local/report", api_url()), &[], "").await,
+        Command::Sandbox => {
             get(&format!(
                 "{}/_sandbox/messages",
                 or_default("WHATSAPP_API_BASE_URL", "http://127.0.0.1:4020")
             ))
             .await
-        }
-        _ => {
-            println!(
-                "{}",
-                include_str!("main.rs")
-                    .lines()
-                    .skip(2)
-                    .take(14)
-                    .map(|l| l.trim_start_matches("//! "))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            );
-            Ok(())
         }
     };
     if let Err(e) = result {
@@ -109,6 +175,16 @@ async fn run() -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
         .await
         .map_err(|e| format!("port {port}: {e}"))?;
+    print_banner(&port, &sandbox_port)?;
+    let server = stack::spawn_gateway(listener, gateway);
+    tokio::select! {
+        _ = server => Err("the gateway stopped".into()),
+        _ = tokio::signal::ctrl_c() => { println!("stopping"); Ok(()) }
+    }
+}
+
+/// What is running where, tokens per role, and what to try next.
+fn print_banner(port: &str, sandbox_port: &str) -> Result<(), String> {
     let secret = required("LOCAL_JWT_SECRET").map_err(|e| e.to_string())?;
     let now = Utc::now().timestamp();
     let tok = |agent: &str, role: &str| {
@@ -159,11 +235,7 @@ Ctrl-C stops everything `make run` started.
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "afterhours-local".into()),
     );
-    let server = stack::spawn_gateway(listener, gateway);
-    tokio::select! {
-        _ = server => Err("the gateway stopped".into()),
-        _ = tokio::signal::ctrl_c() => { println!("stopping"); Ok(()) }
-    }
+    Ok(())
 }
 
 async fn setup() -> Result<(), String> {
@@ -203,16 +275,7 @@ fn bench_event(function: &str) -> Value {
     }
 }
 
-async fn bench(args: &Args) -> Result<(), String> {
-    let dir = args
-        .get("dir")
-        .ok_or("--dir (the folder with the release binaries) is required")?;
-    let runs: usize = args
-        .get("runs")
-        .map(|r| r.parse())
-        .transpose()
-        .map_err(|_| "--runs takes a number")?
-        .unwrap_or(10);
+async fn bench(dir: &str, runs: usize) -> Result<(), String> {
     println!(
         "{:<9} {:>10} {:>10} {:>10} {:>12} {:>11}  first response",
         "function", "init p50", "init max", "cold p50", "peak RSS", "size"
@@ -260,19 +323,20 @@ async fn bench(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-fn token(args: &Args) -> Result<(), String> {
+fn token(tenant: &str, agent: &str, role: RoleArg, ttl: i64) -> Result<(), String> {
     let secret = or_default("LOCAL_JWT_SECRET", "local-jwt-secret");
-    let get = |k: &str, d: &str| args.get(k).cloned().unwrap_or_else(|| d.to_string());
-    let ttl: i64 = get("ttl", "43200")
-        .parse()
-        .map_err(|_| "--ttl takes seconds")?;
+    let role = match role {
+        RoleArg::Agent => "agent",
+        RoleArg::Supervisor => "supervisor",
+        RoleArg::Admin => "admin",
+    };
     println!(
         "{}",
         jwt::token_for(
             secret.as_bytes(),
-            &get("tenant", stack::DEMO_TENANT),
-            &get("agent", stack::DEMO_AGENT),
-            &get("role", "agent"),
+            tenant,
+            agent,
+            role,
             Utc::now().timestamp(),
             ttl
         )
@@ -296,22 +360,12 @@ fn last_night(now: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(now - Duration::hours(24))
 }
 
-fn when(args: &Args) -> Result<DateTime<Utc>, String> {
-    if args.contains_key("last-night") {
-        return Ok(last_night(Utc::now()));
+fn when(args: &WebhookArgs) -> DateTime<Utc> {
+    match (args.last_night, args.at, args.minutes_ago) {
+        (true, _, _) => last_night(Utc::now()),
+        (_, Some(at), _) => at.with_timezone(&Utc),
+        (_, _, ago) => Utc::now() - Duration::minutes(ago.unwrap_or(0)),
     }
-    if let Some(at) = args.get("at") {
-        return DateTime::parse_from_rfc3339(at)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| format!("--at: {e}"));
-    }
-    let ago: i64 = args
-        .get("minutes-ago")
-        .map(|m| m.parse())
-        .transpose()
-        .map_err(|_| "--minutes-ago takes minutes")?
-        .unwrap_or(0);
-    Ok(Utc::now() - Duration::minutes(ago))
 }
 
 fn envelope(pnid: &str, value: Value) -> Value {
@@ -319,74 +373,70 @@ fn envelope(pnid: &str, value: Value) -> Value {
         "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": pnid, "phone_number_id": pnid}, "contacts": value["contacts"], "messages": value["messages"], "statuses": value["statuses"]}}]}]})
 }
 
-async fn webhook(args: &Args) -> Result<(), String> {
-    let pnid = args
-        .get("phone-number-id")
-        .cloned()
-        .unwrap_or_else(|| stack::DEMO_PHONE_NUMBER_ID.into());
-    let from = args.get("from").cloned();
-    let user_id = args.get("user-id").cloned();
-    if from.is_none() && user_id.is_none() {
-        return Err("--from PHONE (or --user-id ID) is required".into());
-    }
-    let at = when(args)?;
-    let id = format!("wamid.DEV{}", Utc::now().timestamp_nanos_opt().unwrap_or(0));
+/// The customer as Meta names them in `contacts[]`.
+fn contact_of(args: &WebhookArgs) -> Value {
     let mut contact = json!({});
-    if let Some(f) = &from {
+    if let Some(f) = &args.from {
         contact["wa_id"] = json!(f);
     }
-    if let Some(u) = &user_id {
+    if let Some(u) = &args.user_id {
         contact["user_id"] = json!(u);
     }
-    if !args.contains_key("no-name") {
-        contact["profile"] =
-            json!({"name": args.get("name").cloned().unwrap_or_else(|| "Dev Customer".into())});
+    if !args.no_name {
+        contact["profile"] = json!({ "name": args.name });
     }
-    let mut m = json!({"id": id, "timestamp": at.timestamp().to_string()});
-    if let Some(f) = &from {
+    contact
+}
+
+/// One message from the customer: text, or a tap on the prompt's buttons.
+fn message_of(args: &WebhookArgs) -> Value {
+    let id = format!("wamid.DEV{}", Utc::now().timestamp_nanos_opt().unwrap_or(0));
+    let mut m = json!({"id": id, "timestamp": when(args).timestamp().to_string()});
+    if let Some(f) = &args.from {
         m["from"] = json!(f);
     }
-    if let Some(u) = &user_id {
+    if let Some(u) = &args.user_id {
         m["from_user_id"] = json!(u);
     }
-    match args.get("button").map(String::as_str) {
-        Some(answer @ ("yes" | "no")) => {
-            let context = args
-                .get("context")
-                .ok_or("--button needs --context WAMID (the prompt's id, see `sandbox`)")?;
-            let (bid, title) = if answer == "yes" {
-                (afterhours_rules::prompt::YES_ID, "Yes")
-            } else {
-                (afterhours_rules::prompt::NO_ID, "No")
+    match (args.button, &args.context) {
+        (Some(answer), Some(context)) => {
+            let (bid, title) = match answer {
+                Answer::Yes => (afterhours_rules::prompt::YES_ID, "Yes"),
+                Answer::No => (afterhours_rules::prompt::NO_ID, "No"),
             };
             m["type"] = json!("interactive");
-            m["context"] = json!({"from": pnid, "id": context});
+            m["context"] = json!({"from": args.phone_number_id, "id": context});
             m["interactive"] =
                 json!({"type": "button_reply", "button_reply": {"id": bid, "title": title}});
         }
-        Some(other) => return Err(format!("--button {other}: use yes or no")),
-        None => {
+        _ => {
             m["type"] = json!("text");
-            m["text"] =
-                json!({"body": args.get("text").cloned().unwrap_or_else(|| "Hello?".into())});
+            m["text"] = json!({ "body": args.text });
         }
     }
-    let body = envelope(&pnid, json!({"contacts": [contact], "messages": [m]}));
+    m
+}
+
+async fn webhook(args: &WebhookArgs) -> Result<(), String> {
+    let body = envelope(
+        &args.phone_number_id,
+        json!({"contacts": [contact_of(args)], "messages": [message_of(args)]}),
+    );
     signed_post(&body).await
 }
 
-async fn status(args: &Args) -> Result<(), String> {
-    let pnid = args
-        .get("phone-number-id")
-        .cloned()
-        .unwrap_or_else(|| stack::DEMO_PHONE_NUMBER_ID.into());
-    let wamid = args.get("wamid").ok_or("--wamid is required")?;
-    let st = args.get("status").ok_or("--status is required")?;
-    let mut s = json!({"id": wamid, "status": st, "timestamp": Utc::now().timestamp().to_string(), "recipient_id": args.get("to").cloned().unwrap_or_default()});
-    if st == "failed" {
+async fn status(wamid: &str, st: StatusArg, pnid: &str, to: &str) -> Result<(), String> {
+    let name = match st {
+        StatusArg::Sent => "sent",
+        StatusArg::Delivered => "delivered",
+        StatusArg::Read => "read",
+        StatusArg::Failed => "failed",
+    };
+    let mut s = json!({"id": wamid, "status": name, "timestamp": Utc::now().timestamp().to_string(), "recipient_id": to});
+    if st == StatusArg::Failed {
         s["errors"] = json!([{"code": 131026, "title": "Message undeliverable"}]);
     }
-    signed_post(&envelope(&pnid, json!({"statuses": [s]}))).await
+    signed_post(&envelope(pnid, json!({"statuses": [s]}))).await
 }
 
 async fn signed_post(body: &Value) -> Result<(), String> {
@@ -435,6 +485,37 @@ async fn get(url: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_mistyped_flag_is_refused_instead_of_ignored() {
+        assert!(Cli::try_parse_from(["afterhours-local", "webhook", "--form", "5511"]).is_err());
+        assert!(Cli::try_parse_from(["afterhours-local", "webhook"]).is_err());
+        assert!(Cli::try_parse_from(["afterhours-local", "token", "--role", "root"]).is_err());
+        assert!(Cli::try_parse_from([
+            "afterhours-local",
+            "webhook",
+            "--from",
+            "5511",
+            "--button",
+            "yes"
+        ])
+        .is_err());
+        let ok = Cli::try_parse_from([
+            "afterhours-local",
+            "webhook",
+            "--from",
+            "5511",
+            "--last-night",
+        ])
+        .unwrap();
+        assert!(matches!(
+            ok.command,
+            Command::Webhook(WebhookArgs {
+                last_night: true,
+                ..
+            })
+        ));
+    }
 
     #[test]
     fn last_night_is_the_most_recent_23_10_in_sao_paulo() {

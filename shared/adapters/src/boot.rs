@@ -61,5 +61,4 @@ pub async fn graph_client(cfg: &Config) -> Result<GraphClient, ConfigError> {
         &token,
         cfg.graph_timeout,
     )
-    .map_err(ConfigError)
 }

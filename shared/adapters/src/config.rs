@@ -101,16 +101,14 @@ pub async fn secret(name: &str) -> Result<String, ConfigError> {
     pick(&v).ok_or_else(|| ConfigError(format!("{name}: the secret has no value")))
 }
 
-/// Percent-encodes a query component.
+/// Percent-encodes a query or path component: everything but RFC 3986's unreserved characters.
 pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
 }
 
 /// The AWS SDK clients, built once per cold start with an explicit region

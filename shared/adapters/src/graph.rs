@@ -43,12 +43,14 @@ impl GraphClient {
         version: &str,
         token: &str,
         timeout: Duration,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, crate::config::ConfigError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(3))
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(|e| {
+                crate::config::ConfigError(format!("cannot build the HTTP client: {e}"))
+            })?;
         Ok(GraphClient {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),

@@ -1,11 +1,13 @@
 //! The table definition: `infra/table.json` is the one source of truth, read
 //! here for the local bootstrap and checked against `template.yaml` by a test.
 
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The definition, as in `infra/table.json`.
@@ -15,30 +17,128 @@ pub fn definition() -> Value {
     serde_json::from_str(TABLE_JSON).expect("infra/table.json is valid JSON (checked by a test)")
 }
 
-fn keys(v: &Value) -> Result<Vec<KeySchemaElement>, String> {
-    v.as_array()
-        .ok_or("KeySchema must be a list")?
-        .iter()
+/// Why the table could not be made ready.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("infra/table.json does not describe a table: {0}")]
+    Definition(String),
+    #[error("dynamodb: {0}")]
+    Dynamo(String),
+}
+
+fn build(e: aws_sdk_dynamodb::error::BuildError) -> TableError {
+    TableError::Definition(e.to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Definition {
+    attribute_definitions: Vec<Attribute>,
+    key_schema: Vec<Key>,
+    #[serde(default)]
+    local_secondary_indexes: Vec<Index>,
+    #[serde(default)]
+    global_secondary_indexes: Vec<Index>,
+    time_to_live_specification: Ttl,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Attribute {
+    attribute_name: String,
+    attribute_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Key {
+    attribute_name: String,
+    key_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Index {
+    index_name: String,
+    key_schema: Vec<Key>,
+    projection: IndexProjection,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexProjection {
+    projection_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Ttl {
+    attribute_name: String,
+}
+
+fn keys(ks: &[Key]) -> Result<Vec<KeySchemaElement>, TableError> {
+    ks.iter()
         .map(|k| {
             KeySchemaElement::builder()
-                .attribute_name(k["AttributeName"].as_str().unwrap_or_default())
-                .key_type(KeyType::from(k["KeyType"].as_str().unwrap_or_default()))
+                .attribute_name(&k.attribute_name)
+                .key_type(KeyType::from(k.key_type.as_str()))
                 .build()
-                .map_err(|e| e.to_string())
+                .map_err(build)
         })
         .collect()
 }
 
-fn projection(v: &Value) -> Projection {
+fn projection(p: &IndexProjection) -> Projection {
     Projection::builder()
-        .projection_type(ProjectionType::from(
-            v["ProjectionType"].as_str().unwrap_or("ALL"),
-        ))
+        .projection_type(ProjectionType::from(p.projection_type.as_str()))
         .build()
 }
 
+/// The `CreateTable` request the definition describes.
+fn create_request(
+    client: &Client,
+    name: &str,
+    d: &Definition,
+) -> Result<CreateTableFluentBuilder, TableError> {
+    let mut req = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(keys(&d.key_schema)?));
+    for a in &d.attribute_definitions {
+        req = req.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(&a.attribute_name)
+                .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
+                .build()
+                .map_err(build)?,
+        );
+    }
+    for l in &d.local_secondary_indexes {
+        req = req.local_secondary_indexes(
+            LocalSecondaryIndex::builder()
+                .index_name(&l.index_name)
+                .set_key_schema(Some(keys(&l.key_schema)?))
+                .projection(projection(&l.projection))
+                .build()
+                .map_err(build)?,
+        );
+    }
+    for g in &d.global_secondary_indexes {
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&g.index_name)
+                .set_key_schema(Some(keys(&g.key_schema)?))
+                .projection(projection(&g.projection))
+                .build()
+                .map_err(build)?,
+        );
+    }
+    Ok(req)
+}
+
 /// Creates the table (and its TTL) unless it exists. Returns whether it created it.
-pub async fn ensure_table(client: &Client, name: &str) -> Result<bool, String> {
+pub async fn ensure_table(client: &Client, name: &str) -> Result<bool, TableError> {
     if client
         .describe_table()
         .table_name(name)
@@ -48,67 +148,30 @@ pub async fn ensure_table(client: &Client, name: &str) -> Result<bool, String> {
     {
         return Ok(false);
     }
-    let d = definition();
-    let mut req = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest);
-    for a in d["AttributeDefinitions"].as_array().into_iter().flatten() {
-        req = req.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(a["AttributeName"].as_str().unwrap_or_default())
-                .attribute_type(ScalarAttributeType::from(
-                    a["AttributeType"].as_str().unwrap_or("S"),
-                ))
-                .build()
-                .map_err(|e| e.to_string())?,
-        );
-    }
-    req = req.set_key_schema(Some(keys(&d["KeySchema"])?));
-    for l in d["LocalSecondaryIndexes"].as_array().into_iter().flatten() {
-        req = req.local_secondary_indexes(
-            LocalSecondaryIndex::builder()
-                .index_name(l["IndexName"].as_str().unwrap_or_default())
-                .set_key_schema(Some(keys(&l["KeySchema"])?))
-                .projection(projection(&l["Projection"]))
-                .build()
-                .map_err(|e| e.to_string())?,
-        );
-    }
-    for g in d["GlobalSecondaryIndexes"].as_array().into_iter().flatten() {
-        req = req.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(g["IndexName"].as_str().unwrap_or_default())
-                .set_key_schema(Some(keys(&g["KeySchema"])?))
-                .projection(projection(&g["Projection"]))
-                .build()
-                .map_err(|e| e.to_string())?,
-        );
-    }
-    match req.send().await {
-        Ok(_) => {}
-        Err(e) => {
-            let text = aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string();
-            if text.contains("ResourceInUse") || text.contains("already exists") {
-                return Ok(false);
-            }
-            return Err(text);
+    let d: Definition =
+        serde_json::from_str(TABLE_JSON).map_err(|e| TableError::Definition(e.to_string()))?;
+    if let Err(e) = create_request(client, name, &d)?.send().await {
+        let text = aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string();
+        if text.contains("ResourceInUse") || text.contains("already exists") {
+            return Ok(false);
         }
+        return Err(TableError::Dynamo(text));
     }
-    let ttl = &d["TimeToLiveSpecification"];
     client
         .update_time_to_live()
         .table_name(name)
         .time_to_live_specification(
             TimeToLiveSpecification::builder()
-                .attribute_name(ttl["AttributeName"].as_str().unwrap_or("expiresAt"))
+                .attribute_name(&d.time_to_live_specification.attribute_name)
                 .enabled(true)
                 .build()
-                .map_err(|e| e.to_string())?,
+                .map_err(build)?,
         )
         .send()
         .await
-        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| {
+            TableError::Dynamo(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+        })?;
     Ok(true)
 }
 

@@ -5,6 +5,7 @@
 mod conflicts;
 mod desk;
 mod e2e;
+mod events;
 mod report;
 mod robustness;
 mod round_trips;
