@@ -10,7 +10,7 @@ use afterhours_adapters::config::ConfigError;
 use afterhours_adapters::events::{entry_size, Event, Publisher, MAX_ENTRY_BYTES};
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::ContactRecord;
-use afterhours_adapters::store::Store;
+use afterhours_adapters::store::{Store, StoreError};
 use afterhours_adapters::tenant::rules_of;
 use afterhours_rules::cap::local_iso;
 use afterhours_rules::display;
@@ -79,6 +79,31 @@ pub fn callback_view(r: &ContactRecord, tz: Tz, now: DateTime<Utc>) -> Value {
     })
 }
 
+/// Callbacks by agent, in a part of the report.
+type Part<'a> = BTreeMap<&'a str, Vec<Value>>;
+
+/// Greedy packing of (agent, callback) in order into parts of at most
+/// `budget` bytes of callbacks each; each part regroups by agent.
+fn pack<'a>(by_agent: &BTreeMap<&'a str, Vec<Value>>, budget: usize) -> Vec<Part<'a>> {
+    let mut parts: Vec<Part<'a>> = vec![BTreeMap::new()];
+    let mut used = 0usize;
+    for (agent, items) in by_agent {
+        for item in items {
+            let new_agent = !parts.last().is_some_and(|p| p.contains_key(agent));
+            let size = item.to_string().len() + 1 + if new_agent { agent.len() + 64 } else { 0 };
+            if used + size > budget && used > 0 {
+                parts.push(BTreeMap::new());
+                used = 0;
+            }
+            used += size;
+            if let Some(p) = parts.last_mut() {
+                p.entry(agent).or_default().push(item.clone());
+            }
+        }
+    }
+    parts
+}
+
 /// The events of one tenant: callbacks grouped by agent, packed into as few
 /// entries as fit under `max_bytes` each, numbered `part` of `parts`.
 pub fn tenant_events(
@@ -97,29 +122,7 @@ pub fn tenant_events(
             .or_default()
             .push(callback_view(r, tz, now));
     }
-    let budget = max_bytes.saturating_sub(ENVELOPE_ROOM).max(1);
-    // Greedy packing of (agent, callback) in order; each part regroups by agent.
-    let mut parts: Vec<BTreeMap<&str, Vec<Value>>> = vec![BTreeMap::new()];
-    let mut used = 0usize;
-    for (agent, items) in &by_agent {
-        for item in items {
-            let size = item.to_string().len()
-                + 1
-                + if parts.last().is_some_and(|p| p.contains_key(agent)) {
-                    0
-                } else {
-                    agent.len() + 64
-                };
-            if used + size > budget && used > 0 {
-                parts.push(BTreeMap::new());
-                used = 0;
-            }
-            used += size;
-            if let Some(p) = parts.last_mut() {
-                p.entry(agent).or_default().push(item.clone());
-            }
-        }
-    }
+    let parts = pack(&by_agent, max_bytes.saturating_sub(ENVELOPE_ROOM).max(1));
     let total = parts.len();
     parts
         .into_iter()
@@ -147,6 +150,22 @@ pub fn tenant_events(
         .collect()
 }
 
+/// One tenant's pending callbacks and the events that report them (none when
+/// nothing is pending).
+async fn tenant_report(
+    deps: &Deps,
+    tenant: &str,
+    now: DateTime<Utc>,
+) -> Result<(usize, Vec<Event>), StoreError> {
+    let pending = deps.store.pending_callbacks(tenant, now).await?;
+    if pending.is_empty() {
+        return Ok((0, vec![]));
+    }
+    let tz = rules_of(deps.store.get_settings(tenant).await?.as_ref()).tz();
+    let events = tenant_events(tenant, tz, &pending, now, deps.max_entry_bytes);
+    Ok((pending.len(), events))
+}
+
 /// Runs the report now.
 pub async fn run(deps: &Deps) -> Summary {
     let now = (deps.clock)();
@@ -162,26 +181,19 @@ pub async fn run(deps: &Deps) -> Summary {
     let mut events = Vec::new();
     for tenant in tenants {
         summary.tenants_scanned += 1;
-        let pending = match deps.store.pending_callbacks(&tenant, now).await {
-            Ok(p) => p,
+        let (records, tenant_events) = match tenant_report(deps, &tenant, now).await {
+            Ok(r) => r,
             Err(e) => {
                 summary.failures.push(format!("tenant {tenant}: {e}"));
                 continue;
             }
         };
-        if pending.is_empty() {
+        if records == 0 {
             continue;
         }
-        let tz = match deps.store.get_settings(&tenant).await {
-            Ok(s) => rules_of(s.as_ref()).tz(),
-            Err(e) => {
-                summary.failures.push(format!("tenant {tenant}: {e}"));
-                continue;
-            }
-        };
         summary.tenants_reported += 1;
-        summary.records += pending.len();
-        for e in tenant_events(&tenant, tz, &pending, now, deps.max_entry_bytes) {
+        summary.records += records;
+        for e in tenant_events {
             if entry_size(&e) > MAX_ENTRY_BYTES {
                 summary.failures.push(format!(
                     "tenant {tenant}: a single callback does not fit in one event"
@@ -200,15 +212,7 @@ pub async fn run(deps: &Deps) -> Summary {
             .into_iter()
             .map(|(t, why)| format!("{t}: {why}")),
     );
-    tracing::info!(
-        tenants_scanned = summary.tenants_scanned,
-        tenants_reported = summary.tenants_reported,
-        records = summary.records,
-        events = summary.events,
-        events_published = summary.events_published,
-        failures = summary.failures.len(),
-        "unanswered-callbacks report"
-    );
+    tracing::info!(summary = ?summary, "unanswered-callbacks report");
     summary
 }
 

@@ -210,51 +210,63 @@ async fn process_message(
         stats.skipped += 1;
         return Ok(());
     }
-    let tenant = &channel.tenant_id;
-    if !rules.schedule.is_open(m.timestamp) {
-        let agent = match deps.store.agent_for_customer(tenant, customer).await? {
-            Some(a) => a,
-            None => channel.default_agent_id.clone(),
-        };
-        let key = RecordKey {
-            tenant: tenant.clone(),
-            agent,
-            customer: customer.to_string(),
-            period: rules.schedule.period_key(m.timestamp).timestamp(),
-        };
-        let inbound = Inbound {
-            key: key.clone(),
-            channel: channel.phone_number_id.clone(),
-            wamid: m.id.clone(),
-            at: m.timestamp,
-            wa_id: m.wa_id.clone(),
-            user_id: m.user_id.clone(),
-            name: m.profile_name.clone(),
-        };
-        match deps.store.record_inbound(&inbound).await? {
-            IngestOutcome::Duplicate => stats.duplicates += 1,
-            IngestOutcome::Added => stats.recorded += 1,
-            IngestOutcome::Created => {
-                stats.recorded += 1;
-                if rules.settings.notify_next_service_hours
-                    && !matches!(m.kind, MessageKind::ButtonReply { .. })
-                {
-                    stats.prompts +=
-                        usize::from(send_prompt(deps, channel, rules, m, customer, &key).await?);
-                }
-            }
-        }
-    } else {
+    if rules.schedule.is_open(m.timestamp) {
         stats.inside_hours += 1;
+    } else {
+        record_outside_hours(deps, channel, rules, m, customer, stats).await?;
     }
     if let (MessageKind::ButtonReply { id, .. }, Some(ctx)) = (&m.kind, &m.context_id) {
         if let Some(yes) = answer_of(id) {
-            if deps
+            let answered = deps
                 .store
-                .answer_callback(tenant, ctx, yes, m.timestamp)
-                .await?
+                .answer_callback(&channel.tenant_id, ctx, yes, m.timestamp)
+                .await?;
+            stats.answers += usize::from(answered);
+        }
+    }
+    Ok(())
+}
+
+/// Records a message written while the team was closed on the record of its
+/// agent and closed period; the first of the period gets the prompt.
+async fn record_outside_hours(
+    deps: &Deps,
+    channel: &Channel,
+    rules: &TenantRules,
+    m: &InboundMessage,
+    customer: &str,
+    stats: &mut Stats,
+) -> Result<(), StoreError> {
+    let tenant = &channel.tenant_id;
+    let agent = match deps.store.agent_for_customer(tenant, customer).await? {
+        Some(a) => a,
+        None => channel.default_agent_id.clone(),
+    };
+    let key = RecordKey {
+        tenant: tenant.clone(),
+        agent,
+        customer: customer.to_string(),
+        period: rules.schedule.period_key(m.timestamp).timestamp(),
+    };
+    let inbound = Inbound {
+        key: key.clone(),
+        channel: channel.phone_number_id.clone(),
+        wamid: m.id.clone(),
+        at: m.timestamp,
+        wa_id: m.wa_id.clone(),
+        user_id: m.user_id.clone(),
+        name: m.profile_name.clone(),
+    };
+    match deps.store.record_inbound(&inbound).await? {
+        IngestOutcome::Duplicate => stats.duplicates += 1,
+        IngestOutcome::Added => stats.recorded += 1,
+        IngestOutcome::Created => {
+            stats.recorded += 1;
+            if rules.settings.notify_next_service_hours
+                && !matches!(m.kind, MessageKind::ButtonReply { .. })
             {
-                stats.answers += 1;
+                let sent = send_prompt(deps, channel, rules, m, customer, &key).await?;
+                stats.prompts += usize::from(sent);
             }
         }
     }

@@ -38,24 +38,43 @@ pub fn peak_rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Starts `binary` against a fresh Runtime API on loopback, hands it `event`
-/// once, and measures.
-pub async fn cold_start(
-    binary: &str,
+/// The headers the Runtime API sends with an invocation.
+fn invocation_headers() -> Vec<(String, String)> {
+    let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    [
+        ("content-type", "application/json".to_string()),
+        ("lambda-runtime-aws-request-id", "bench-1".into()),
+        ("lambda-runtime-deadline-ms", deadline.to_string()),
+        (
+            "lambda-runtime-invoked-function-arn",
+            "arn:aws:lambda:us-east-1:000000000000:function:bench".into(),
+        ),
+        (
+            "lambda-runtime-trace-id",
+            "Root=1-00000000-000000000000000000000000".into(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// A Runtime API that hands out `event` once and reports what it sees.
+async fn runtime_api(
     event: &Value,
-    timeout: Duration,
-) -> Result<ColdStart, String> {
+    tx: mpsc::UnboundedSender<Seen>,
+) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>), String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Seen>();
     let served = Arc::new(Mutex::new(0u32));
     let event_body = event.to_string();
     let server = tokio::spawn(crate::server::serve(listener, move |req: HttpRequest| {
-        let tx = tx.clone();
-        let served = served.clone();
-        let event_body = event_body.clone();
+        let (tx, served, event_body) = (tx.clone(), served.clone(), event_body.clone());
         async move {
             if req.method == "GET" && req.path.ends_with("/runtime/invocation/next") {
                 let _ = tx.send(Seen::Next);
@@ -68,25 +87,9 @@ pub async fn cold_start(
                     // Later polls wait until the process is stopped.
                     std::future::pending::<()>().await;
                 }
-                let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis())
-                    .unwrap_or(0);
                 return HttpResponse {
                     status: 200,
-                    headers: vec![
-                        ("content-type".into(), "application/json".into()),
-                        ("lambda-runtime-aws-request-id".into(), "bench-1".into()),
-                        ("lambda-runtime-deadline-ms".into(), deadline.to_string()),
-                        (
-                            "lambda-runtime-invoked-function-arn".into(),
-                            "arn:aws:lambda:us-east-1:000000000000:function:bench".into(),
-                        ),
-                        (
-                            "lambda-runtime-trace-id".into(),
-                            "Root=1-00000000-000000000000000000000000".into(),
-                        ),
-                    ],
+                    headers: invocation_headers(),
                     body: event_body.into_bytes(),
                 };
             }
@@ -100,6 +103,18 @@ pub async fn cold_start(
             }
         }
     }));
+    Ok((addr, server))
+}
+
+/// Starts `binary` against a fresh Runtime API on loopback, hands it `event`
+/// once, and measures.
+pub async fn cold_start(
+    binary: &str,
+    event: &Value,
+    timeout: Duration,
+) -> Result<ColdStart, String> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Seen>();
+    let (addr, server) = runtime_api(event, tx).await?;
     let start = Instant::now();
     let mut child = std::process::Command::new(binary)
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())

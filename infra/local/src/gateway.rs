@@ -209,22 +209,8 @@ impl Gateway {
         claims: Option<HashMap<String, String>>,
     ) -> Value {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        let mut headers = Map::new();
-        for (k, v) in &req.headers {
-            let merged = match headers.get(k).and_then(Value::as_str) {
-                Some(prev) => format!("{prev},{v}"),
-                None => v.clone(),
-            };
-            headers.insert(k.clone(), Value::String(merged));
-        }
-        let mut query = Map::new();
-        for (k, v) in req.query_pairs() {
-            let merged = match query.get(&k).and_then(Value::as_str) {
-                Some(prev) => format!("{prev},{v}"),
-                None => v,
-            };
-            query.insert(k, Value::String(merged));
-        }
+        let headers = merged(req.headers.iter().cloned());
+        let query = merged(req.query_pairs());
         let (body, b64) = match std::str::from_utf8(&req.body) {
             Ok(s) => (s.to_string(), false),
             Err(_) => (
@@ -270,6 +256,19 @@ impl Gateway {
         }
         ev
     }
+}
+
+/// Pairs as API Gateway passes repeated headers and query keys: one key, values joined by commas.
+fn merged(pairs: impl IntoIterator<Item = (String, String)>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in pairs {
+        let joined = match out.get(&k).and_then(Value::as_str) {
+            Some(prev) => format!("{prev},{v}"),
+            None => v,
+        };
+        out.insert(k, Value::String(joined));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -46,65 +46,8 @@ pub fn shape_problems(b: &Value) -> Vec<String> {
         p.push("to is required".into());
     }
     match b["type"].as_str() {
-        Some("interactive") => {
-            let i = &b["interactive"];
-            if i["type"] != "button" {
-                p.push("interactive.type must be button".into());
-            }
-            let body = i["body"]["text"].as_str().unwrap_or("");
-            if body.is_empty() || body.chars().count() > 1024 {
-                p.push("interactive.body.text must be 1 to 1024 characters".into());
-            }
-            let buttons = i["action"]["buttons"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            if !(1..=3).contains(&buttons.len()) {
-                p.push("1 to 3 buttons".into());
-            }
-            let mut ids = Vec::new();
-            for x in &buttons {
-                let (id, title) = (
-                    x["reply"]["id"].as_str().unwrap_or(""),
-                    x["reply"]["title"].as_str().unwrap_or(""),
-                );
-                if x["type"] != "reply" || id.is_empty() || title.is_empty() {
-                    p.push("a button needs type reply, reply.id and reply.title".into());
-                } else if title.chars().count() > 20 || id.len() > 256 {
-                    p.push(format!(
-                        "button title over 20 characters or id over 256: {title:?}"
-                    ));
-                }
-                ids.push(id.to_string());
-            }
-            ids.sort();
-            ids.dedup();
-            if ids.len() != buttons.len() {
-                p.push("button ids must be unique".into());
-            }
-        }
-        Some("template") => {
-            let t = &b["template"];
-            if blank(&t["name"]) || blank(&t["language"]["code"]) {
-                p.push("template.name and template.language.code are required".into());
-            }
-            for c in t["components"].as_array().into_iter().flatten() {
-                if !matches!(c["type"].as_str(), Some("header" | "body" | "button")) {
-                    p.push(format!("component type {}", c["type"]));
-                }
-                for x in c["parameters"].as_array().into_iter().flatten() {
-                    if x["type"] == "text" {
-                        let text = x["text"].as_str().unwrap_or("");
-                        if text.trim().is_empty() {
-                            p.push("empty text parameter".into());
-                        }
-                        if text.contains('\n') || text.contains('\t') || text.contains("     ") {
-                            p.push("text parameter with a newline, a tab or 5 spaces".into());
-                        }
-                    }
-                }
-            }
-        }
+        Some("interactive") => interactive_problems(&b["interactive"], &mut p),
+        Some("template") => template_problems(&b["template"], &mut p),
         Some("text") => {
             if blank(&b["text"]["body"]) {
                 p.push("text.body is required".into());
@@ -113,6 +56,67 @@ pub fn shape_problems(b: &Value) -> Vec<String> {
         other => p.push(format!("type {other:?} is not supported here")),
     }
     p
+}
+
+/// Meta's limits for reply buttons: body ≤ 1024, 1 to 3 buttons, titles ≤ 20, unique ids ≤ 256.
+fn interactive_problems(i: &Value, p: &mut Vec<String>) {
+    if i["type"] != "button" {
+        p.push("interactive.type must be button".into());
+    }
+    let body = i["body"]["text"].as_str().unwrap_or("");
+    if body.is_empty() || body.chars().count() > 1024 {
+        p.push("interactive.body.text must be 1 to 1024 characters".into());
+    }
+    let buttons = i["action"]["buttons"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !(1..=3).contains(&buttons.len()) {
+        p.push("1 to 3 buttons".into());
+    }
+    let mut ids = Vec::new();
+    for x in &buttons {
+        let (id, title) = (
+            x["reply"]["id"].as_str().unwrap_or(""),
+            x["reply"]["title"].as_str().unwrap_or(""),
+        );
+        if x["type"] != "reply" || id.is_empty() || title.is_empty() {
+            p.push("a button needs type reply, reply.id and reply.title".into());
+        } else if title.chars().count() > 20 || id.len() > 256 {
+            p.push(format!(
+                "button title over 20 characters or id over 256: {title:?}"
+            ));
+        }
+        ids.push(id.to_string());
+    }
+    ids.sort();
+    ids.dedup();
+    if ids.len() != buttons.len() {
+        p.push("button ids must be unique".into());
+    }
+}
+
+/// A template send: name, language, known component types, clean text parameters.
+fn template_problems(t: &Value, p: &mut Vec<String>) {
+    if blank(&t["name"]) || blank(&t["language"]["code"]) {
+        p.push("template.name and template.language.code are required".into());
+    }
+    for c in t["components"].as_array().into_iter().flatten() {
+        if !matches!(c["type"].as_str(), Some("header" | "body" | "button")) {
+            p.push(format!("component type {}", c["type"]));
+        }
+        for x in c["parameters"].as_array().into_iter().flatten() {
+            if x["type"] == "text" {
+                let text = x["text"].as_str().unwrap_or("");
+                if text.trim().is_empty() {
+                    p.push("empty text parameter".into());
+                }
+                if text.contains('\n') || text.contains('\t') || text.contains("     ") {
+                    p.push("text parameter with a newline, a tab or 5 spaces".into());
+                }
+            }
+        }
+    }
 }
 
 fn meta_error(status: u16, code: i64, message: &str) -> HttpResponse {

@@ -144,22 +144,49 @@ pub fn validate(value: &Value) -> Result<TenantRules, Vec<FieldError>> {
             format!("must be between 1 and {MAX_PER_24H}"),
         ));
     }
+    let weekly = weekly_hours(&settings.business_hours, &mut errors);
+    let exceptions = exception_hours(&settings.business_hours, &mut errors);
+    if let Some(texts) = &settings.prompt_texts {
+        texts.validate(&mut errors);
+    }
+    match (tz, errors.is_empty()) {
+        (Some(tz), true) => Ok(TenantRules {
+            schedule: Schedule {
+                tz,
+                always_open: settings.always_open,
+                weekly,
+                exceptions,
+            },
+            settings,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The weekly intervals, by weekday (Monday first).
+fn weekly_hours(hours: &BusinessHours, errors: &mut Vec<FieldError>) -> [Vec<Interval>; 7] {
     let mut weekly: [Vec<Interval>; 7] = Default::default();
-    for (day, pairs) in &settings.business_hours.weekly {
+    for (day, pairs) in &hours.weekly {
+        let field = format!("businessHours.weekly.{day}");
         match WEEKDAYS.iter().position(|d| d == day) {
-            Some(i) => {
-                weekly[i] =
-                    parse_intervals(&format!("businessHours.weekly.{day}"), pairs, &mut errors)
-            }
+            Some(i) => weekly[i] = parse_intervals(&field, pairs, errors),
             None => errors.push(FieldError::new(
-                &format!("businessHours.weekly.{day}"),
+                &field,
                 "is not a weekday; use mon, tue, wed, thu, fri, sat, sun",
             )),
         }
     }
-    check_weekly_spill(&weekly, &mut errors);
+    check_weekly_spill(&weekly, errors);
+    weekly
+}
+
+/// The date exceptions: closed all day, or that date's own intervals.
+fn exception_hours(
+    hours: &BusinessHours,
+    errors: &mut Vec<FieldError>,
+) -> BTreeMap<NaiveDate, Vec<Interval>> {
     let mut exceptions = BTreeMap::new();
-    for (i, ex) in settings.business_hours.exceptions.iter().enumerate() {
+    for (i, ex) in hours.exceptions.iter().enumerate() {
         let field = format!("businessHours.exceptions[{i}]");
         let Ok(date) = NaiveDate::parse_from_str(&ex.date, "%Y-%m-%d") else {
             errors.push(FieldError::new(
@@ -171,7 +198,7 @@ pub fn validate(value: &Value) -> Result<TenantRules, Vec<FieldError>> {
         let list = match (ex.closed, &ex.intervals) {
             (Some(true), None) => vec![],
             (None | Some(false), Some(pairs)) => {
-                parse_intervals(&format!("{field}.intervals"), pairs, &mut errors)
+                parse_intervals(&format!("{field}.intervals"), pairs, errors)
             }
             _ => {
                 errors.push(FieldError::new(
@@ -188,21 +215,7 @@ pub fn validate(value: &Value) -> Result<TenantRules, Vec<FieldError>> {
             ));
         }
     }
-    if let Some(texts) = &settings.prompt_texts {
-        texts.validate(&mut errors);
-    }
-    match (tz, errors.is_empty()) {
-        (Some(tz), true) => Ok(TenantRules {
-            schedule: Schedule {
-                tz,
-                always_open: settings.always_open,
-                weekly,
-                exceptions,
-            },
-            settings,
-        }),
-        _ => Err(errors),
-    }
+    exceptions
 }
 
 /// Turns serde's message into a field error, naming the field where serde does.

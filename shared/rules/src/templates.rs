@@ -129,34 +129,12 @@ impl Template {
         let list = components
             .as_array()
             .ok_or(format!("template {name:?}: components must be a list"))?;
-        let (mut header, mut body, mut footer, mut url_buttons) = (None, None, None, Vec::new());
-        for c in list {
-            match str_field(c, "type").map(str::to_ascii_uppercase).as_deref() {
-                Some("HEADER")
-                    if str_field(c, "format").is_none_or(|f| f.eq_ignore_ascii_case("TEXT")) =>
-                {
-                    header = str_field(c, "text").map(String::from);
-                }
-                Some("BODY") => body = str_field(c, "text").map(String::from),
-                Some("FOOTER") => footer = str_field(c, "text").map(String::from),
-                Some("BUTTONS") => {
-                    for (i, b) in c
-                        .get("buttons")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .enumerate()
-                    {
-                        if str_field(b, "type").is_some_and(|t| t.eq_ignore_ascii_case("URL")) {
-                            if let Some(url) = str_field(b, "url") {
-                                url_buttons.push((i, url.to_string()));
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
+        let ComponentTexts {
+            header,
+            body,
+            footer,
+            url_buttons,
+        } = component_texts(list);
         let body = body.ok_or(format!("template {name:?} has no BODY text"))?;
         let mut t = Template {
             name: name.into(),
@@ -228,77 +206,21 @@ impl Template {
     ) -> Result<BTreeMap<String, String>, Vec<VariableError>> {
         let mut errors = Vec::new();
         let mut values = BTreeMap::new();
-        let err = |variable: &str, problem: &'static str, message: String| VariableError {
-            variable: variable.to_string(),
-            problem,
-            message,
-        };
         for v in &self.variables {
-            let Some(value) = supplied.get(&v.key) else {
-                errors.push(err(
-                    &v.key,
-                    "missing",
-                    format!("variable {} is required", v.key),
-                ));
-                continue;
-            };
-            let text = match value {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => {
-                    errors.push(err(
-                        &v.key,
-                        "not_text",
-                        format!("variable {} must be text", v.key),
-                    ));
-                    continue;
+            match check_variable(v, supplied.get(&v.key)) {
+                Ok(text) => {
+                    values.insert(v.key.clone(), text);
                 }
-            };
-            let len = text.chars().count();
-            if text.trim().is_empty() {
-                errors.push(err(&v.key, "empty", format!("variable {} is empty", v.key)));
-            } else if text.contains('\n') || text.contains('\r') {
-                errors.push(err(
-                    &v.key,
-                    "newline",
-                    format!("variable {} must not contain a line break", v.key),
-                ));
-            } else if text.contains('\t') {
-                errors.push(err(
-                    &v.key,
-                    "tab",
-                    format!("variable {} must not contain a tab", v.key),
-                ));
-            } else if text.contains("     ") {
-                errors.push(err(
-                    &v.key,
-                    "spaces",
-                    format!(
-                        "variable {} must not contain more than 4 spaces in a row",
-                        v.key
-                    ),
-                ));
-            } else if len > v.slot.max_len() {
-                errors.push(err(
-                    &v.key,
-                    "too_long",
-                    format!(
-                        "variable {} has {len} characters; the limit is {}",
-                        v.key,
-                        v.slot.max_len()
-                    ),
-                ));
-            } else {
-                values.insert(v.key.clone(), text);
+                Err(e) => errors.push(e),
             }
         }
         for key in supplied.keys() {
             if !self.variables.iter().any(|v| &v.key == key) {
-                errors.push(err(
-                    key,
-                    "unknown",
-                    format!("template {} has no variable {key}", self.name),
-                ));
+                errors.push(VariableError {
+                    variable: key.clone(),
+                    problem: "unknown",
+                    message: format!("template {} has no variable {key}", self.name),
+                });
             }
         }
         if errors.is_empty() {
@@ -380,6 +302,85 @@ impl Template {
             "components": self.components,
             "variables": self.variable_keys(),
         })
+    }
+}
+
+/// The texts of a template's components that can hold variables.
+#[derive(Default)]
+struct ComponentTexts {
+    header: Option<String>,
+    body: Option<String>,
+    footer: Option<String>,
+    url_buttons: Vec<(usize, String)>,
+}
+
+fn component_texts(list: &[Value]) -> ComponentTexts {
+    let mut t = ComponentTexts::default();
+    for c in list {
+        match str_field(c, "type").map(str::to_ascii_uppercase).as_deref() {
+            Some("HEADER")
+                if str_field(c, "format").is_none_or(|f| f.eq_ignore_ascii_case("TEXT")) =>
+            {
+                t.header = str_field(c, "text").map(String::from);
+            }
+            Some("BODY") => t.body = str_field(c, "text").map(String::from),
+            Some("FOOTER") => t.footer = str_field(c, "text").map(String::from),
+            Some("BUTTONS") => {
+                let buttons = c.get("buttons").and_then(Value::as_array);
+                for (i, b) in buttons.into_iter().flatten().enumerate() {
+                    let is_url =
+                        str_field(b, "type").is_some_and(|t| t.eq_ignore_ascii_case("URL"));
+                    if let (true, Some(url)) = (is_url, str_field(b, "url")) {
+                        t.url_buttons.push((i, url.to_string()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    t
+}
+
+/// One variable's value as Meta takes it: text (or a number), not blank, no
+/// line break or tab, at most 4 spaces in a row, within the slot's length.
+fn check_variable(v: &Variable, value: Option<&Value>) -> Result<String, VariableError> {
+    let err = |problem: &'static str, message: String| VariableError {
+        variable: v.key.clone(),
+        problem,
+        message,
+    };
+    let k = &v.key;
+    let text = match value {
+        None => return Err(err("missing", format!("variable {k} is required"))),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(err("not_text", format!("variable {k} must be text"))),
+    };
+    let len = text.chars().count();
+    if text.trim().is_empty() {
+        Err(err("empty", format!("variable {k} is empty")))
+    } else if text.contains('\n') || text.contains('\r') {
+        Err(err(
+            "newline",
+            format!("variable {k} must not contain a line break"),
+        ))
+    } else if text.contains('\t') {
+        Err(err("tab", format!("variable {k} must not contain a tab")))
+    } else if text.contains("     ") {
+        Err(err(
+            "spaces",
+            format!("variable {k} must not contain more than 4 spaces in a row"),
+        ))
+    } else if len > v.slot.max_len() {
+        Err(err(
+            "too_long",
+            format!(
+                "variable {k} has {len} characters; the limit is {}",
+                v.slot.max_len()
+            ),
+        ))
+    } else {
+        Ok(text)
     }
 }
 

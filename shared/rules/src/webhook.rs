@@ -213,24 +213,17 @@ pub fn parse(body: &[u8]) -> Result<Payload, PayloadError> {
     Ok(out)
 }
 
-fn read_message(m: &Value, contacts: &[Value]) -> Result<InboundMessage, &'static str> {
-    let id = s(m, "id").ok_or("no id")?;
-    let ts = timestamp(m).ok_or("no valid timestamp")?;
-    let wa_id = s(m, "from").map(String::from);
-    let user_id = s(m, "from_user_id").map(String::from);
-    let kind_name = s(m, "type").unwrap_or("unknown");
-    let kind = match kind_name {
+/// What kind of message this is, by its `type`.
+fn kind_of(m: &Value) -> MessageKind {
+    match s(m, "type").unwrap_or("unknown") {
         "text" => MessageKind::Text,
-        "interactive" => {
-            let r = m.get("interactive").and_then(|i| i.get("button_reply"));
-            match r {
-                Some(r) => MessageKind::ButtonReply {
-                    id: s(r, "id").unwrap_or_default().to_string(),
-                    title: s(r, "title").unwrap_or_default().to_string(),
-                },
-                None => MessageKind::Other("interactive".into()),
-            }
-        }
+        "interactive" => match m.get("interactive").and_then(|i| i.get("button_reply")) {
+            Some(r) => MessageKind::ButtonReply {
+                id: s(r, "id").unwrap_or_default().to_string(),
+                title: s(r, "title").unwrap_or_default().to_string(),
+            },
+            None => MessageKind::Other("interactive".into()),
+        },
         "button" => {
             let b = m.get("button").unwrap_or(&Value::Null);
             MessageKind::TemplateButton {
@@ -246,24 +239,37 @@ fn read_message(m: &Value, contacts: &[Value]) -> Result<InboundMessage, &'stati
         },
         "system" => MessageKind::System,
         other => MessageKind::Other(other.to_string()),
-    };
-    if wa_id.is_none() && user_id.is_none() && kind != MessageKind::System {
-        return Err("no sender (from or from_user_id)");
     }
-    // The contact that matches this sender: by wa_id, else by user_id, else the only one.
-    let contact = contacts
-        .iter()
-        .find(|c| wa_id.is_some() && s(c, "wa_id") == wa_id.as_deref())
-        .or_else(|| {
-            contacts
-                .iter()
-                .find(|c| user_id.is_some() && s(c, "user_id") == user_id.as_deref())
-        })
+}
+
+/// The contact that matches this sender: by wa_id, else by user_id, else the only one.
+fn contact_of<'a>(
+    contacts: &'a [Value],
+    wa_id: Option<&str>,
+    user_id: Option<&str>,
+) -> Option<&'a Value> {
+    let by = |field: &str, id: Option<&str>| {
+        id.and_then(|id| contacts.iter().find(|c| s(c, field) == Some(id)))
+    };
+    by("wa_id", wa_id)
+        .or_else(|| by("user_id", user_id))
         .or(if contacts.len() == 1 {
             contacts.first()
         } else {
             None
-        });
+        })
+}
+
+fn read_message(m: &Value, contacts: &[Value]) -> Result<InboundMessage, &'static str> {
+    let id = s(m, "id").ok_or("no id")?;
+    let ts = timestamp(m).ok_or("no valid timestamp")?;
+    let wa_id = s(m, "from").map(String::from);
+    let user_id = s(m, "from_user_id").map(String::from);
+    let kind = kind_of(m);
+    if wa_id.is_none() && user_id.is_none() && kind != MessageKind::System {
+        return Err("no sender (from or from_user_id)");
+    }
+    let contact = contact_of(contacts, wa_id.as_deref(), user_id.as_deref());
     let profile_name = contact
         .and_then(|c| c.get("profile"))
         .and_then(|p| s(p, "name"))
