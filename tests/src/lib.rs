@@ -328,10 +328,12 @@ pub async fn mark_sent(
         .mark_sent(&afterhours_adapters::model::SentMessage {
             key,
             sender,
+            send_id: wamid,
             template: &template,
             wamid,
             at,
             idempotency: None,
         })
         .await
+        .map(|_| ())
 }

@@ -273,6 +273,7 @@ async fn sync_templates(
     let list = graph.message_templates(waba).await.map_err(|e| {
         api_error(
             e,
+            "whatsapp_timeout",
             "WhatsApp did not answer in time; the templates were not changed.",
             "WhatsApp could not be reached; the templates were not changed.",
         )

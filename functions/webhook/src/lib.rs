@@ -10,7 +10,9 @@ use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::graph::GraphClient;
 use afterhours_adapters::http::{ApiRequest, ApiResponse};
 use afterhours_adapters::lambda::{system_clock, Clock};
-use afterhours_adapters::model::{Channel, DeliveryUpdate, Inbound, IngestOutcome, RecordKey};
+use afterhours_adapters::model::{
+    Channel, DeliveryUpdate, Inbound, IngestOutcome, RecordKey, SendTag, Settlement,
+};
 use afterhours_adapters::store::{Store, StoreError};
 use afterhours_adapters::tenant::{RulesCache, TtlCache};
 use afterhours_rules::display::mask;
@@ -313,18 +315,42 @@ async fn process_status(
     s: &StatusUpdate,
     stats: &mut Stats,
 ) -> Result<(), StoreError> {
-    let changed = deps
-        .store
-        .update_delivery(&DeliveryUpdate {
-            tenant: &channel.tenant_id,
+    let update = DeliveryUpdate {
+        tenant: &channel.tenant_id,
+        wamid: &s.id,
+        status: s.status,
+        at: s.timestamp,
+        error: s.error.clone(),
+    };
+    let changed = match deps.store.update_delivery(&update).await? {
+        Some(changed) => changed,
+        // No pointer from this wamid: a send whose answer was lost, if it carries our tag.
+        None => settle(deps, channel, s).await?,
+    };
+    stats.statuses += usize::from(changed);
+    Ok(())
+}
+
+/// Settles a send whose answer was lost from its status, found through the
+/// `biz_opaque_callback_data` it was sent with (SPEC §5).
+async fn settle(deps: &Deps, channel: &Channel, s: &StatusUpdate) -> Result<bool, StoreError> {
+    let Some(tag) = s.callback_data.as_deref().and_then(SendTag::parse) else {
+        return Ok(false);
+    };
+    let Some(key) = RecordKey::from_id(&channel.tenant_id, &tag.record) else {
+        tracing::warn!("a status carries a tag that names no record; ignored");
+        return Ok(false);
+    };
+    deps.store
+        .settle_send(&Settlement {
+            key: &key,
+            tag: &tag,
             wamid: &s.id,
             status: s.status,
             at: s.timestamp,
             error: s.error.clone(),
         })
-        .await?;
-    stats.statuses += usize::from(changed);
-    Ok(())
+        .await
 }
 
 #[cfg(test)]

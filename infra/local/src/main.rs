@@ -166,6 +166,12 @@ async fn run() -> Result<(), String> {
     let sandbox = Arc::new(Sandbox::new(
         &required("WHATSAPP_TOKEN").map_err(|e| e.to_string())?,
     ));
+    if let Some(ms) = std::env::var("SANDBOX_LATENCY_MS")
+        .ok()
+        .and_then(|m| m.parse().ok())
+    {
+        sandbox.set_latency(std::time::Duration::from_millis(ms));
+    }
     match tokio::net::TcpListener::bind(format!("127.0.0.1:{sandbox_port}")).await {
         Ok(l) => drop(stack::spawn_sandbox(l, sandbox)),
         Err(e) => eprintln!("warning: WhatsApp sandbox not started on {sandbox_port}: {e}"),

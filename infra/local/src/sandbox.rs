@@ -4,12 +4,17 @@
 //!
 //! Extra routes: `GET /_sandbox/messages` lists what was sent;
 //! `POST /_sandbox/failures {"to": "...", "code": 131047}` makes sends to `to`
-//! fail; `DELETE /_sandbox/failures` clears that.
+//! fail; `DELETE /_sandbox/failures` clears that;
+//! `POST /_sandbox/latency {"ms": 300}` makes every answer take that long;
+//! `POST /_sandbox/late {"count": 1, "ms": 20000}` accepts the next `count`
+//! messages and answers each only after `ms` (past the caller's timeout, the
+//! answer is lost: the message was sent all the same).
 //! `GET /{version}/{wabaId}/message_templates` lists, in pages with `after`
 //! cursors, what `POST /_sandbox/templates {"wabaId": "...", "data": [...]}` set.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -29,6 +34,10 @@ struct State {
     templates: HashMap<String, Vec<Value>>,
     /// The largest template page served (Meta pages too); 0 = as asked.
     template_page: usize,
+    /// How long every answer to a send takes.
+    latency: Duration,
+    /// How many of the next accepted messages are answered late, and how late.
+    late: (usize, Duration),
 }
 
 /// Missing, not text, or empty.
@@ -153,6 +162,41 @@ impl Sandbox {
         }
     }
 
+    /// Makes every answer to a send take `latency` (Lambda to Meta is often hundreds of ms).
+    pub fn set_latency(&self, latency: Duration) {
+        if let Ok(mut s) = self.state.lock() {
+            s.latency = latency;
+        }
+    }
+
+    /// Accepts the next `count` messages but answers each only after `delay`.
+    pub fn answer_late(&self, count: usize, delay: Duration) {
+        if let Ok(mut s) = self.state.lock() {
+            s.late = (count, delay);
+        }
+    }
+
+    /// How long to wait before answering a send that got `status`.
+    fn delay_for(&self, status: u16) -> Duration {
+        let Ok(mut s) = self.state.lock() else {
+            return Duration::ZERO;
+        };
+        let mut d = s.latency;
+        if status == 200 && s.late.0 > 0 {
+            s.late.0 -= 1;
+            d += s.late.1;
+        }
+        d
+    }
+
+    /// `{"ms": N}` (and `{"count": N}`) of a control request.
+    fn control(&self, req: &HttpRequest) -> Option<(usize, Duration)> {
+        let v: Value = serde_json::from_slice(&req.body).ok()?;
+        let ms = v["ms"].as_u64()?;
+        let count = v["count"].as_u64().unwrap_or(1) as usize;
+        Some((count, Duration::from_millis(ms)))
+    }
+
     pub async fn handle(&self, req: HttpRequest) -> HttpResponse {
         let parts: Vec<&str> = req.path.trim_matches('/').split('/').collect();
         match (req.method.as_str(), parts.as_slice()) {
@@ -194,8 +238,32 @@ impl Sandbox {
             ("GET", [version, waba, "message_templates"]) if version.starts_with('v') => {
                 self.templates(&req, waba)
             }
+            ("POST", ["_sandbox", "latency"]) => match self.control(&req) {
+                Some((_, d)) => {
+                    self.set_latency(d);
+                    HttpResponse::json(200, &json!({"latencyMs": d.as_millis() as u64}))
+                }
+                None => HttpResponse::json(400, &json!({"error": "send {\"ms\": 300}"})),
+            },
+            ("POST", ["_sandbox", "late"]) => match self.control(&req) {
+                Some((count, d)) => {
+                    self.answer_late(count, d);
+                    HttpResponse::json(
+                        200,
+                        &json!({"count": count, "lateByMs": d.as_millis() as u64}),
+                    )
+                }
+                None => {
+                    HttpResponse::json(400, &json!({"error": "send {\"count\": 1, \"ms\": 20000}"}))
+                }
+            },
             ("POST", [version, pnid, "messages"]) if version.starts_with('v') => {
-                self.messages(&req, pnid)
+                let res = self.messages(&req, pnid);
+                let delay = self.delay_for(res.status);
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                res
             }
             _ => meta_error(404, 803, "Unknown path components"),
         }

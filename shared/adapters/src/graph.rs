@@ -30,11 +30,14 @@ pub enum GraphError {
         title: String,
         details: Option<String>,
     },
-    /// No answer in time: the message may or may not have gone out.
-    #[error("WhatsApp did not answer in time")]
-    Timeout,
+    /// The request was (or may have been) written but no usable answer came:
+    /// a timeout, a connection broken mid-way, a 2xx without a message id.
+    /// WhatsApp may have the message.
+    #[error("WhatsApp's answer was lost: {0}")]
+    Unknown(String),
+    /// The request never left (the connection was refused): nothing was sent.
     #[error("could not reach WhatsApp: {0}")]
-    Transport(String),
+    NotSent(String),
 }
 
 impl GraphClient {
@@ -78,7 +81,7 @@ impl GraphClient {
             .as_str()
             .map(String::from)
             .ok_or_else(|| {
-                GraphError::Transport(format!("WhatsApp answered {status} without a message id"))
+                GraphError::Unknown(format!("WhatsApp answered {status} without a message id"))
             })
     }
 
@@ -112,10 +115,10 @@ impl GraphClient {
     /// One authorized request; Meta's error body becomes a [`GraphError`].
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<(u16, Value), GraphError> {
         let transport = |e: reqwest::Error| {
-            if e.is_timeout() {
-                GraphError::Timeout
+            if e.is_connect() {
+                GraphError::NotSent(e.to_string())
             } else {
-                GraphError::Transport(e.to_string())
+                GraphError::Unknown(e.to_string())
             }
         };
         let res = req
@@ -135,9 +138,14 @@ impl GraphClient {
 }
 
 /// Meta's refusal → 502 `whatsapp_rejected` with its code and a plain
-/// explanation; no answer → 504 `whatsapp_timeout`; unreachable → 502.
+/// explanation; no usable answer → 504 `unknown_code`; unreachable → 502.
 /// `timeout` and `unreachable` say what that means for the caller's action.
-pub fn api_error(e: GraphError, timeout: &str, unreachable: &str) -> crate::http::ApiError {
+pub fn api_error(
+    e: GraphError,
+    unknown_code: &'static str,
+    timeout: &str,
+    unreachable: &str,
+) -> crate::http::ApiError {
     use crate::http::ApiError;
     use serde_json::{json, Map};
     match e {
@@ -158,11 +166,11 @@ pub fn api_error(e: GraphError, timeout: &str, unreachable: &str) -> crate::http
                 details: d,
             }
         }
-        GraphError::Timeout => ApiError::GatewayTimeout {
-            code: "whatsapp_timeout",
+        GraphError::Unknown(_) => ApiError::GatewayTimeout {
+            code: unknown_code,
             message: timeout.to_string(),
         },
-        GraphError::Transport(why) => ApiError::BadGateway {
+        GraphError::NotSent(why) => ApiError::BadGateway {
             code: "whatsapp_unreachable",
             message: unreachable.to_string(),
             details: Map::from_iter([("reason".to_string(), json!(why))]),

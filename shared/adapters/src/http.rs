@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::store::StoreError;
+use crate::store::{DynamoFailure, StoreError};
 
 /// A header map as (lowercase name, value) pairs; values that are not text are dropped.
 pub fn header_pairs(
@@ -217,6 +217,12 @@ pub enum ApiError {
     GatewayTimeout { code: &'static str, message: String },
     #[error("{0}")]
     Unavailable(String),
+    /// DynamoDB throttled us past the retries: try again after a while.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_seconds: i64,
+    },
 }
 
 impl ApiError {
@@ -230,7 +236,7 @@ impl ApiError {
             ApiError::Unprocessable { .. } => 422,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::BadGateway { .. } => 502,
-            ApiError::Unavailable(_) => 503,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => 503,
             ApiError::GatewayTimeout { .. } => 504,
         }
     }
@@ -246,7 +252,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
-            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => "service_unavailable",
         }
     }
 
@@ -266,6 +272,13 @@ impl ApiError {
                 vec![("retry-after".into(), retry_after_seconds.to_string())],
             ),
             ApiError::BadGateway { details, .. } => (details.clone(), vec![]),
+            ApiError::Busy {
+                retry_after_seconds,
+                ..
+            } => (
+                Map::new(),
+                vec![("retry-after".into(), retry_after_seconds.to_string())],
+            ),
             _ => (Map::new(), vec![]),
         };
         ApiResponse::error_with(
@@ -300,6 +313,13 @@ impl From<StoreError> for ApiError {
                 code: "channel_taken",
                 message: format!("Phone number {n} is already bound to another tenant."),
             },
+            other if other.dynamo_kind() == Some(DynamoFailure::Throttled) => {
+                tracing::warn!(error = %other, "storage throttled past the retries");
+                ApiError::Busy {
+                    message: "The service is busy; try again in a few seconds.".into(),
+                    retry_after_seconds: 2,
+                }
+            }
             other => {
                 tracing::error!(error = %other, kind = ?other.dynamo_kind(), "storage failure");
                 ApiError::Unavailable(
@@ -475,6 +495,34 @@ mod tests {
         assert_eq!(
             r.json_body(),
             json!({"error": {"code": "active_message_limit_reached", "message": "wait", "retryAfterSeconds": 60}})
+        );
+    }
+
+    #[test]
+    fn storage_failures_are_mapped_in_one_place() {
+        let throttled = ApiError::from(StoreError::Dynamo {
+            kind: DynamoFailure::Throttled,
+            detail: "ThrottlingError".into(),
+        })
+        .to_response();
+        assert_eq!(throttled.status, 503);
+        assert_eq!(throttled.header("Retry-After"), Some("2"));
+        let other = ApiError::from(StoreError::Dynamo {
+            kind: DynamoFailure::Other,
+            detail: "boom".into(),
+        });
+        assert_eq!((other.status(), other.code()), (503, "service_unavailable"));
+        assert!(
+            !other.to_string().contains("boom"),
+            "details stay in the log"
+        );
+        assert_eq!(
+            ApiError::from(StoreError::BadCursor).code(),
+            "invalid_cursor"
+        );
+        assert_eq!(
+            ApiError::from(StoreError::ChannelTaken("1".into())).status(),
+            409
         );
     }
 

@@ -187,11 +187,77 @@ pub struct DeliveryUpdate<'a> {
 pub struct SentMessage<'a> {
     pub key: &'a RecordKey,
     pub sender: &'a str,
+    /// The send's id (its cap slot's token when the cap is on), as in its [`SendTag`].
+    pub send_id: &'a str,
     pub template: &'a TemplateRef,
     pub wamid: &'a str,
     pub at: DateTime<Utc>,
     /// The idempotency key's item and the response to store with it, in the same transaction.
     pub idempotency: Option<StoredResponse<'a>>,
+}
+
+/// A send whose answer from WhatsApp was lost: it may have gone out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownSend<'a> {
+    pub key: &'a RecordKey,
+    pub send_id: &'a str,
+    pub at: DateTime<Utc>,
+    pub idempotency: Option<StoredResponse<'a>>,
+}
+
+/// What every active message carries in `biz_opaque_callback_data` (Meta
+/// echoes it in the message's statuses), so that a send whose answer was lost
+/// can be settled from its status: which record, who sent it, the send's id
+/// (its cap slot), and the template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendTag {
+    #[serde(rename = "ah")]
+    pub version: u8,
+    /// The record's id ([`RecordKey::id`]).
+    #[serde(rename = "r")]
+    pub record: String,
+    #[serde(rename = "a")]
+    pub sender: String,
+    #[serde(rename = "s")]
+    pub send_id: String,
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateRef>,
+}
+
+/// Meta's limit for `biz_opaque_callback_data`.
+pub const MAX_CALLBACK_DATA: usize = 512;
+
+impl SendTag {
+    /// The text to send; the template is left out when it would not fit.
+    pub fn encode(&self) -> String {
+        let full = serde_json::to_string(self).unwrap_or_default();
+        if full.len() <= MAX_CALLBACK_DATA {
+            return full;
+        }
+        let short = SendTag {
+            template: None,
+            ..self.clone()
+        };
+        serde_json::to_string(&short).unwrap_or_default()
+    }
+
+    /// Reads a status's callback data; `None` for anything that is not our tag.
+    pub fn parse(data: &str) -> Option<SendTag> {
+        serde_json::from_str::<SendTag>(data)
+            .ok()
+            .filter(|t| t.version == 1)
+    }
+}
+
+/// A status for a send that carried a [`SendTag`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement<'a> {
+    pub key: &'a RecordKey,
+    pub tag: &'a SendTag,
+    pub wamid: &'a str,
+    pub status: DeliveryStatus,
+    pub at: DateTime<Utc>,
+    pub error: Option<DeliveryError>,
 }
 
 /// A final response kept under an idempotency key.
@@ -219,6 +285,33 @@ mod tests {
         let other = RecordKey::from_id("t2", &id).unwrap();
         assert_eq!(other.tenant, "t2");
         assert_ne!(other.pk(), k.pk());
+    }
+
+    #[test]
+    fn a_send_tag_fits_metas_limit_and_reads_back() {
+        let tag = SendTag {
+            version: 1,
+            record: "YS0xCjU1MTEKMQ".into(),
+            sender: "a-1".into(),
+            send_id: "0123456789abcdef0123456789abcdef".into(),
+            template: Some(TemplateRef {
+                name: "retorno".into(),
+                language: "pt_BR".into(),
+            }),
+        };
+        assert_eq!(SendTag::parse(&tag.encode()), Some(tag.clone()));
+        let long = SendTag {
+            template: Some(TemplateRef {
+                name: "x".repeat(512),
+                language: "pt_BR".into(),
+            }),
+            ..tag.clone()
+        };
+        let encoded = long.encode();
+        assert!(encoded.len() <= MAX_CALLBACK_DATA);
+        assert_eq!(SendTag::parse(&encoded).unwrap().template, None);
+        assert_eq!(SendTag::parse("something else"), None);
+        assert_eq!(SendTag::parse(r#"{"ah":2,"r":"x","a":"a","s":"s"}"#), None);
     }
 
     #[test]

@@ -67,6 +67,8 @@ impl InboundMessage {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
+    /// Our send's answer was lost: WhatsApp may or may not have it (never from Meta).
+    Unknown,
     Accepted,
     Sent,
     Delivered,
@@ -88,6 +90,7 @@ impl DeliveryStatus {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Unknown => "unknown",
             Self::Accepted => "accepted",
             Self::Sent => "sent",
             Self::Delivered => "delivered",
@@ -97,8 +100,21 @@ impl DeliveryStatus {
     }
 
     /// Order of progress; a status never moves a record to a lower rank.
+    /// (`unknown` and `accepted` share the bottom: both are only ever set by
+    /// the send itself, and the stored ranks of `accepted` onwards never change.)
     pub fn rank(self) -> u8 {
-        self as u8
+        match self {
+            Self::Unknown | Self::Accepted => 0,
+            Self::Sent => 1,
+            Self::Delivered => 2,
+            Self::Read => 3,
+            Self::Failed => 4,
+        }
+    }
+
+    /// Whether the message reached WhatsApp's side (it was sent, whatever came after).
+    pub fn went_out(self) -> bool {
+        matches!(self, Self::Sent | Self::Delivered | Self::Read)
     }
 }
 
@@ -117,6 +133,8 @@ pub struct StatusUpdate {
     pub timestamp: DateTime<Utc>,
     pub recipient: Option<String>,
     pub error: Option<DeliveryError>,
+    /// What we put in `biz_opaque_callback_data` when sending, echoed by Meta.
+    pub callback_data: Option<String>,
 }
 
 /// One `changes[].value` of field `messages`.
@@ -308,6 +326,7 @@ fn read_status(st: &Value) -> Result<StatusUpdate, &'static str> {
             .or_else(|| s(st, "recipient_user_id"))
             .map(String::from),
         error,
+        callback_data: s(st, "biz_opaque_callback_data").map(String::from),
     })
 }
 

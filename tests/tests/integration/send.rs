@@ -49,16 +49,16 @@ pub fn deps_for(f: &Fixture) -> send::Deps {
     }
 }
 
-struct SendFixture {
-    f: Fixture,
-    record_id: String,
-    phone: String,
-    bus: String,
-    eb: aws_sdk_eventbridge::Client,
+pub struct SendFixture {
+    pub f: Fixture,
+    pub record_id: String,
+    pub phone: String,
+    pub bus: String,
+    pub eb: aws_sdk_eventbridge::Client,
 }
 
 /// A tenant with templates, one night contact of a-1 who tapped Yes.
-async fn send_fixture(cap: Option<u32>) -> SendFixture {
+pub async fn send_fixture(cap: Option<u32>) -> SendFixture {
     let mut s = settings(true, false);
     match cap {
         Some(x) => s["activeMessageLimit"] = json!({"enabled": true, "maxPerContactPer24h": x}),
@@ -95,16 +95,16 @@ async fn send_fixture(cap: Option<u32>) -> SendFixture {
     }
 }
 
-fn body() -> Value {
+pub fn body() -> Value {
     json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "Maria", "2": "ontem"}})
 }
 
 impl SendFixture {
-    fn deps(&self, now: DateTime<Utc>) -> send::Deps {
+    pub fn deps(&self, now: DateTime<Utc>) -> send::Deps {
         deps_at(&self.f, &self.bus, self.eb.clone(), now)
     }
 
-    async fn send_as(
+    pub async fn send_as(
         &self,
         deps: &send::Deps,
         agent: &str,
@@ -127,7 +127,7 @@ impl SendFixture {
     }
 
     /// The send times a-1's counter holds for this customer.
-    async fn counted_sends(&self) -> Vec<(DateTime<Utc>, String)> {
+    pub async fn counted_sends(&self) -> Vec<(DateTime<Utc>, String)> {
         self.f
             .store
             .read_counter(&self.f.tenant, "a-1", &self.phone)
@@ -136,7 +136,7 @@ impl SendFixture {
             .sends
     }
 
-    fn templates_sent(&self) -> Vec<Value> {
+    pub fn templates_sent(&self) -> Vec<Value> {
         self.f
             .graph
             .sent_to(&self.phone)
@@ -146,7 +146,7 @@ impl SendFixture {
     }
 }
 
-fn code(r: &ApiResponse) -> String {
+pub fn code(r: &ApiResponse) -> String {
     r.json_body()["error"]["code"]
         .as_str()
         .unwrap_or("")
@@ -354,7 +354,7 @@ async fn metas_refusal_is_502_the_slot_comes_back_and_the_record_stays_unsent() 
 }
 
 #[tokio::test]
-async fn a_whatsapp_timeout_is_504_and_gives_the_slot_back() {
+async fn a_silent_whatsapp_is_504_outcome_unknown_and_keeps_the_slot() {
     let s = send_fixture(Some(2)).await;
     // A server that accepts and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -368,7 +368,29 @@ async fn a_whatsapp_timeout_is_504_and_gives_the_slot_back() {
     let mut d = s.deps(night() + Duration::hours(9));
     d.graph = GraphClient::new(&url, "v23.0", GRAPH_TOKEN, StdDuration::from_millis(300)).unwrap();
     let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
-    assert_eq!((r.status, code(&r)), (504, "whatsapp_timeout".into()));
+    assert_eq!(
+        (r.status, code(&r)),
+        (504, "whatsapp_outcome_unknown".into())
+    );
+    assert_eq!(s.counted_sends().await.len(), 1, "WhatsApp may have it");
+    let rec = s.f.records("a-1").await.remove(0);
+    assert!(!rec.message_sent);
+    assert_eq!(
+        rec.delivery.unwrap().status,
+        afterhours_rules::webhook::DeliveryStatus::Unknown
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_sends_nothing_and_gives_the_slot_back() {
+    let s = send_fixture(Some(2)).await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut d = s.deps(night() + Duration::hours(9));
+    d.graph = GraphClient::new(&url, "v23.0", GRAPH_TOKEN, StdDuration::from_millis(300)).unwrap();
+    let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
+    assert_eq!((r.status, code(&r)), (502, "whatsapp_unreachable".into()));
     assert!(s.counted_sends().await.is_empty());
     assert!(!s.f.records("a-1").await[0].message_sent);
 }

@@ -383,34 +383,36 @@ async fn delivery_states_never_move_backwards() {
         .await
         .unwrap();
     let at = t0() + Duration::minutes(1);
-    assert!(store
-        .update_delivery(&status("t1", "wamid.out", DeliveryStatus::Delivered, at))
-        .await
-        .unwrap());
-    assert!(!store
-        .update_delivery(&status("t1", "wamid.out", DeliveryStatus::Sent, at))
-        .await
-        .unwrap());
-    assert!(!store
-        .update_delivery(&status("t1", "wamid.out", DeliveryStatus::Delivered, at))
-        .await
-        .unwrap());
-    assert!(
-        !store
-            .update_delivery(&status("t2", "wamid.out", DeliveryStatus::Read, at))
-            .await
-            .unwrap(),
+    let apply = |tenant: &'static str, wamid: &'static str, st: DeliveryStatus| {
+        let store = store.clone();
+        async move {
+            store
+                .update_delivery(&status(tenant, wamid, st, at))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        apply("t1", "wamid.out", DeliveryStatus::Delivered).await,
+        Some(true)
+    );
+    assert_eq!(
+        apply("t1", "wamid.out", DeliveryStatus::Sent).await,
+        Some(false)
+    );
+    assert_eq!(
+        apply("t1", "wamid.out", DeliveryStatus::Delivered).await,
+        Some(false)
+    );
+    assert_eq!(
+        apply("t2", "wamid.out", DeliveryStatus::Read).await,
+        None,
         "another tenant's status is ignored"
     );
-    assert!(!store
-        .update_delivery(&status(
-            "t1",
-            "wamid.prompt-or-unknown",
-            DeliveryStatus::Read,
-            at
-        ))
-        .await
-        .unwrap());
+    assert_eq!(
+        apply("t1", "wamid.prompt-or-unknown", DeliveryStatus::Read).await,
+        None
+    );
     assert_eq!(
         store
             .get_record(&k, t0())
@@ -431,6 +433,7 @@ async fn delivery_states_never_move_backwards() {
             ..status("t1", "wamid.out", DeliveryStatus::Failed, at)
         })
         .await
+        .unwrap()
         .unwrap());
     let d = store
         .get_record(&k, t0())
@@ -736,15 +739,24 @@ async fn idempotency_keys_are_claimed_once_and_tied_to_the_body() {
     let store = fresh_store().await;
     let pk = afterhours_adapters::store::Store::idempotency_pk("t1", "a-1", &unique("k"));
     assert_eq!(
-        store.claim_idempotency(&pk, "h1", t0()).await.unwrap(),
+        store
+            .claim_idempotency(&pk, "h1", t0(), hold())
+            .await
+            .unwrap(),
         IdempotencyClaim::Claimed
     );
     assert_eq!(
-        store.claim_idempotency(&pk, "h1", t0()).await.unwrap(),
+        store
+            .claim_idempotency(&pk, "h1", t0(), hold())
+            .await
+            .unwrap(),
         IdempotencyClaim::InProgress
     );
     assert_eq!(
-        store.claim_idempotency(&pk, "h2", t0()).await.unwrap(),
+        store
+            .claim_idempotency(&pk, "h2", t0(), hold())
+            .await
+            .unwrap(),
         IdempotencyClaim::Mismatch
     );
     store
@@ -756,7 +768,10 @@ async fn idempotency_keys_are_claimed_once_and_tied_to_the_body() {
         .await
         .unwrap();
     assert_eq!(
-        store.claim_idempotency(&pk, "h1", t0()).await.unwrap(),
+        store
+            .claim_idempotency(&pk, "h1", t0(), hold())
+            .await
+            .unwrap(),
         IdempotencyClaim::Done {
             status: 200,
             body: r#"{"ok":1}"#.into()
@@ -765,15 +780,55 @@ async fn idempotency_keys_are_claimed_once_and_tied_to_the_body() {
     // After 24 h the key may be used again.
     assert_eq!(
         store
-            .claim_idempotency(&pk, "h2", t0() + Duration::hours(25))
+            .claim_idempotency(&pk, "h2", t0() + Duration::hours(25), hold())
             .await
             .unwrap(),
         IdempotencyClaim::Claimed
     );
     store.drop_idempotency(&pk).await.unwrap();
     assert_eq!(
-        store.claim_idempotency(&pk, "h3", t0()).await.unwrap(),
+        store
+            .claim_idempotency(&pk, "h3", t0(), hold())
+            .await
+            .unwrap(),
         IdempotencyClaim::Claimed
+    );
+}
+
+fn hold() -> Duration {
+    Duration::seconds(20)
+}
+
+#[tokio::test]
+async fn a_key_held_by_a_request_that_stopped_is_free_once_its_hold_ends() {
+    let store = fresh_store().await;
+    let pk = afterhours_adapters::store::Store::idempotency_pk("t1", "a-1", &unique("k"));
+    let claim = |at: DateTime<Utc>| store.claim_idempotency(&pk, "h1", at, hold());
+    assert_eq!(claim(t0()).await.unwrap(), IdempotencyClaim::Claimed);
+    // The request crashed before any answer: the key is held only until its hold ends.
+    assert_eq!(
+        claim(t0() + Duration::seconds(19)).await.unwrap(),
+        IdempotencyClaim::InProgress
+    );
+    assert_eq!(
+        claim(t0() + Duration::seconds(21)).await.unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    // A final answer is kept for the day, whatever the hold.
+    store
+        .complete_idempotency(&StoredResponse {
+            pk: &pk,
+            status: 504,
+            body: "{}",
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(t0() + Duration::hours(2)).await.unwrap(),
+        IdempotencyClaim::Done {
+            status: 504,
+            body: "{}".into()
+        }
     );
 }
 

@@ -101,3 +101,17 @@ fn every_function_is_a_workspace_binary_for_arm64() {
         assert!(manifest.contains(&format!("name = \"{b}\"")));
     }
 }
+
+#[test]
+fn an_idempotency_key_is_held_longer_than_the_send_function_may_run() {
+    let t = template();
+    let timeout = t["Resources"]["SendFunction"]["Properties"]["Timeout"]
+        .as_i64()
+        .or_else(|| t["Globals"]["Function"]["Timeout"].as_i64())
+        .expect("a timeout for the send function");
+    assert!(
+        send::IDEMPOTENCY_HOLD_SECONDS > timeout,
+        "a hold of {}s would free the key of a request still running (timeout {timeout}s)",
+        send::IDEMPOTENCY_HOLD_SECONDS
+    );
+}

@@ -71,13 +71,17 @@ pub(super) fn counter_key(tenant: &str, agent: &str, customer: &str) -> Item {
 }
 
 impl Store {
+    /// The counter, strongly consistent: what it says decides the next write.
     pub async fn read_counter(
         &self,
         tenant: &str,
         agent: &str,
         customer: &str,
     ) -> Result<Counter, StoreError> {
-        match self.get(counter_key(tenant, agent, customer)).await? {
+        match self
+            .get_consistent(counter_key(tenant, agent, customer))
+            .await?
+        {
             Some(i) => counter_of(&i),
             None => Ok(Counter::default()),
         }

@@ -1,11 +1,10 @@
-//! What the desk reads (one record, a page of an agent's records, a tenant's
-//! pending callbacks) and what a send reads and marks.
+//! What the desk reads: one record, a page of an agent's records, a tenant's
+//! pending callbacks, and everything a send needs in one read.
 
 use std::collections::HashMap;
 
 use afterhours_rules::callback::RequestedCallback;
-use afterhours_rules::webhook::DeliveryStatus;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -14,7 +13,7 @@ use super::item::{counter_of, doc_of, record_of};
 use super::tenants::Doc;
 use super::{dynamo, key, n, s, Item, Store, StoreError, LSI, PENDING_INDEX};
 use crate::cursor::CursorSigner;
-use crate::model::{agent_pk, ContactRecord, ListQuery, PointerKind, RecordKey, SentMessage};
+use crate::model::{agent_pk, ContactRecord, ListQuery, RecordKey};
 
 /// What `send_context` read.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -137,48 +136,6 @@ impl Store {
         self.query_all(q).await?.iter().map(record_of).collect()
     }
 
-    /// The active message went out: the record is marked sent (and leaves the
-    /// pending index), the `wamid` points at it for statuses, the customer is
-    /// remembered as the sender's, and the idempotent result is stored, all in
-    /// one transaction.
-    pub async fn mark_sent(&self, m: &SentMessage<'_>) -> Result<(), StoreError> {
-        let k = m.key;
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(k.pk(), k.sk())))
-            .update_expression(
-                "SET messageSent = :true, sentBy = :by, sentAt = :at, sentTemplate = :tn, sentLanguage = :tl, sentWamid = :w, \
-                 deliveryStatus = :acc, deliveryAt = :at, deliveryRank = :zero REMOVE GSI1PK, GSI1SK, deliveryErrorCode, deliveryErrorTitle",
-            )
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":by", s(m.sender))
-            .expression_attribute_values(":at", n(m.at.timestamp()))
-            .expression_attribute_values(":tn", s(&m.template.name))
-            .expression_attribute_values(":tl", s(&m.template.language))
-            .expression_attribute_values(":w", s(m.wamid))
-            .expression_attribute_values(":acc", s(DeliveryStatus::Accepted.as_str()))
-            .expression_attribute_values(":zero", n(i64::from(DeliveryStatus::Accepted.rank())))
-            .build()
-            .map_err(StoreError::build)?;
-        let mut cust = key(format!("T#{}", k.tenant), format!("CUST#{}", k.customer));
-        cust.insert("agentId".into(), s(m.sender));
-        cust.insert("updatedAt".into(), n(m.at.timestamp()));
-        let mut items = vec![
-            TransactWriteItem::builder().update(update).build(),
-            self.pointer_put(m.wamid, k, PointerKind::Active, m.at)?,
-            self.plain_put(cust)?,
-        ];
-        if let Some(r) = &m.idempotency {
-            items.push(
-                TransactWriteItem::builder()
-                    .update(self.idempotency_done(r)?)
-                    .build(),
-            );
-        }
-        self.transact(items).await
-    }
-
     /// Everything a send needs, in one batch read: the record (if live), the
     /// tenant's settings and templates, and the sender's cap counter for this customer.
     pub async fn send_context(
@@ -191,8 +148,9 @@ impl Store {
         let settings_key = Doc::Settings.key(&k.tenant);
         let templates_key = Doc::Templates.key(&k.tenant);
         let counter_key = counter_key(&k.tenant, sender, &k.customer);
+        // Strongly consistent: the counter read here decides the cap's conditional write.
         let items = self
-            .batch_get(vec![
+            .batch_get_consistent(vec![
                 record_key.clone(),
                 settings_key.clone(),
                 templates_key.clone(),

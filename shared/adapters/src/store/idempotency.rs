@@ -2,12 +2,13 @@
 //! or expired), the body's hash refuses a key reused with another request,
 //! the final response is stored for replay, and TTL cleans up.
 
-use aws_sdk_dynamodb::types::Update;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::item::parse;
-use super::{applied, dynamo, key, n, s, Store, StoreError};
+use super::{dynamo, key, n, s, Store, StoreError};
 use crate::model::StoredResponse;
 
 /// How long idempotency records are kept.
@@ -58,16 +59,21 @@ impl Store {
     }
 
     /// Claims an idempotency key: a conditional put that wins when the key is
-    /// new or expired; otherwise what the earlier request left.
+    /// new, expired, or held by a request that stopped without an answer (its
+    /// hold, as long as the function's timeout, ran out); otherwise what the
+    /// earlier request left, returned by the failed put itself (a strongly
+    /// consistent answer, no second read).
     pub async fn claim_idempotency(
         &self,
         pk: &str,
         body_hash: &str,
         now: DateTime<Utc>,
+        hold: Duration,
     ) -> Result<IdempotencyClaim, StoreError> {
         let mut item = key(pk, "I");
         item.insert("bodyHash".into(), s(body_hash));
         item.insert("idemState".into(), s(IdemState::InProgress.as_str()));
+        item.insert("holdUntil".into(), n((now + hold).timestamp()));
         item.insert(
             "expiresAt".into(),
             n((now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp()),
@@ -77,15 +83,28 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
+            .condition_expression(
+                "attribute_not_exists(PK) OR expiresAt < :now OR (idemState = :held AND holdUntil < :now)",
+            )
             .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":held", s(IdemState::InProgress.as_str()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        if applied(res)? {
-            return Ok(IdempotencyClaim::Claimed);
-        }
-        let Some(old) = self.get(key(pk, "I")).await? else {
-            return Ok(IdempotencyClaim::InProgress);
+        let old = match res {
+            Ok(_) => return Ok(IdempotencyClaim::Claimed),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => c.item().cloned(),
+                _ => return Err(dynamo(e)),
+            },
+        };
+        let old = match old {
+            Some(i) => i,
+            // A service that does not return the item: read it, strongly consistent.
+            None => match self.get_consistent(key(pk, "I")).await? {
+                Some(i) => i,
+                None => return Ok(IdempotencyClaim::InProgress),
+            },
         };
         let old: IdempotencyItem = parse(&old)?;
         if old.body_hash != body_hash {

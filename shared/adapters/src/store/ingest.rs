@@ -272,9 +272,13 @@ impl Store {
 
     /// A delivery status for a message this system sent. Statuses never move a
     /// record backwards and only the record's latest active message counts.
-    pub async fn update_delivery(&self, u: &DeliveryUpdate<'_>) -> Result<bool, StoreError> {
+    /// `None` when no active message of this tenant has this `wamid` (yet).
+    pub async fn update_delivery(
+        &self,
+        u: &DeliveryUpdate<'_>,
+    ) -> Result<Option<bool>, StoreError> {
         let Some(p) = self.pointer(u.tenant, u.wamid, PointerKind::Active).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         let mut req = self
             .client
@@ -293,6 +297,6 @@ impl Store {
                 .expression_attribute_values(":et", s(&e.title)),
             None => req.update_expression("SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :r"),
         };
-        applied(req.send().await)
+        applied(req.send().await).map(Some)
     }
 }

@@ -13,14 +13,16 @@
 //!
 //! The operations live beside the items they touch: [`tenants`] (channels,
 //! settings, templates, the registry), [`ingest`] (what the webhook writes),
-//! [`desk`] (what the desk reads and a send marks), [`cap`] (the counter) and
-//! [`idempotency`]; [`item`] turns stored items back into types.
+//! [`desk`] (what the desk and a send read), [`outcomes`] (what a send's
+//! outcome writes), [`cap`] (the counter) and [`idempotency`]; [`item`] turns
+//! stored items back into types.
 
 mod cap;
 mod desk;
 mod idempotency;
 mod ingest;
 mod item;
+mod outcomes;
 mod tenants;
 
 use std::collections::HashMap;
@@ -72,6 +74,14 @@ impl StoreError {
             StoreError::Dynamo { kind, .. } => Some(*kind),
             _ => None,
         }
+    }
+
+    /// A failure that the same request may not meet again: throttling, a conflict.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.dynamo_kind(),
+            Some(DynamoFailure::Throttled | DynamoFailure::TransactionConflict)
+        )
     }
 
     fn is_condition_failed(&self) -> bool {
@@ -170,6 +180,12 @@ where
     }
 }
 
+/// "Full jitter" backoff: a random wait up to 20 ms × 2^attempt.
+fn backoff(attempt: u32) -> StdDuration {
+    let cap = 20u64 << attempt.min(6);
+    StdDuration::from_millis(fastrand::u64(cap / 4..=cap))
+}
+
 type Item = HashMap<String, AttributeValue>;
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -229,8 +245,35 @@ impl Store {
         Ok(out.item)
     }
 
+    /// One item, strongly consistent.
+    async fn get_consistent(&self, k: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(k))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(dynamo)?;
+        Ok(out.item)
+    }
+
     /// Reads many items in one request (retrying unprocessed keys), in no particular order.
     pub async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        self.batch_get_with(keys, false).await
+    }
+
+    /// Like [`Store::batch_get`], strongly consistent: for reads that decide a conditional write.
+    pub async fn batch_get_consistent(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        self.batch_get_with(keys, true).await
+    }
+
+    async fn batch_get_with(
+        &self,
+        keys: Vec<Item>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut unique: Vec<Item> = Vec::new();
         for k in keys {
             if !unique.contains(&k) {
@@ -239,17 +282,22 @@ impl Store {
         }
         let mut out = Vec::new();
         for chunk in unique.chunks(100) {
-            out.extend(self.batch_get_chunk(chunk.to_vec()).await?);
+            out.extend(self.batch_get_chunk(chunk.to_vec(), consistent).await?);
         }
         Ok(out)
     }
 
     /// At most 100 keys, with their unprocessed keys asked again after a backoff.
-    async fn batch_get_chunk(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+    async fn batch_get_chunk(
+        &self,
+        keys: Vec<Item>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut pending = Some(
             KeysAndAttributes::builder()
                 .set_keys(Some(keys))
+                .consistent_read(consistent)
                 .build()
                 .map_err(StoreError::build)?,
         );
@@ -280,9 +328,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Runs a transaction, retrying (with a short backoff) when DynamoDB cancels
-    /// it for a conflict with another transaction on the same items. DynamoDB
-    /// Local never does; AWS does under load, so this is tested with mocks.
+    /// Runs a transaction, retrying with a jittered backoff when DynamoDB
+    /// cancels it for a conflict with another transaction on the same items
+    /// or for throttling (the SDK does not retry either for transactions).
+    /// DynamoDB Local never does; AWS does under load, so this is tested with mocks.
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         let mut attempt = 0u32;
         loop {
@@ -293,13 +342,10 @@ impl Store {
                 .send()
                 .await;
             match res.map_err(transact_failure) {
-                Err(e)
-                    if attempt < TRANSACT_RETRIES
-                        && e.dynamo_kind() == Some(DynamoFailure::TransactionConflict) =>
-                {
+                Err(e) if attempt < TRANSACT_RETRIES && e.is_transient() => {
                     attempt += 1;
-                    tracing::warn!(attempt, "transaction conflict; retrying");
-                    tokio::time::sleep(StdDuration::from_millis(10 << attempt)).await;
+                    tracing::warn!(attempt, kind = ?e.dynamo_kind(), "transaction cancelled; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
                 }
                 other => return other.map(|_| ()),
             }

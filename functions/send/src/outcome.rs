@@ -1,0 +1,208 @@
+//! The Graph call and what its outcome does (SPEC §5): sent → the record is
+//! marked and the event published; a clear refusal, or a request that never
+//! left → 502 and the cap slot given back; no usable answer → 504, the slot
+//! kept (WhatsApp may have the message) and the record `unknown` until a
+//! status with the send's tag settles it. Whatever the outcome, the answer is
+//! stored under the `Idempotency-Key`, so a retry never sends again.
+
+use afterhours_adapters::events::Event;
+use afterhours_adapters::graph::GraphError;
+use afterhours_adapters::http::{ApiError, ApiResponse, Caller};
+use afterhours_adapters::model::{RecordKey, SendTag, SentMessage, StoredResponse, UnknownSend};
+use afterhours_rules::cap::local_iso;
+use afterhours_rules::display::mask;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::request::SendResponse;
+use crate::{Checked, Deps, SENT_DETAIL_TYPE};
+
+/// One send on its way out: who, to which record, with which id and slot.
+pub struct Attempt<'a> {
+    pub caller: &'a Caller,
+    pub key: &'a RecordKey,
+    pub checked: &'a Checked,
+    /// The send's id: its cap slot's token when the cap is on.
+    pub send_id: String,
+    pub counted: bool,
+    pub quota: Option<afterhours_rules::cap::QuotaView>,
+    pub idempotency: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+impl Attempt<'_> {
+    /// Meta's template message, tagged so its statuses name this send.
+    pub fn message(&self) -> Value {
+        let c = self.checked;
+        let tag = SendTag {
+            version: 1,
+            record: self.key.id(),
+            sender: self.caller.agent.clone(),
+            send_id: self.send_id.clone(),
+            template: Some(c.template.clone()),
+        };
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": c.to,
+            "type": "template",
+            "template": {
+                "name": c.template.name,
+                "language": {"code": c.template.language},
+                "components": c.components,
+            },
+            "biz_opaque_callback_data": tag.encode(),
+        })
+    }
+
+    fn stored<'b>(&'b self, status: u16, body: &'b str) -> Option<StoredResponse<'b>> {
+        self.idempotency
+            .map(|pk| StoredResponse { pk, status, body })
+    }
+}
+
+/// Sends and settles; the answer is final (200, 502 or 504) and stored under the key.
+pub async fn deliver(deps: &Deps, a: &Attempt<'_>) -> ApiResponse {
+    let record = &a.checked.record;
+    match deps.graph.send(&record.channel, &a.message()).await {
+        Ok(wamid) => sent(deps, a, &wamid).await,
+        Err(e @ GraphError::Unknown(_)) => {
+            tracing::warn!(customer = %mask(&a.key.customer), error = %e, "active message outcome unknown; its slot stays counted");
+            unknown(deps, a, graph_error(e)).await
+        }
+        Err(e) => {
+            tracing::warn!(customer = %mask(&a.key.customer), error = %e, "active message not sent");
+            refused(deps, a, graph_error(e)).await
+        }
+    }
+}
+
+async fn sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) -> ApiResponse {
+    let tz = a.checked.rules.tz();
+    let response = SendResponse {
+        message_id: wamid.to_string(),
+        sent_at: local_iso(a.now, tz),
+        quota: a.quota.clone(),
+    };
+    let body = serde_json::to_string(&response).unwrap_or_default();
+    let marked = deps
+        .store
+        .mark_sent(&SentMessage {
+            key: a.key,
+            sender: &a.caller.agent,
+            send_id: &a.send_id,
+            template: &a.checked.template,
+            wamid,
+            at: a.now,
+            idempotency: a.stored(200, &body),
+        })
+        .await;
+    if let Err(e) = marked {
+        // The message went out. Keep the key's answer at least, so a retry replays it.
+        tracing::error!(error = %e, wamid = %wamid, "active message sent but the record could not be marked");
+        if let Some(r) = a.stored(200, &body) {
+            if let Err(e) = deps.store.complete_idempotency(&r).await {
+                tracing::error!(error = %e, "the sent answer could not be stored under its key");
+            }
+        }
+    }
+    publish_sent(deps, a, wamid).await;
+    ApiResponse::json(200, &response)
+}
+
+async fn unknown(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
+    let r = e.to_response();
+    let marked = deps
+        .store
+        .mark_unknown(&UnknownSend {
+            key: a.key,
+            send_id: &a.send_id,
+            at: a.now,
+            idempotency: a.stored(r.status, &r.body),
+        })
+        .await;
+    if let Err(e) = marked {
+        tracing::error!(error = %e, "the unknown outcome could not be stored");
+    }
+    r
+}
+
+async fn refused(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
+    if a.counted {
+        let released = deps
+            .store
+            .release(&a.key.tenant, &a.caller.agent, &a.key.customer, &a.send_id)
+            .await;
+        if let Err(err) = released {
+            tracing::error!(error = %err, "could not give a cap slot back");
+        }
+    }
+    let r = e.to_response();
+    if let Some(stored) = a.stored(r.status, &r.body) {
+        if let Err(err) = deps.store.complete_idempotency(&stored).await {
+            tracing::error!(error = %err, "the refusal could not be stored under its key");
+        }
+    }
+    r
+}
+
+/// Meta's refusal → 502 with its code and a plain explanation; a lost answer
+/// → 504 `whatsapp_outcome_unknown`; a request that never left → 502.
+pub fn graph_error(e: GraphError) -> ApiError {
+    afterhours_adapters::graph::api_error(
+        e,
+        "whatsapp_outcome_unknown",
+        "WhatsApp's answer was lost: the message may have gone out. It still counts against the limit; the contact shows the outcome once WhatsApp reports it.",
+        "WhatsApp could not be reached; nothing was sent. Try again shortly.",
+    )
+}
+
+async fn publish_sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) {
+    let record = &a.checked.record;
+    let event = Event {
+        detail_type: SENT_DETAIL_TYPE.into(),
+        detail: json!({
+            "tenantId": a.caller.tenant,
+            "agentId": a.caller.agent,
+            "recordId": record.key.id(),
+            "recordAgentId": record.key.agent,
+            "contact": afterhours_rules::display::contact(record.wa_id.as_deref(), record.user_id.as_deref()),
+            "template": a.checked.template,
+            "messageId": wamid,
+            "sentAt": a.now.to_rfc3339(),
+        }),
+    };
+    let outcome = deps.events.publish(&[event]).await;
+    if !outcome.failed.is_empty() {
+        tracing::error!(failed = ?outcome.failed, "ActiveMessageSent not published (the send itself succeeded)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metas_refusal_becomes_502_with_a_plain_explanation() {
+        let e = graph_error(GraphError::Rejected {
+            http_status: 400,
+            code: 131047,
+            title: "Re-engagement message".into(),
+            details: None,
+        });
+        let r = e.to_response();
+        assert_eq!(r.status, 502);
+        let b = r.json_body();
+        assert_eq!(b["error"]["code"], "whatsapp_rejected");
+        assert_eq!(b["error"]["whatsappCode"], 131047);
+        assert!(b["error"]["message"].as_str().unwrap().contains("24 hours"));
+    }
+
+    #[test]
+    fn a_lost_answer_is_504_outcome_unknown_and_a_refused_connection_502() {
+        let e = graph_error(GraphError::Unknown("timed out".into()));
+        assert_eq!((e.status(), e.code()), (504, "whatsapp_outcome_unknown"));
+        let e = graph_error(GraphError::NotSent("connection refused".into()));
+        assert_eq!((e.status(), e.code()), (502, "whatsapp_unreachable"));
+    }
+}

@@ -1,0 +1,129 @@
+//! The send's request and answer bodies, and the template it names.
+
+use afterhours_adapters::http::ApiError;
+use afterhours_rules::cap::QuotaView;
+use afterhours_rules::templates::Template;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+/// The request body as it comes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SendBody {
+    pub template: TemplateBody,
+    #[serde(default)]
+    pub variables: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TemplateBody {
+    pub name: String,
+    pub language: String,
+}
+
+/// The request, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendRequest {
+    pub template: String,
+    pub language: String,
+    pub variables: Map<String, Value>,
+}
+
+/// The answer to a send that went out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendResponse {
+    pub message_id: String,
+    pub sent_at: String,
+    pub quota: Option<QuotaView>,
+}
+
+fn invalid_request(message: &str) -> ApiError {
+    ApiError::BadRequest {
+        code: "invalid_request",
+        message: message.to_string(),
+    }
+}
+
+/// Reads the body strictly: a template with a name and language, variables as an object.
+pub fn parse_body(body: &Value) -> Result<SendRequest, ApiError> {
+    if body.get("template").is_none() {
+        return Err(invalid_request(
+            "The body needs \"template\": {\"name\", \"language\"}.",
+        ));
+    }
+    if !matches!(
+        body.get("variables"),
+        None | Some(Value::Null | Value::Object(_))
+    ) {
+        return Err(invalid_request(
+            "variables must be an object of name to text.",
+        ));
+    }
+    let parsed: SendBody = serde_json::from_value(body.clone()).map_err(|_| {
+        invalid_request("template.name and template.language must be non-empty text.")
+    })?;
+    let TemplateBody { name, language } = parsed.template;
+    if name.trim().is_empty() || language.trim().is_empty() {
+        return Err(invalid_request(
+            "template.name and template.language must be non-empty text.",
+        ));
+    }
+    Ok(SendRequest {
+        template: name,
+        language,
+        variables: parsed.variables.unwrap_or_default(),
+    })
+}
+
+/// The approved template the request names (422 `template_not_approved` otherwise).
+pub fn find_template<'a>(
+    templates: &'a [Template],
+    r: &SendRequest,
+) -> Result<&'a Template, ApiError> {
+    templates
+        .iter()
+        .find(|t| t.name == r.template && t.language == r.language && t.is_approved())
+        .ok_or_else(|| {
+            let status = templates
+                .iter()
+                .find(|t| t.name == r.template && t.language == r.language)
+                .map(|t| t.status.clone());
+            let message = match status {
+                Some(s) => format!(
+                    "Template {} ({}) is {s}, not APPROVED; it cannot be sent.",
+                    r.template, r.language
+                ),
+                None => format!(
+                    "Template {} ({}) is not among this tenant's approved templates.",
+                    r.template, r.language
+                ),
+            };
+            ApiError::Unprocessable {
+                code: "template_not_approved",
+                message,
+                details: json!({"template": {"name": r.template, "language": r.language}}),
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_is_read_strictly() {
+        assert!(parse_body(&json!({"template": {"name": "x", "language": "pt_BR"}})).is_ok());
+        for bad in [
+            json!({}),
+            json!({"template": {"name": ""}}),
+            json!({"template": {"name": "x", "language": 3}}),
+            json!({"template": {"name": "x", "language": "pt_BR"}, "variables": [1]}),
+        ] {
+            assert_eq!(
+                parse_body(&bad).unwrap_err().code(),
+                "invalid_request",
+                "{bad}"
+            );
+        }
+    }
+}
