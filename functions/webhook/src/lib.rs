@@ -2,6 +2,9 @@
 //! and statuses): outside-hours contacts recorded, the next-hours prompt sent
 //! once per closed period, the customer's answer and delivery states stored.
 
+mod messages;
+mod statuses;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,17 +13,11 @@ use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::graph::GraphClient;
 use afterhours_adapters::http::{ApiRequest, ApiResponse};
 use afterhours_adapters::lambda::{system_clock, Clock};
-use afterhours_adapters::model::{
-    Channel, DeliveryUpdate, Inbound, IngestOutcome, RecordKey, SendTag, Settlement,
-};
+use afterhours_adapters::model::Channel;
 use afterhours_adapters::store::{Store, StoreError};
 use afterhours_adapters::tenant::{RulesCache, TtlCache};
-use afterhours_rules::display::mask;
-use afterhours_rules::prompt::{answer_of, prompt_body, prompt_message};
 use afterhours_rules::settings::TenantRules;
-use afterhours_rules::webhook::{self, InboundMessage, MessageKind, StatusUpdate};
-use afterhours_rules::RETENTION_DAYS;
-use chrono::Duration as ChronoDuration;
+use afterhours_rules::webhook;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
@@ -28,6 +25,9 @@ use subtle::ConstantTimeEq;
 
 /// How long a channel stays cached in one instance.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
+/// How many prompts of one POST are in flight at once (Meta batches
+/// messages under load; each Graph call can take hundreds of ms).
+pub const PROMPT_CONCURRENCY: usize = 10;
 
 pub struct Deps {
     pub store: Store,
@@ -150,6 +150,7 @@ async fn receive(deps: &Deps, req: &ApiRequest) -> ApiResponse {
         tracing::warn!(reason = %why, "webhook item skipped");
     }
     let mut stats = Stats::default();
+    stats.skipped += payload.skipped.len();
     for change in &payload.changes {
         if let Err(e) = process_change(deps, change, &mut stats).await {
             tracing::error!(error = %e, "webhook storage failure; Meta will retry");
@@ -171,6 +172,8 @@ pub struct Stats {
     pub duplicates: usize,
     pub inside_hours: usize,
     pub skipped: usize,
+    /// Messages DynamoDB refused as invalid (logged and acknowledged).
+    pub poison: usize,
     pub prompts: usize,
     pub answers: usize,
     pub statuses: usize,
@@ -187,170 +190,17 @@ async fn process_change(
         return Ok(());
     };
     let rules = deps.rules(&channel.tenant_id).await?;
+    let mut prompts = Vec::new();
     for m in &change.messages {
-        process_message(deps, &channel, &rules, m, stats).await?;
+        if let Some(p) = messages::process(deps, &channel, &rules, m, stats).await? {
+            prompts.push(p);
+        }
     }
+    stats.prompts += messages::send_prompts(deps, &channel, &rules, prompts).await?;
     for s in &change.statuses {
-        process_status(deps, &channel, s, stats).await?;
+        statuses::process(deps, &channel, s, stats).await?;
     }
     Ok(())
-}
-
-async fn process_message(
-    deps: &Deps,
-    channel: &Channel,
-    rules: &TenantRules,
-    m: &InboundMessage,
-    stats: &mut Stats,
-) -> Result<(), StoreError> {
-    let now = (deps.clock)();
-    let Some(customer) = m.customer() else {
-        stats.skipped += 1;
-        return Ok(());
-    };
-    if m.kind == MessageKind::System || m.timestamp + ChronoDuration::days(RETENTION_DAYS) <= now {
-        stats.skipped += 1;
-        return Ok(());
-    }
-    if rules.schedule.is_open(m.timestamp) {
-        stats.inside_hours += 1;
-    } else {
-        record_outside_hours(deps, channel, rules, m, customer, stats).await?;
-    }
-    if let (MessageKind::ButtonReply { id, .. }, Some(ctx)) = (&m.kind, &m.context_id) {
-        if let Some(yes) = answer_of(id) {
-            let answered = deps
-                .store
-                .answer_callback(&channel.tenant_id, ctx, yes, m.timestamp)
-                .await?;
-            stats.answers += usize::from(answered);
-        }
-    }
-    Ok(())
-}
-
-/// Records a message written while the team was closed on the record of its
-/// agent and closed period; the first of the period gets the prompt.
-async fn record_outside_hours(
-    deps: &Deps,
-    channel: &Channel,
-    rules: &TenantRules,
-    m: &InboundMessage,
-    customer: &str,
-    stats: &mut Stats,
-) -> Result<(), StoreError> {
-    let tenant = &channel.tenant_id;
-    let agent = match deps.store.agent_for_customer(tenant, customer).await? {
-        Some(a) => a,
-        None => channel.default_agent_id.clone(),
-    };
-    let key = RecordKey {
-        tenant: tenant.clone(),
-        agent,
-        customer: customer.to_string(),
-        period: rules.schedule.period_key(m.timestamp).timestamp(),
-    };
-    let inbound = Inbound {
-        key: key.clone(),
-        channel: channel.phone_number_id.clone(),
-        wamid: m.id.clone(),
-        at: m.timestamp,
-        wa_id: m.wa_id.clone(),
-        user_id: m.user_id.clone(),
-        name: m.profile_name.clone(),
-    };
-    match deps.store.record_inbound(&inbound).await? {
-        IngestOutcome::Duplicate => stats.duplicates += 1,
-        IngestOutcome::Added => stats.recorded += 1,
-        IngestOutcome::Created => {
-            stats.recorded += 1;
-            if rules.settings.notify_next_service_hours
-                && !matches!(m.kind, MessageKind::ButtonReply { .. })
-            {
-                let sent = send_prompt(deps, channel, rules, m, customer, &key).await?;
-                stats.prompts += usize::from(sent);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Sends the next-hours prompt for a new record. A failed send is logged and
-/// leaves the record at `n/a`; only a storage failure is an error.
-async fn send_prompt(
-    deps: &Deps,
-    channel: &Channel,
-    rules: &TenantRules,
-    m: &InboundMessage,
-    customer: &str,
-    key: &RecordKey,
-) -> Result<bool, StoreError> {
-    let now = (deps.clock)();
-    let next = match rules.schedule.next_opening(m.timestamp) {
-        Some(t) if t > now => Some(t),
-        _ => rules.schedule.next_opening(now),
-    };
-    let texts = rules.prompt_texts();
-    let body = prompt_body(&texts, next, rules.tz(), &rules.settings.language);
-    let to = m.wa_id.as_deref().unwrap_or(customer);
-    match deps
-        .graph
-        .send(&channel.phone_number_id, &prompt_message(to, &body, &texts))
-        .await
-    {
-        Ok(wamid) => {
-            deps.store.mark_prompt_sent(key, &wamid, now).await?;
-            Ok(true)
-        }
-        Err(e) => {
-            tracing::warn!(customer = %mask(customer), error = %e, "next-hours prompt not sent; the record keeps n/a");
-            Ok(false)
-        }
-    }
-}
-
-async fn process_status(
-    deps: &Deps,
-    channel: &Channel,
-    s: &StatusUpdate,
-    stats: &mut Stats,
-) -> Result<(), StoreError> {
-    let update = DeliveryUpdate {
-        tenant: &channel.tenant_id,
-        wamid: &s.id,
-        status: s.status,
-        at: s.timestamp,
-        error: s.error.clone(),
-    };
-    let changed = match deps.store.update_delivery(&update).await? {
-        Some(changed) => changed,
-        // No pointer from this wamid: a send whose answer was lost, if it carries our tag.
-        None => settle(deps, channel, s).await?,
-    };
-    stats.statuses += usize::from(changed);
-    Ok(())
-}
-
-/// Settles a send whose answer was lost from its status, found through the
-/// `biz_opaque_callback_data` it was sent with (SPEC §5).
-async fn settle(deps: &Deps, channel: &Channel, s: &StatusUpdate) -> Result<bool, StoreError> {
-    let Some(tag) = s.callback_data.as_deref().and_then(SendTag::parse) else {
-        return Ok(false);
-    };
-    let Some(key) = RecordKey::from_id(&channel.tenant_id, &tag.record) else {
-        tracing::warn!("a status carries a tag that names no record; ignored");
-        return Ok(false);
-    };
-    deps.store
-        .settle_send(&Settlement {
-            key: &key,
-            tag: &tag,
-            wamid: &s.id,
-            status: s.status,
-            at: s.timestamp,
-            error: s.error.clone(),
-        })
-        .await
 }
 
 #[cfg(test)]

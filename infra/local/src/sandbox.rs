@@ -38,6 +38,9 @@ struct State {
     latency: Duration,
     /// How many of the next accepted messages are answered late, and how late.
     late: (usize, Duration),
+    /// Sends being answered right now, and the most there ever were at once.
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// Missing, not text, or empty.
@@ -176,6 +179,18 @@ impl Sandbox {
         }
     }
 
+    fn count_in_flight(&self, delta: isize) {
+        if let Ok(mut s) = self.state.lock() {
+            s.in_flight = s.in_flight.saturating_add_signed(delta);
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        }
+    }
+
+    /// The most sends that were being answered at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().map(|s| s.max_in_flight).unwrap_or(0)
+    }
+
     /// How long to wait before answering a send that got `status`.
     fn delay_for(&self, status: u16) -> Duration {
         let Ok(mut s) = self.state.lock() else {
@@ -258,11 +273,13 @@ impl Sandbox {
                 }
             },
             ("POST", [version, pnid, "messages"]) if version.starts_with('v') => {
+                self.count_in_flight(1);
                 let res = self.messages(&req, pnid);
                 let delay = self.delay_for(res.status);
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
+                self.count_in_flight(-1);
                 res
             }
             _ => meta_error(404, 803, "Unknown path components"),

@@ -249,6 +249,36 @@ impl SendTag {
     }
 }
 
+/// What the next-hours prompt carries in `biz_opaque_callback_data`: its
+/// record, so that a status of the prompt can complete its bookkeeping when
+/// the webhook that sent it stopped before storing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptTag {
+    #[serde(rename = "ah")]
+    pub version: u8,
+    /// The record's id ([`RecordKey::id`]).
+    pub prompt: String,
+}
+
+impl PromptTag {
+    pub fn new(k: &RecordKey) -> Self {
+        PromptTag {
+            version: 1,
+            prompt: k.id(),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn parse(data: &str) -> Option<PromptTag> {
+        serde_json::from_str::<PromptTag>(data)
+            .ok()
+            .filter(|t| t.version == 1)
+    }
+}
+
 /// A status for a send that carried a [`SendTag`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement<'a> {

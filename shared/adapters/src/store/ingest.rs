@@ -6,11 +6,13 @@ use std::collections::HashMap;
 
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::RETENTION_DAYS;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Duration, Utc};
 
-use super::item::{parse, Pointer};
-use super::{applied, dynamo, key, n, s, Item, Store, StoreError};
+use super::item::{parse, Pointer, PointerItem};
+use super::{applied, failed_condition, key, n, s, Item, Store, StoreError};
 use crate::model::{DeliveryUpdate, Inbound, IngestOutcome, PointerKind, RecordKey};
 
 /// A pending callback's sort key in the pending index and the LSI: first contact, then identity.
@@ -32,37 +34,8 @@ fn callback(v: RequestedCallback) -> AttributeValue {
     s(v.as_str())
 }
 
-/// The attributes an inbound message may change on its record, before what
-/// the customer's profile adds (`SET` clauses and their values).
-fn inbound_update(m: &Inbound) -> (Vec<&'static str>, Item) {
-    let mut set = vec![
-        "tenantId = :tenant",
-        "agentId = :agent",
-        "customerId = :customer",
-        "periodStart = :period",
-        "channelId = :channel",
-        "firstAt = if_not_exists(firstAt, :at)",
-        "LSK = if_not_exists(LSK, :lsk)",
-        "expiresAt = if_not_exists(expiresAt, :exp)",
-        "lastAt = :at",
-        "requestedCallback = if_not_exists(requestedCallback, :na)",
-        "messageSent = if_not_exists(messageSent, :false)",
-    ];
-    let mut values: Item = HashMap::from([
-        (":tenant".into(), s(&m.key.tenant)),
-        (":agent".into(), s(&m.key.agent)),
-        (":customer".into(), s(&m.key.customer)),
-        (":period".into(), n(m.key.period)),
-        (":channel".into(), s(&m.channel)),
-        (":at".into(), n(m.at.timestamp())),
-        (":lsk".into(), s(order_key(m.at, &m.key))),
-        (":exp".into(), expiry(m.at, 0)),
-        (":na".into(), callback(RequestedCallback::NotAsked)),
-        (":false".into(), AttributeValue::Bool(false)),
-        (":wamid".into(), s(&m.wamid)),
-        (":wamids".into(), AttributeValue::Ss(vec![m.wamid.clone()])),
-        (":one".into(), n(1)),
-    ]);
+/// The `SET` clauses and values of what a message says about its customer.
+fn customer_fields(m: &Inbound, set: &mut Vec<&'static str>, values: &mut Item) {
     for (clause, name, value) in [
         ("waId = :wa", ":wa", &m.wa_id),
         ("userId = :uid", ":uid", &m.user_id),
@@ -73,94 +46,212 @@ fn inbound_update(m: &Inbound) -> (Vec<&'static str>, Item) {
             values.insert(name.into(), s(v));
         }
     }
-    (set, values)
+}
+
+/// How long a message's `wamid` is remembered: Meta retries for up to 7 days.
+const DEDUP_DAYS: i64 = RETENTION_DAYS + 1;
+/// How often recording one message may meet a concurrent change of its record.
+const INGEST_ATTEMPTS: usize = 10;
+
+/// Where a message falls in its record, as the last attempt found it. The
+/// three cases for an existing record are exclusive and each write's
+/// condition checks its own, so a concurrent change only sends it round again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The record's newest message (the common case).
+    Add,
+    /// No record yet: this message opens it.
+    Create,
+    /// Between the record's first and last message (delivered out of order).
+    Middle,
+    /// Before the record's first message: the first contact moves back.
+    Earliest,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Times {
+    first_at: i64,
+    last_at: i64,
+}
+
+impl Step {
+    /// The step a stored record calls for.
+    fn after(m: &Inbound, old: &Item) -> Result<Step, StoreError> {
+        let t: Times = parse(old)?;
+        let at = m.at.timestamp();
+        Ok(if t.last_at <= at {
+            Step::Add
+        } else if t.first_at <= at {
+            Step::Middle
+        } else {
+            Step::Earliest
+        })
+    }
 }
 
 impl Store {
-    /// Records one inbound message outside hours: one conditional update that
-    /// creates the record or adds to it, refused when this `wamid` was already
-    /// counted. A message older than what is stored (out of order) costs one
-    /// more write to keep first/last times right.
+    /// Records one inbound message outside hours, in one transaction with the
+    /// message's `wamid` claimed for its channel: a delivery seen before
+    /// changes nothing, whatever record it would name today (the customer's
+    /// agent or the settings may have changed since). The common case (a
+    /// later message of a recorded night) is one transaction; a message that
+    /// opens a record or arrives out of order costs one more.
     pub async fn record_inbound(&self, m: &Inbound) -> Result<IngestOutcome, StoreError> {
-        let (set, values) = inbound_update(m);
-        let res = self
-            .client
-            .update_item()
+        let mut step = Step::Add;
+        let mut create_failed = false;
+        for _ in 0..INGEST_ATTEMPTS {
+            let record = match step {
+                Step::Add => self.add_update(m)?,
+                Step::Create => self.create_update(m)?,
+                Step::Middle | Step::Earliest => self.reorder_update(m, step)?,
+            };
+            let items = vec![self.dedup_put(m)?, record];
+            let reasons = match self.transact_or_reasons(items).await? {
+                Ok(()) if step == Step::Create => return Ok(IngestOutcome::Created),
+                Ok(()) => return Ok(IngestOutcome::Added),
+                Err(reasons) if failed_condition(&reasons, 0) => {
+                    return Ok(IngestOutcome::Duplicate)
+                }
+                Err(reasons) => reasons,
+            };
+            step = match (step, reasons.get(1).and_then(|r| r.item())) {
+                // Opened by a concurrent delivery in between.
+                (Step::Create, _) => {
+                    create_failed = true;
+                    Step::Add
+                }
+                (_, Some(old)) => Step::after(m, old)?,
+                (_, None) if !create_failed => Step::Create,
+                // A service that did not return the item: read it.
+                (_, None) => match self.get_consistent(key(m.key.pk(), m.key.sk())).await? {
+                    Some(old) => Step::after(m, &old)?,
+                    None => Step::Create,
+                },
+            };
+        }
+        Err(StoreError::Contention("a contact record".into()))
+    }
+
+    /// The claim of a message's `wamid` on its channel (kept while Meta may retry it).
+    fn dedup_put(&self, m: &Inbound) -> Result<TransactWriteItem, StoreError> {
+        let mut item = key(format!("M#{}#{}", m.channel, m.wamid), "M");
+        item.insert(
+            "expiresAt".into(),
+            n(m.at.timestamp() + Duration::days(DEDUP_DAYS).num_seconds()),
+        );
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn record_update(
+        &self,
+        m: &Inbound,
+        expression: String,
+        condition: &str,
+        values: Item,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(m.key.pk(), m.key.sk())))
-            .update_expression(format!(
-                "SET {} ADD wamids :wamids, msgCount :one",
-                set.join(", ")
-            ))
-            .condition_expression("NOT contains(wamids, :wamid)")
+            .update_expression(expression)
+            .condition_expression(condition)
             .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        let old = match res.map_err(dynamo) {
-            Ok(out) => out.attributes.filter(|a| !a.is_empty()),
-            Err(e) if e.is_condition_failed() => return Ok(IngestOutcome::Duplicate),
-            Err(e) => return Err(e),
-        };
-        let Some(old) = old else {
-            return Ok(IngestOutcome::Created);
-        };
-        self.repair_out_of_order(m, &old).await?;
-        Ok(IngestOutcome::Added)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// A message that arrived after a later one: restore the later last time and
-    /// name, and move the first contact back when this one is earlier.
-    async fn repair_out_of_order(&self, m: &Inbound, old: &Item) -> Result<(), StoreError> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Times {
-            first_at: i64,
-            last_at: i64,
-            profile_name: Option<String>,
-        }
-        let old: Times = parse(old)?;
-        let at = m.at.timestamp();
-        let k = key(m.key.pk(), m.key.sk());
-        if old.last_at > at {
-            let mut set = vec!["lastAt = :old"];
-            let mut values: Item =
-                HashMap::from([(":old".into(), n(old.last_at)), (":at".into(), n(at))]);
-            if let Some(name) = old.profile_name {
-                set.push("profileName = :name");
-                values.insert(":name".into(), s(name));
-            }
-            let r = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(k.clone()))
-                .update_expression(format!("SET {}", set.join(", ")))
-                .condition_expression("lastAt = :at")
-                .set_expression_attribute_values(Some(values))
-                .send()
-                .await;
-            applied(r)?;
-        }
-        if old.first_at > at {
-            let r = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(k))
-                .update_expression("SET firstAt = :at, LSK = :lsk, expiresAt = :exp")
-                .condition_expression("firstAt > :at")
-                .expression_attribute_values(":at", n(at))
-                .expression_attribute_values(":lsk", s(order_key(m.at, &m.key)))
-                .expression_attribute_values(":exp", expiry(m.at, 0))
-                .send()
-                .await;
-            applied(r)?;
-        }
-        Ok(())
+    /// The newest message of a recorded night: one more, the last time and name.
+    fn add_update(&self, m: &Inbound) -> Result<TransactWriteItem, StoreError> {
+        let mut set = vec!["lastAt = :at", "channelId = :channel"];
+        let mut values: Item = HashMap::from([
+            (":at".into(), n(m.at.timestamp())),
+            (":channel".into(), s(&m.channel)),
+            (":one".into(), n(1)),
+        ]);
+        customer_fields(m, &mut set, &mut values);
+        let expression = format!("SET {} ADD msgCount :one", set.join(", "));
+        self.record_update(
+            m,
+            expression,
+            "attribute_exists(PK) AND lastAt <= :at",
+            values,
+        )
     }
 
-    /// The pointer from a message this system sent (`W#{wamid}`) to its record.
+    /// The first message of a night: the record, ordered by its first contact.
+    fn create_update(&self, m: &Inbound) -> Result<TransactWriteItem, StoreError> {
+        let mut set = vec![
+            "tenantId = :tenant",
+            "agentId = :agent",
+            "customerId = :customer",
+            "periodStart = :period",
+            "channelId = :channel",
+            "firstAt = :at",
+            "lastAt = :at",
+            "LSK = :lsk",
+            "expiresAt = :exp",
+            "requestedCallback = :na",
+            "messageSent = :false",
+            "msgCount = :one",
+        ];
+        let mut values: Item = HashMap::from([
+            (":tenant".into(), s(&m.key.tenant)),
+            (":agent".into(), s(&m.key.agent)),
+            (":customer".into(), s(&m.key.customer)),
+            (":period".into(), n(m.key.period)),
+            (":channel".into(), s(&m.channel)),
+            (":at".into(), n(m.at.timestamp())),
+            (":lsk".into(), s(order_key(m.at, &m.key))),
+            (":exp".into(), expiry(m.at, 0)),
+            (":na".into(), callback(RequestedCallback::NotAsked)),
+            (":false".into(), AttributeValue::Bool(false)),
+            (":one".into(), n(1)),
+        ]);
+        customer_fields(m, &mut set, &mut values);
+        let expression = format!("SET {}", set.join(", "));
+        self.record_update(m, expression, "attribute_not_exists(PK)", values)
+    }
+
+    /// A message older than the record's newest: counted, its name only when
+    /// the record has none, and the first contact moved back when it is earlier.
+    fn reorder_update(&self, m: &Inbound, step: Step) -> Result<TransactWriteItem, StoreError> {
+        let mut set = vec!["channelId = :channel"];
+        let mut values: Item = HashMap::from([
+            (":channel".into(), s(&m.channel)),
+            (":one".into(), n(1)),
+            (":at".into(), n(m.at.timestamp())),
+        ]);
+        let condition = if step == Step::Earliest {
+            set.extend(["firstAt = :at", "LSK = :lsk", "expiresAt = :exp"]);
+            values.insert(":lsk".into(), s(order_key(m.at, &m.key)));
+            values.insert(":exp".into(), expiry(m.at, 0));
+            "attribute_exists(PK) AND firstAt > :at"
+        } else {
+            "attribute_exists(PK) AND lastAt > :at AND firstAt <= :at"
+        };
+        let unnamed = Inbound {
+            name: None,
+            ..m.clone()
+        };
+        customer_fields(&unnamed, &mut set, &mut values);
+        if let Some(name) = &m.name {
+            set.push("profileName = if_not_exists(profileName, :name)");
+            values.insert(":name".into(), s(name));
+        }
+        let expression = format!("SET {} ADD msgCount :one", set.join(", "));
+        self.record_update(m, expression, condition, values)
+    }
+
+    /// The pointer from a message this system sent (`W#{wamid}`) to its record:
+    /// an update, so that a tap parked there before it existed stays.
     pub(super) fn pointer_put(
         &self,
         wamid: &str,
@@ -168,23 +259,31 @@ impl Store {
         kind: PointerKind,
         at: DateTime<Utc>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = key(format!("W#{wamid}"), "W");
-        item.insert("tenantId".into(), s(&k.tenant));
-        item.insert("recordPK".into(), s(k.pk()));
-        item.insert("recordSK".into(), s(k.sk()));
-        item.insert("pointerKind".into(), s(kind.as_str()));
-        item.insert("expiresAt".into(), expiry(at, 1));
-        self.plain_put(item)
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("W#{wamid}"), "W")))
+            .update_expression(
+                "SET tenantId = :t, recordPK = :pk, recordSK = :sk, pointerKind = :kind, expiresAt = :exp",
+            )
+            .expression_attribute_values(":t", s(&k.tenant))
+            .expression_attribute_values(":pk", s(k.pk()))
+            .expression_attribute_values(":sk", s(k.sk()))
+            .expression_attribute_values(":kind", s(kind.as_str()))
+            .expression_attribute_values(":exp", expiry(at, 1))
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// The prompt went out: the record waits for the customer's answer. One transaction
-    /// (the record and the pointer from the prompt's `wamid`).
+    /// The prompt went out: the record waits for the customer's answer. One
+    /// transaction (the record and the pointer from the prompt's `wamid`).
+    /// `Ok(false)` when it was recorded before.
     pub async fn mark_prompt_sent(
         &self,
         k: &RecordKey,
         wamid: &str,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(k.pk(), k.sk())))
@@ -202,23 +301,73 @@ impl Store {
             ])
             .await;
         match res {
-            Err(e) if e.is_condition_failed() => Ok(()),
-            other => other,
+            Ok(()) => Ok(true),
+            Err(e) if e.is_condition_failed() => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
-    /// Where a message this system sent leads, when it is of this tenant and kind.
-    async fn pointer(
+    /// The prompt's bookkeeping completed from one of its statuses (found
+    /// through the record named in its `biz_opaque_callback_data`), when the
+    /// webhook that sent it stopped before storing it; a tap that came in
+    /// the meantime and was parked is applied now. Returns whether it changed.
+    pub async fn complete_prompt(
         &self,
-        tenant: &str,
+        k: &RecordKey,
         wamid: &str,
-        kind: PointerKind,
-    ) -> Result<Option<Pointer>, StoreError> {
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if !self.mark_prompt_sent(k, wamid, at).await? {
+            return Ok(false);
+        }
+        let parked = match self.get_consistent(key(format!("W#{wamid}"), "W")).await? {
+            Some(item) => parse::<PointerItem>(&item)?.parked(),
+            None => None,
+        };
+        if let Some((answer, at)) = parked {
+            self.answer_callback(&k.tenant, wamid, answer == RequestedCallback::Yes, at)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Where a message this system sent leads, when it is of this tenant.
+    async fn pointer(&self, tenant: &str, wamid: &str) -> Result<Option<Pointer>, StoreError> {
         let Some(item) = self.get(key(format!("W#{wamid}"), "W")).await? else {
             return Ok(None);
         };
-        let p: Pointer = parse(&item)?;
-        Ok(Some(p).filter(|p| p.tenant == tenant && p.kind == kind))
+        Ok(parse::<PointerItem>(&item)?
+            .pointer()
+            .filter(|p| p.tenant == tenant))
+    }
+
+    /// A tap on a prompt whose bookkeeping is not stored (yet): kept on the
+    /// pointer's item until [`Store::complete_prompt`] finds it. Only a newer tap wins.
+    async fn park_answer(
+        &self,
+        tenant: &str,
+        prompt_wamid: &str,
+        yes: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("W#{prompt_wamid}"), "W")))
+            .update_expression(
+                "SET tenantId = if_not_exists(tenantId, :t), parkedAnswer = :ans, parkedAt = :at, expiresAt = :exp",
+            )
+            .condition_expression(
+                "attribute_not_exists(recordPK) AND (attribute_not_exists(parkedAt) OR parkedAt < :at)",
+            )
+            .expression_attribute_values(":t", s(tenant))
+            .expression_attribute_values(":ans", callback(RequestedCallback::answer(yes)))
+            .expression_attribute_values(":at", n(at.timestamp()))
+            .expression_attribute_values(":exp", expiry(at, 1))
+            .send()
+            .await;
+        applied(res)
     }
 
     /// The customer tapped Yes or No on the prompt `prompt_wamid`. Only a newer tap
@@ -232,11 +381,23 @@ impl Store {
         yes: bool,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let Some(p) = self
-            .pointer(tenant, prompt_wamid, PointerKind::Prompt)
-            .await?
-        else {
-            return Ok(false);
+        let p = match self.pointer(tenant, prompt_wamid).await? {
+            Some(p) if p.kind == PointerKind::Prompt => p,
+            Some(_) => return Ok(false),
+            None => {
+                // Its pointer is not stored: keep the tap for when the prompt's status brings it.
+                if self.park_answer(tenant, prompt_wamid, yes, at).await? {
+                    tracing::warn!(
+                        "a tap on a prompt without bookkeeping; parked until its status"
+                    );
+                    return Ok(false);
+                }
+                // The pointer appeared in between (or a newer tap is parked).
+                match self.pointer(tenant, prompt_wamid).await? {
+                    Some(p) if p.kind == PointerKind::Prompt => p,
+                    _ => return Ok(false),
+                }
+            }
         };
         let attempt = |with_index: bool| {
             let req = self
@@ -272,13 +433,16 @@ impl Store {
 
     /// A delivery status for a message this system sent. Statuses never move a
     /// record backwards and only the record's latest active message counts.
-    /// `None` when no active message of this tenant has this `wamid` (yet).
+    /// `None` when no message of this tenant has this `wamid` (yet); a
+    /// prompt's status changes nothing on the record (`Some(false)`).
     pub async fn update_delivery(
         &self,
         u: &DeliveryUpdate<'_>,
     ) -> Result<Option<bool>, StoreError> {
-        let Some(p) = self.pointer(u.tenant, u.wamid, PointerKind::Active).await? else {
-            return Ok(None);
+        let p = match self.pointer(u.tenant, u.wamid).await? {
+            Some(p) if p.kind == PointerKind::Active => p,
+            Some(_) => return Ok(Some(false)),
+            None => return Ok(None),
         };
         let mut req = self
             .client

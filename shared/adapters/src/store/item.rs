@@ -150,16 +150,46 @@ pub(super) fn doc_of(item: &Item) -> Result<Value, StoreError> {
 }
 
 /// Where a message pointer leads.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Pointer {
-    #[serde(rename = "tenantId")]
     pub tenant: String,
-    #[serde(rename = "recordPK")]
     pub record_pk: String,
-    #[serde(rename = "recordSK")]
     pub record_sk: String,
-    #[serde(rename = "pointerKind")]
     pub kind: PointerKind,
+}
+
+/// A pointer's item: where it leads, and a tap parked there before it led anywhere.
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct PointerItem {
+    #[serde(rename = "tenantId")]
+    tenant: String,
+    #[serde(rename = "recordPK")]
+    record_pk: Option<String>,
+    #[serde(rename = "recordSK")]
+    record_sk: Option<String>,
+    #[serde(rename = "pointerKind")]
+    kind: Option<PointerKind>,
+    #[serde(rename = "parkedAnswer")]
+    parked_answer: Option<RequestedCallback>,
+    #[serde(rename = "parkedAt")]
+    parked_at: Option<i64>,
+}
+
+impl PointerItem {
+    pub(super) fn pointer(self) -> Option<Pointer> {
+        Some(Pointer {
+            tenant: self.tenant,
+            record_pk: self.record_pk?,
+            record_sk: self.record_sk?,
+            kind: self.kind?,
+        })
+    }
+
+    /// The parked tap: the answer and when it was given.
+    pub(super) fn parked(&self) -> Option<(RequestedCallback, DateTime<Utc>)> {
+        let at = Utc.timestamp_opt(self.parked_at?, 0).single()?;
+        Some((self.parked_answer?, at))
+    }
 }
 
 #[derive(Deserialize)]

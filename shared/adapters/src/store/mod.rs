@@ -29,7 +29,9 @@ use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, KeysAndAttributes, TransactWriteItem,
+};
 use aws_sdk_dynamodb::Client;
 
 pub use cap::{Counter, Reservation, Slot};
@@ -163,6 +165,19 @@ fn transact_failure(e: TransactError) -> StoreError {
         (StoreError::Dynamo { detail, .. }, Some(kind)) => StoreError::Dynamo { kind, detail },
         (other, _) => other,
     }
+}
+
+/// The codes of a cancelled transaction's reasons, for messages.
+fn reason_codes(reasons: &[CancellationReason]) -> Vec<&str> {
+    reasons.iter().map(|r| r.code().unwrap_or("?")).collect()
+}
+
+/// Whether item `i` of a cancelled transaction failed its condition.
+fn failed_condition(reasons: &[CancellationReason], i: usize) -> bool {
+    reasons
+        .get(i)
+        .and_then(CancellationReason::code)
+        .is_some_and(|c| c == "ConditionalCheckFailed")
 }
 
 /// `Ok(true)` when a conditional write applied, `Ok(false)` when its condition
@@ -333,6 +348,22 @@ impl Store {
     /// or for throttling (the SDK does not retry either for transactions).
     /// DynamoDB Local never does; AWS does under load, so this is tested with mocks.
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        match self.transact_or_reasons(items).await? {
+            Ok(()) => Ok(()),
+            Err(reasons) => Err(StoreError::Dynamo {
+                kind: DynamoFailure::ConditionalCheck,
+                detail: format!("transaction cancelled: {:?}", reason_codes(&reasons)),
+            }),
+        }
+    }
+
+    /// Like [`Store::transact`], but a cancellation by failed conditions comes
+    /// back as its reasons (one per item, with the item when it was asked for).
+    pub(crate) async fn transact_or_reasons(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<CancellationReason>>, StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
         let mut attempt = 0u32;
         loop {
             let res = self
@@ -341,13 +372,19 @@ impl Store {
                 .set_transact_items(Some(items.clone()))
                 .send()
                 .await;
-            match res.map_err(transact_failure) {
-                Err(e) if attempt < TRANSACT_RETRIES && e.is_transient() => {
+            let Err(e) = res else { return Ok(Ok(())) };
+            let reasons = match e.as_service_error() {
+                Some(E::TransactionCanceledException(t)) => t.cancellation_reasons().to_vec(),
+                _ => vec![],
+            };
+            match transact_failure(e) {
+                e if attempt < TRANSACT_RETRIES && e.is_transient() => {
                     attempt += 1;
                     tracing::warn!(attempt, kind = ?e.dynamo_kind(), "transaction cancelled; retrying");
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                other => return other.map(|_| ()),
+                e if e.is_condition_failed() => return Ok(Err(reasons)),
+                e => return Err(e),
             }
         }
     }

@@ -1,0 +1,168 @@
+//! Inbound messages: recorded when written while the team was closed, the
+//! next-hours prompt for the first of a closed period (only while still
+//! closed, several of one POST at once), the customer's Yes/No.
+
+use afterhours_adapters::model::{Channel, Inbound, IngestOutcome, PromptTag, RecordKey};
+use afterhours_adapters::store::{DynamoFailure, StoreError};
+use afterhours_rules::display::mask;
+use afterhours_rules::prompt::{answer_of, prompt_body, prompt_message};
+use afterhours_rules::settings::TenantRules;
+use afterhours_rules::webhook::{InboundMessage, MessageKind};
+use afterhours_rules::RETENTION_DAYS;
+use chrono::Duration;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::{Deps, Stats, PROMPT_CONCURRENCY};
+
+/// How far ahead of our clock a message's timestamp may be (clocks drift a little).
+pub const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
+
+/// A prompt to send once the POST's messages are stored.
+pub struct Prompt {
+    key: RecordKey,
+    to: String,
+}
+
+/// Records one message; returns the prompt it calls for, if any.
+pub async fn process(
+    deps: &Deps,
+    channel: &Channel,
+    rules: &TenantRules,
+    m: &InboundMessage,
+    stats: &mut Stats,
+) -> Result<Option<Prompt>, StoreError> {
+    let now = (deps.clock)();
+    let Some(customer) = m.customer() else {
+        stats.skipped += 1;
+        return Ok(None);
+    };
+    let why_skip = if m.kind == MessageKind::System {
+        Some("a system message")
+    } else if m.timestamp + Duration::days(RETENTION_DAYS) <= now {
+        Some("older than the 7-day retention")
+    } else if m.timestamp > now + Duration::minutes(MAX_CLOCK_SKEW_MINUTES) {
+        Some("its timestamp is in the future")
+    } else {
+        None
+    };
+    if let Some(why) = why_skip {
+        tracing::warn!(reason = why, "webhook message skipped");
+        stats.skipped += 1;
+        return Ok(None);
+    }
+    let prompt = if rules.schedule.is_open(m.timestamp) {
+        stats.inside_hours += 1;
+        None
+    } else {
+        match record(deps, channel, rules, m, customer, stats).await {
+            Err(e) if e.dynamo_kind() == Some(DynamoFailure::Validation) => {
+                // It can never be stored: retrying the POST for 7 days would not help.
+                tracing::error!(customer = %mask(customer), error = %e, "a message DynamoDB refuses as invalid; skipped");
+                stats.poison += 1;
+                return Ok(None);
+            }
+            other => other?,
+        }
+    };
+    if let (MessageKind::ButtonReply { id, .. }, Some(ctx)) = (&m.kind, &m.context_id) {
+        if let Some(yes) = answer_of(id) {
+            let answered = deps
+                .store
+                .answer_callback(&channel.tenant_id, ctx, yes, m.timestamp)
+                .await?;
+            stats.answers += usize::from(answered);
+        }
+    }
+    Ok(prompt)
+}
+
+/// Records a message written while the team was closed on the record of its
+/// agent and closed period. The first of the period gets the prompt, if the
+/// tenant wants it and the team is still closed now (a late delivery after
+/// opening is recorded with `n/a` and no prompt).
+async fn record(
+    deps: &Deps,
+    channel: &Channel,
+    rules: &TenantRules,
+    m: &InboundMessage,
+    customer: &str,
+    stats: &mut Stats,
+) -> Result<Option<Prompt>, StoreError> {
+    let tenant = &channel.tenant_id;
+    let agent = match deps.store.agent_for_customer(tenant, customer).await? {
+        Some(a) => a,
+        None => channel.default_agent_id.clone(),
+    };
+    let key = RecordKey {
+        tenant: tenant.clone(),
+        agent,
+        customer: customer.to_string(),
+        period: rules.schedule.period_key(m.timestamp).timestamp(),
+    };
+    let inbound = Inbound {
+        key: key.clone(),
+        channel: channel.phone_number_id.clone(),
+        wamid: m.id.clone(),
+        at: m.timestamp,
+        wa_id: m.wa_id.clone(),
+        user_id: m.user_id.clone(),
+        name: m.profile_name.clone(),
+    };
+    match deps.store.record_inbound(&inbound).await? {
+        IngestOutcome::Duplicate => stats.duplicates += 1,
+        IngestOutcome::Added => stats.recorded += 1,
+        IngestOutcome::Created => {
+            stats.recorded += 1;
+            let wants = rules.settings.notify_next_service_hours
+                && !matches!(m.kind, MessageKind::ButtonReply { .. });
+            if wants && !rules.schedule.is_open((deps.clock)()) {
+                let to = m.wa_id.clone().unwrap_or_else(|| customer.to_string());
+                return Ok(Some(Prompt { key, to }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Sends the POST's prompts, at most [`PROMPT_CONCURRENCY`] at once; returns
+/// how many went out. Only a storage failure is an error.
+pub async fn send_prompts(
+    deps: &Deps,
+    channel: &Channel,
+    rules: &TenantRules,
+    prompts: Vec<Prompt>,
+) -> Result<usize, StoreError> {
+    let sent: Vec<bool> = stream::iter(prompts)
+        .map(|p| send_prompt(deps, channel, rules, p))
+        .buffer_unordered(PROMPT_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(sent.into_iter().filter(|s| *s).count())
+}
+
+/// The next-hours prompt for a new record, naming the next opening after
+/// now; tagged with the record so its statuses can complete the bookkeeping
+/// if storing it below fails. A failed send is logged and leaves `n/a`.
+async fn send_prompt(
+    deps: &Deps,
+    channel: &Channel,
+    rules: &TenantRules,
+    p: Prompt,
+) -> Result<bool, StoreError> {
+    let now = (deps.clock)();
+    let next = rules.schedule.next_opening(now);
+    let texts = rules.prompt_texts();
+    let body = prompt_body(&texts, next, rules.tz(), &rules.settings.language);
+    let mut message = prompt_message(&p.to, &body, &texts);
+    message["biz_opaque_callback_data"] = PromptTag::new(&p.key).encode().into();
+    match deps.graph.send(&channel.phone_number_id, &message).await {
+        Ok(wamid) => {
+            deps.store.mark_prompt_sent(&p.key, &wamid, now).await?;
+            Ok(true)
+        }
+        Err(e) => {
+            tracing::warn!(customer = %mask(&p.key.customer), error = %e, "next-hours prompt not sent; the record keeps n/a");
+            Ok(false)
+        }
+    }
+}
