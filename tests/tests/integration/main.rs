@@ -6,6 +6,7 @@ mod conflicts;
 mod desk;
 mod e2e;
 mod events;
+mod ingest;
 mod lost_answers;
 mod report;
 mod robustness;

@@ -91,7 +91,7 @@ impl Fixture {
     }
 }
 
-fn tap(
+pub fn tap(
     pnid: &str,
     from: &str,
     prompt_wamid: &str,
