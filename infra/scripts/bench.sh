@@ -16,3 +16,4 @@ trap 'bash infra/scripts/services.sh stop' EXIT
 bash infra/scripts/services.sh start
 "$CARGO_TARGET_DIR/debug/afterhours-local" setup
 "$CARGO_TARGET_DIR/debug/afterhours-local" bench --dir "$CARGO_TARGET_DIR/release" --runs "${RUNS:-10}"
+"$CARGO_TARGET_DIR/debug/afterhours-local" report-bench --tenants "${REPORT_TENANTS:-3000}"

@@ -1,9 +1,18 @@
 //! The scheduled report: for every tenant, the callbacks customers asked for
 //! that nobody answered yet, grouped by agent, as `UnansweredCallbacksReport`
 //! events on the project's bus (split so each entry stays under EventBridge's
-//! 256 KB). Tenants with nothing pending get no event.
+//! 256 KB, each with `reportId`, `part` and `parts`). Tenants with nothing
+//! pending get no event.
+//!
+//! Each tenant is published as soon as it is read, and a tenant that fails
+//! does not stop the others. A run watches its time: before it runs out, it
+//! stops after the tenant at hand and hands the rest to a fresh invocation
+//! (an `UnansweredCallbacksReportContinuation` event on the bus, which invokes
+//! the function again with a tenant cursor), so any number of tenants is
+//! reported in one morning. Every invocation reports at least one tenant.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use afterhours_adapters::boot::Boot;
 use afterhours_adapters::config::ConfigError;
@@ -16,13 +25,17 @@ use afterhours_rules::cap::local_iso;
 use afterhours_rules::display;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// The `DetailType` of the report's events.
 pub const DETAIL_TYPE: &str = "UnansweredCallbacksReport";
+/// The `DetailType` of the event that hands the rest of a run to a fresh invocation.
+pub const CONTINUATION_DETAIL_TYPE: &str = "UnansweredCallbacksReportContinuation";
 /// Room kept free in an entry besides the callbacks themselves.
 const ENVELOPE_ROOM: usize = 2048;
+/// Tenants read per page of the registry.
+const TENANT_PAGE: i32 = 100;
 
 pub struct Deps {
     pub store: Store,
@@ -52,16 +65,85 @@ impl Deps {
     }
 }
 
+/// Where a run starts: after tenant `after` (from the beginning when none),
+/// as of `startedAt` (so every part of a run has the same report ids).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunInput {
+    pub after: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+impl RunInput {
+    /// The invocation's event: a continuation from the bus, or the schedule's (a fresh run).
+    pub fn from_event(ev: &Value) -> RunInput {
+        if ev["detail-type"] == CONTINUATION_DETAIL_TYPE {
+            serde_json::from_value(ev["detail"].clone()).unwrap_or_default()
+        } else {
+            RunInput::default()
+        }
+    }
+}
+
+/// Until when a run may start another tenant.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Budget {
+    stop_at: Option<Instant>,
+}
+
+impl Budget {
+    pub fn unlimited() -> Self {
+        Budget { stop_at: None }
+    }
+
+    /// Stop starting tenants at `stop_at` (the invocation's deadline less a margin).
+    pub fn until(stop_at: Instant) -> Self {
+        Budget {
+            stop_at: Some(stop_at),
+        }
+    }
+
+    fn exhausted(&self) -> bool {
+        self.stop_at.is_some_and(|t| Instant::now() >= t)
+    }
+}
+
 /// What one run did, for the function's result and its log line.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
+    pub started_at: Option<DateTime<Utc>>,
     pub tenants_scanned: usize,
     pub tenants_reported: usize,
     pub records: usize,
     pub events: usize,
     pub events_published: usize,
+    /// Tenants whose report could not be published (or read).
+    pub failed_tenants: Vec<String>,
     pub failures: Vec<String>,
+    /// Set when the run stopped for time: the next invocation starts after this tenant.
+    pub continue_after: Option<String>,
+}
+
+impl Summary {
+    /// Why the invocation must end in an error (so the schedule's retry
+    /// policy and dead-letter queue take over), if it must.
+    pub fn error(&self) -> Option<String> {
+        (!self.failures.is_empty()).then(|| {
+            format!(
+                "the report could not be published for {} tenant(s): {}; {}",
+                self.failed_tenants.len(),
+                self.failed_tenants.join(", "),
+                self.failures.join("; ")
+            )
+        })
+    }
+}
+
+/// The id a consumer reassembles a tenant's parts by, and drops reruns by:
+/// the tenant and the run's local date in its zone.
+pub fn report_id(tenant: &str, tz: Tz, now: DateTime<Utc>) -> String {
+    format!("{tenant}/{}", now.with_timezone(&tz).format("%Y-%m-%d"))
 }
 
 /// One pending callback as the report shows it.
@@ -136,6 +218,7 @@ pub fn tenant_events(
             Event {
                 detail_type: DETAIL_TYPE.into(),
                 detail: json!({
+                    "reportId": report_id(tenant, tz, now),
                     "tenantId": tenant,
                     "generatedAt": local_iso(now, tz),
                     "timezone": tz.name(),
@@ -150,70 +233,113 @@ pub fn tenant_events(
         .collect()
 }
 
-/// One tenant's pending callbacks and the events that report them (none when
-/// nothing is pending).
-async fn tenant_report(
+/// Reads, packs and publishes one tenant's report.
+async fn report_tenant(
     deps: &Deps,
     tenant: &str,
     now: DateTime<Utc>,
-) -> Result<(usize, Vec<Event>), StoreError> {
-    let pending = deps.store.pending_callbacks(tenant, now).await?;
+    summary: &mut Summary,
+) -> Result<(), String> {
+    let pending = deps
+        .store
+        .pending_callbacks(tenant, now)
+        .await
+        .map_err(|e: StoreError| e.to_string())?;
     if pending.is_empty() {
-        return Ok((0, vec![]));
+        return Ok(());
     }
-    let tz = rules_of(deps.store.get_settings(tenant).await?.as_ref()).tz();
+    let settings = deps
+        .store
+        .get_settings(tenant)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tz = rules_of(settings.as_ref()).tz();
     let events = tenant_events(tenant, tz, &pending, now, deps.max_entry_bytes);
-    Ok((pending.len(), events))
+    if let Some(e) = events.iter().find(|e| entry_size(e) > MAX_ENTRY_BYTES) {
+        return Err(format!(
+            "a single callback does not fit in one event ({} bytes)",
+            entry_size(e)
+        ));
+    }
+    summary.tenants_reported += 1;
+    summary.records += pending.len();
+    summary.events += events.len();
+    let outcome = deps.events.publish(&events).await;
+    summary.events_published += outcome.published;
+    match outcome.failed.first() {
+        None => Ok(()),
+        Some((_, why)) => Err(format!(
+            "{} of {} events not published: {why}",
+            outcome.failed.len(),
+            events.len()
+        )),
+    }
 }
 
-/// Runs the report now.
-pub async fn run(deps: &Deps) -> Summary {
-    let now = (deps.clock)();
-    let mut summary = Summary::default();
-    let tenants = match deps.store.tenants().await {
-        Ok(t) => t,
-        Err(e) => {
-            summary.failures.push(format!("listing tenants: {e}"));
-            tracing::error!(?summary, "report run failed");
-            return summary;
-        }
+/// Runs the report from `input`, one tenant after the other, until every
+/// tenant is done or the budget says stop (then `continue_after` says where
+/// the next invocation goes on). At least one tenant is done per run.
+pub async fn run(deps: &Deps, input: &RunInput, budget: &Budget) -> Summary {
+    let now = input.started_at.unwrap_or_else(|| (deps.clock)());
+    let mut summary = Summary {
+        started_at: Some(now),
+        ..Summary::default()
     };
-    let mut events = Vec::new();
-    for tenant in tenants {
-        summary.tenants_scanned += 1;
-        let (records, tenant_events) = match tenant_report(deps, &tenant, now).await {
-            Ok(r) => r,
+    let mut after = input.after.clone();
+    'pages: loop {
+        let (tenants, more) = match deps
+            .store
+            .tenants_after(after.as_deref(), TENANT_PAGE)
+            .await
+        {
+            Ok(page) => page,
             Err(e) => {
-                summary.failures.push(format!("tenant {tenant}: {e}"));
-                continue;
+                summary.failures.push(format!("listing tenants: {e}"));
+                break;
             }
         };
-        if records == 0 {
-            continue;
-        }
-        summary.tenants_reported += 1;
-        summary.records += records;
-        for e in tenant_events {
-            if entry_size(&e) > MAX_ENTRY_BYTES {
-                summary.failures.push(format!(
-                    "tenant {tenant}: a single callback does not fit in one event"
-                ));
-                continue;
+        for tenant in tenants {
+            if summary.tenants_scanned > 0 && budget.exhausted() {
+                summary.continue_after = after;
+                break 'pages;
             }
-            events.push(e);
+            summary.tenants_scanned += 1;
+            if let Err(why) = report_tenant(deps, &tenant, now, &mut summary).await {
+                tracing::error!(tenant = %tenant, error = %why, "tenant report failed");
+                summary.failures.push(format!("tenant {tenant}: {why}"));
+                summary.failed_tenants.push(tenant.clone());
+            }
+            after = Some(tenant);
+        }
+        if !more {
+            break;
         }
     }
-    summary.events = events.len();
-    let outcome = deps.events.publish(&events).await;
-    summary.events_published = outcome.published;
-    summary.failures.extend(
-        outcome
-            .failed
-            .into_iter()
-            .map(|(t, why)| format!("{t}: {why}")),
-    );
     tracing::info!(summary = ?summary, "unanswered-callbacks report");
     summary
+}
+
+/// Hands the rest of a run to a fresh invocation: the continuation event on
+/// the bus, which a rule in `template.yaml` delivers to this function.
+pub async fn hand_off(deps: &Deps, summary: &Summary) -> Result<(), String> {
+    let Some(after) = &summary.continue_after else {
+        return Ok(());
+    };
+    let input = RunInput {
+        after: Some(after.clone()),
+        started_at: summary.started_at,
+    };
+    let event = Event {
+        detail_type: CONTINUATION_DETAIL_TYPE.into(),
+        detail: serde_json::to_value(&input).unwrap_or_default(),
+    };
+    let outcome = deps.events.publish(&[event]).await;
+    match outcome.failed.first() {
+        None => Ok(()),
+        Some((_, why)) => Err(format!(
+            "the rest of the run (after tenant {after}) could not be handed off: {why}"
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,30 @@
-//! The report Lambda, invoked by EventBridge Scheduler: logging, config and
-//! clients once, then one report run per invocation.
+//! The report Lambda, invoked by EventBridge Scheduler (a fresh run) or by
+//! its own continuation event (the rest of a run): logging, config and
+//! clients once, then one report run per invocation. The invocation fails,
+//! naming the tenants, when any tenant's report could not be published, so
+//! the schedule's retry policy and dead-letter queue take over.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use afterhours_adapters::lambda::{init_failed, invocation_span};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
+use report::{Budget, RunInput};
 use serde_json::Value;
 use tracing::Instrument;
+
+/// Time kept back at the end of an invocation: the tenant at hand and the
+/// hand-off must finish before Lambda stops the function.
+const MARGIN: Duration = Duration::from_secs(30);
+
+/// The budget of an invocation whose deadline is `deadline_ms` (epoch milliseconds).
+fn budget(deadline_ms: u64) -> Budget {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    Budget::until(Instant::now() + left.saturating_sub(MARGIN))
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,8 +33,19 @@ async fn main() -> Result<(), Error> {
     let deps = &deps;
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| async move {
         let span = invocation_span(&ev.context.request_id);
-        let summary = report::run(deps).instrument(span).await;
-        Ok::<Value, Error>(serde_json::to_value(summary)?)
+        let input = RunInput::from_event(&ev.payload);
+        let budget = budget(ev.context.deadline);
+        async move {
+            let summary = report::run(deps, &input, &budget).await;
+            let handed = report::hand_off(deps, &summary).await;
+            if let Some(e) = summary.error() {
+                return Err(Error::from(e));
+            }
+            handed.map_err(Error::from)?;
+            Ok::<Value, Error>(serde_json::to_value(summary)?)
+        }
+        .instrument(span)
+        .await
     }))
     .await
 }

@@ -156,3 +156,74 @@ pub async fn cold_start(
     server.abort();
     result
 }
+
+/// What one report run over many small tenants took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportThroughput {
+    pub tenants: usize,
+    pub invocations: usize,
+    pub elapsed: Duration,
+}
+
+impl ReportThroughput {
+    pub fn tenants_per_second(&self) -> f64 {
+        self.tenants as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Seeds `n` tenants with one pending callback each (tenant ids `bench-…`),
+/// then times the report over all of them as the local stack runs it.
+pub async fn report_throughput(
+    store: &afterhours_adapters::store::Store,
+    deps: &report::Deps,
+    n: usize,
+) -> Result<ReportThroughput, String> {
+    use afterhours_adapters::model::{Inbound, RecordKey};
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let now = chrono::Utc::now();
+    stream::iter(0..n)
+        .map(|i| async move {
+            let tenant = format!("bench-{i:06}");
+            let key = RecordKey {
+                tenant: tenant.clone(),
+                agent: "a-1".into(),
+                customer: format!("55119{i:08}"),
+                period: now.timestamp(),
+            };
+            let e = |e: afterhours_adapters::store::StoreError| e.to_string();
+            store
+                .put_settings(&tenant, &serde_json::json!({}))
+                .await
+                .map_err(e)?;
+            let inbound = Inbound {
+                key: key.clone(),
+                channel: "bench".into(),
+                wamid: format!("wamid.bench{i}"),
+                at: now,
+                wa_id: Some(key.customer.clone()),
+                user_id: None,
+                name: Some("Bench".into()),
+            };
+            store.record_inbound(&inbound).await.map_err(e)?;
+            let prompt = format!("wamid.benchprompt{i}");
+            store
+                .mark_prompt_sent(&key, &prompt, now)
+                .await
+                .map_err(e)?;
+            store
+                .answer_callback(&tenant, &prompt, true, now)
+                .await
+                .map_err(e)?;
+            Ok::<(), String>(())
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
+    let start = Instant::now();
+    let runs = crate::gateway::local_report(deps).await;
+    Ok(ReportThroughput {
+        tenants: runs.iter().map(|r| r.tenants_scanned).sum(),
+        invocations: runs.len(),
+        elapsed: start.elapsed(),
+    })
+}

@@ -157,8 +157,8 @@ impl Gateway {
             };
         }
         if req.method == "POST" && req.path == "/_local/report" {
-            let summary = report::run(&self.report).await;
-            return HttpResponse::json(200, &serde_json::to_value(summary).unwrap_or_default());
+            let runs = local_report(&self.report).await;
+            return HttpResponse::json(200, &serde_json::to_value(runs).unwrap_or_default());
         }
         let Some((template, function, auth, params)) = match_route(&req.method, &req.path) else {
             return gateway_error(404, "Not Found");
@@ -255,6 +255,37 @@ impl Gateway {
             ev["body"] = Value::String(body);
         }
         ev
+    }
+}
+
+/// How long one local "invocation" of the report may run before it hands the
+/// rest on, like the Lambda does (`LOCAL_REPORT_BUDGET_SECONDS`, default 60).
+fn local_report_budget() -> std::time::Duration {
+    let secs = std::env::var("LOCAL_REPORT_BUDGET_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    std::time::Duration::from_secs(secs)
+}
+
+/// The report as the deployed stack runs it: invocations with a time budget,
+/// each handing the rest of the tenants to the next. Here the hand-off is a
+/// direct call instead of the continuation event. Returns each invocation's summary.
+pub async fn local_report(deps: &report::Deps) -> Vec<report::Summary> {
+    let mut runs = Vec::new();
+    let mut input = report::RunInput::default();
+    loop {
+        let budget = report::Budget::until(std::time::Instant::now() + local_report_budget());
+        let summary = report::run(deps, &input, &budget).await;
+        let next = summary.continue_after.clone();
+        input = report::RunInput {
+            after: next.clone(),
+            started_at: summary.started_at,
+        };
+        runs.push(summary);
+        if next.is_none() {
+            return runs;
+        }
     }
 }
 

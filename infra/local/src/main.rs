@@ -33,6 +33,11 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         runs: usize,
     },
+    /// Seed N small tenants (one pending callback each) and time the report over them.
+    ReportBench {
+        #[arg(long, default_value_t = 3000)]
+        tenants: usize,
+    },
     /// Mint a local token signed with LOCAL_JWT_SECRET.
     Token {
         #[arg(long, default_value = stack::DEMO_TENANT)]
@@ -130,6 +135,7 @@ async fn main() {
         Command::Run => run().await,
         Command::Setup => setup().await,
         Command::Bench { dir, runs } => bench(&dir, runs).await,
+        Command::ReportBench { tenants } => report_bench(tenants).await,
         Command::Token {
             tenant,
             agent,
@@ -248,6 +254,21 @@ async fn setup() -> Result<(), String> {
     let store = stack::bootstrap().await.map_err(|e| e.to_string())?;
     stack::seed_demo(&store).await?;
     println!("table {} and the demo tenant are ready", store.table());
+    Ok(())
+}
+
+async fn report_bench(tenants: usize) -> Result<(), String> {
+    let store = stack::bootstrap().await.map_err(|e| e.to_string())?;
+    let deps = report::Deps::from_env().await.map_err(|e| e.to_string())?;
+    let t = afterhours_local::bench::report_throughput(&store, &deps, tenants).await?;
+    println!(
+        "report: {} tenants in {:.1} s over {} invocation(s): {:.0} tenants/s; 100,000 tenants ≈ {:.0} s",
+        t.tenants,
+        t.elapsed.as_secs_f64(),
+        t.invocations,
+        t.tenants_per_second(),
+        100_000.0 / t.tenants_per_second()
+    );
     Ok(())
 }
 

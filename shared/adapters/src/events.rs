@@ -1,6 +1,6 @@
-//! Publishing to the project's EventBridge bus: at most 10 entries per
-//! `PutEvents`, entries that failed (`FailedEntryCount`) retried with backoff,
-//! what still failed reported back. The retry path is tested with
+//! Publishing to the project's EventBridge bus: at most 10 entries and 256 KB
+//! (as AWS counts them) per `PutEvents`, entries that failed
+//! (`FailedEntryCount`) retried with backoff, what still failed reported back. The retry path is tested with
 //! `aws-smithy-mocks` (see `tests/tests/integration/events.rs`).
 
 use std::time::Duration;
@@ -13,6 +13,12 @@ use serde_json::Value;
 pub const SOURCE: &str = "afterhours";
 /// EventBridge's limit for one entry (the whole entry, detail included).
 pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
+/// EventBridge's limit for all the entries of one `PutEvents` request.
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// EventBridge's limit on entries per `PutEvents` request.
+pub const MAX_REQUEST_ENTRIES: usize = 10;
+/// What AWS counts for an entry's `Time`, sent or not.
+const TIME_BYTES: usize = 14;
 
 /// One event to publish.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,9 +36,34 @@ pub struct PublishOutcome {
     pub attempts: usize,
 }
 
-/// The size EventBridge counts for an entry.
+/// The size EventBridge counts for an entry: `Time` (14 bytes) plus the UTF-8
+/// bytes of `Source`, `DetailType` and `Detail` (this project sends no `Resources`).
 pub fn entry_size(e: &Event) -> usize {
-    SOURCE.len() + e.detail_type.len() + e.detail.to_string().len()
+    TIME_BYTES + SOURCE.len() + e.detail_type.len() + e.detail.to_string().len()
+}
+
+/// The events in `PutEvents` requests, in order: at most 10 per request and
+/// 256 KB in total. An event over the entry limit gets a request of its own
+/// (EventBridge will refuse that entry alone, not its neighbours).
+pub fn batches<'a>(events: &[&'a Event]) -> Vec<Vec<&'a Event>> {
+    let mut out: Vec<Vec<&'a Event>> = Vec::new();
+    let mut size = 0usize;
+    for e in events {
+        let n = entry_size(e);
+        let fits = out
+            .last()
+            .is_some_and(|b| b.len() < MAX_REQUEST_ENTRIES && size + n <= MAX_REQUEST_BYTES);
+        if fits {
+            size += n;
+            if let Some(b) = out.last_mut() {
+                b.push(e);
+            }
+        } else {
+            out.push(vec![e]);
+            size = n;
+        }
+    }
+    out
 }
 
 #[derive(Clone)]
@@ -58,29 +89,35 @@ impl Publisher {
         &self.bus
     }
 
-    /// Publishes every event, 10 per call, retrying the entries that failed
+    /// Publishes every event in [`batches`], retrying the entries that failed
     /// with a growing backoff; what still fails after the last attempt is reported.
     pub async fn publish(&self, events: &[Event]) -> PublishOutcome {
         let mut outcome = PublishOutcome::default();
-        for chunk in events.chunks(10) {
-            let mut pending: Vec<&Event> = chunk.iter().collect();
-            for attempt in 0..self.max_attempts {
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
-                }
+        let all: Vec<&Event> = events.iter().collect();
+        let mut pending = batches(&all);
+        for attempt in 0..self.max_attempts {
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+            let mut retry = Vec::new();
+            for batch in &pending {
                 outcome.attempts += 1;
-                let failed = self.put_batch(&pending, attempt).await;
-                outcome.published += pending.len() - failed.len();
-                if failed.is_empty() || attempt + 1 == self.max_attempts {
+                let failed = self.put_batch(batch, attempt).await;
+                outcome.published += batch.len() - failed.len();
+                if attempt + 1 == self.max_attempts {
                     outcome.failed.extend(
                         failed
                             .into_iter()
                             .map(|(e, why)| (e.detail_type.clone(), why)),
                     );
-                    break;
+                } else {
+                    retry.extend(failed.into_iter().map(|(e, _)| e));
                 }
-                pending = failed.into_iter().map(|(e, _)| e).collect();
             }
+            pending = batches(&retry);
         }
         outcome
     }
@@ -127,5 +164,48 @@ impl Publisher {
             failed.push((*e, why));
         }
         failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(bytes: usize) -> Event {
+        Event {
+            detail_type: "T".into(),
+            detail: json!({ "x": "y".repeat(bytes) }),
+        }
+    }
+
+    #[test]
+    fn requests_hold_at_most_ten_entries_and_256_kb() {
+        let events: Vec<Event> = [100, 120_000, 120_000, 120_000, 10, 10]
+            .into_iter()
+            .chain(std::iter::repeat_n(10, 25))
+            .map(event)
+            .collect();
+        let refs: Vec<&Event> = events.iter().collect();
+        let b = batches(&refs);
+        assert_eq!(b.iter().map(Vec::len).sum::<usize>(), events.len());
+        for req in &b {
+            assert!(req.len() <= MAX_REQUEST_ENTRIES);
+            assert!(req.iter().map(|e| entry_size(e)).sum::<usize>() <= MAX_REQUEST_BYTES);
+        }
+        assert_eq!(b[0].len(), 3, "a third 120 KB entry would pass 256 KB");
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [3, 10, 10, 8]);
+    }
+
+    #[test]
+    fn an_entry_counts_time_source_detail_type_and_detail() {
+        let e = Event {
+            detail_type: "Ab".into(),
+            detail: json!({"é": 1}),
+        };
+        assert_eq!(
+            entry_size(&e),
+            14 + "afterhours".len() + 2 + "{\"é\":1}".len()
+        );
     }
 }

@@ -4,6 +4,7 @@ use afterhours_adapters::events::{entry_size, Publisher, MAX_ENTRY_BYTES};
 use afterhours_adapters::lambda::fixed_clock;
 use afterhours_adapters::model::{Inbound, RecordKey};
 use afterhours_adapters::store::Store;
+
 use afterhours_tests::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
@@ -50,6 +51,16 @@ async fn record(
             .unwrap();
     }
     k
+}
+
+/// A whole run in one invocation.
+async fn run_all(deps: &report::Deps) -> report::Summary {
+    report::run(
+        deps,
+        &report::RunInput::default(),
+        &report::Budget::unlimited(),
+    )
+    .await
 }
 
 struct ReportFixture {
@@ -112,7 +123,7 @@ async fn the_report_lists_unanswered_callbacks_by_agent_with_exact_content() {
     r.store.put_settings("t2", &json!({"timezone": "UTC", "language": "en_US", "alwaysOpen": true, "notifyNextServiceHours": false,
         "businessHours": {"weekly": {}, "exceptions": []}, "activeMessageLimit": {"enabled": false, "maxPerContactPer24h": 2}})).await.unwrap();
 
-    let summary = report::run(&r.deps).await;
+    let summary = run_all(&r.deps).await;
     assert_eq!(
         (
             summary.tenants_scanned,
@@ -131,6 +142,7 @@ async fn the_report_lists_unanswered_callbacks_by_agent_with_exact_content() {
     assert_eq!(
         events[0]["detail"],
         json!({
+            "reportId": "t1/2026-11-22",
             "tenantId": "t1", "generatedAt": "2026-11-22T05:10:00-03:00", "timezone": "America/Sao_Paulo",
             "part": 1, "parts": 1, "totalCallbacks": 2, "callbacksInPart": 2,
             "agents": [
@@ -148,7 +160,7 @@ async fn nothing_pending_means_no_event() {
     let r = report_fixture(night()).await;
     record(&r.store, "t1", "a-1", "5511", 0, Some(false), None).await;
     r.store.put_settings("t1", &json!({})).await.unwrap();
-    let s = report::run(&r.deps).await;
+    let s = run_all(&r.deps).await;
     assert_eq!((s.tenants_scanned, s.events), (1, 0));
     assert!(r.watcher.drain().await.is_empty());
 }
@@ -158,7 +170,7 @@ async fn expired_callbacks_are_not_reported() {
     let r = report_fixture(night() + Duration::days(7) + Duration::minutes(1)).await;
     record(&r.store, "t1", "a-1", "5511", 0, Some(true), None).await;
     r.store.put_settings("t1", &json!({})).await.unwrap();
-    assert_eq!(report::run(&r.deps).await.records, 0);
+    assert_eq!(run_all(&r.deps).await.records, 0);
 }
 
 #[tokio::test]
@@ -178,7 +190,7 @@ async fn a_large_tenant_is_split_into_entries_under_the_limit() {
         .await;
     }
     r.store.put_settings("t1", &json!({})).await.unwrap();
-    let s = report::run(&r.deps).await;
+    let s = run_all(&r.deps).await;
     assert!(s.events > 2, "{s:?}");
     assert_eq!(s.events_published, s.events);
     let events = r.watcher.drain().await;
@@ -208,7 +220,7 @@ async fn a_failed_entry_is_retried_and_a_lasting_failure_is_reported() {
         crate::events::mocked_publisher(&bus),
         fixed_clock(night() + Duration::hours(1)),
     );
-    let s = report::run(&retried).await;
+    let s = run_all(&retried).await;
     assert_eq!((s.events, s.events_published), (1, 1));
     assert!(s.failures.is_empty());
     assert_eq!(bus.num_calls(), 2, "published once, after the retry");
@@ -218,7 +230,244 @@ async fn a_failed_entry_is_retried_and_a_lasting_failure_is_reported() {
         Publisher::new(eventbridge().await, unique("missing-bus")),
         fixed_clock(night()),
     );
-    let s = report::run(&broken).await;
+    let s = run_all(&broken).await;
     assert_eq!(s.events_published, 0);
     assert_eq!(s.failures.len(), 1, "{s:?}");
+    assert_eq!(s.failed_tenants, ["t1"]);
+    assert!(
+        s.error().unwrap().contains("t1"),
+        "the invocation fails naming the tenant"
+    );
+}
+
+/// Three tenants, each with one pending callback.
+async fn three_tenants(store: &Store) {
+    for (i, t) in ["t1", "t2", "t3"].into_iter().enumerate() {
+        record(
+            store,
+            t,
+            "a-1",
+            &format!("551100000000{i}"),
+            0,
+            Some(true),
+            None,
+        )
+        .await;
+        store.put_settings(t, &json!({})).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_run_out_of_time_hands_the_rest_to_a_fresh_invocation() {
+    let r = report_fixture(night() + Duration::hours(1)).await;
+    three_tenants(&r.store).await;
+    // Time is up at once: every invocation still reports one tenant, then hands off.
+    let mut input = report::RunInput::default();
+    let mut reported = Vec::new();
+    for _ in 0..3 {
+        let s = report::run(
+            &r.deps,
+            &input,
+            &report::Budget::until(std::time::Instant::now()),
+        )
+        .await;
+        assert_eq!(s.tenants_scanned, 1);
+        report::hand_off(&r.deps, &s).await.unwrap();
+        let events = r.watcher.drain().await;
+        let (reports, next): (Vec<_>, Vec<_>) = events
+            .into_iter()
+            .partition(|e| e["detail-type"] == report::DETAIL_TYPE);
+        reported.extend(
+            reports
+                .iter()
+                .map(|e| e["detail"]["reportId"].as_str().unwrap().to_string()),
+        );
+        match next.first() {
+            Some(continuation) => {
+                assert_eq!(
+                    continuation["detail-type"],
+                    report::CONTINUATION_DETAIL_TYPE
+                );
+                input = report::RunInput::from_event(continuation);
+            }
+            None => {
+                assert_eq!(s.continue_after, None);
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        reported,
+        ["t1/2026-11-21", "t2/2026-11-21", "t3/2026-11-21"]
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_that_fails_does_not_stop_the_others() {
+    use aws_sdk_eventbridge::operation::put_events::{PutEventsError, PutEventsOutput};
+    use aws_sdk_eventbridge::types::PutEventsResultEntry;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    let r = report_fixture(night() + Duration::hours(1)).await;
+    three_tenants(&r.store).await;
+    let t2 = |req: &aws_sdk_eventbridge::operation::put_events::PutEventsInput| {
+        req.entries()
+            .iter()
+            .any(|e| e.detail().is_some_and(|d| d.contains("\"t2\"")))
+    };
+    let refuse = mock!(aws_sdk_eventbridge::Client::put_events)
+        .match_requests(move |req| t2(req))
+        .sequence()
+        .error(|| PutEventsError::unhandled("InternalException"))
+        .repeatedly()
+        .build();
+    let accept = mock!(aws_sdk_eventbridge::Client::put_events)
+        .match_requests(move |req| !t2(req))
+        .sequence()
+        .output(|| {
+            PutEventsOutput::builder()
+                .failed_entry_count(0)
+                .entries(PutEventsResultEntry::builder().event_id("e").build())
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let deps = report::Deps::new(
+        r.store.clone(),
+        Publisher::new(
+            mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&refuse, &accept]),
+            "bus",
+        ),
+        fixed_clock(night() + Duration::hours(1)),
+    );
+    let s = run_all(&deps).await;
+    assert_eq!(s.tenants_scanned, 3);
+    assert_eq!(s.failed_tenants, ["t2"]);
+    assert_eq!(accept.num_calls(), 2, "t1 and t3 were published");
+    assert!(s.error().unwrap().contains("t2"));
+}
+
+/// A tenant's pending callbacks with long names (what makes reports big).
+fn big_report(n: usize) -> Vec<afterhours_adapters::events::Event> {
+    let now = night() + Duration::hours(30);
+    let name = "Maria Aparecida dos Santos Albuquerque de Oliveira ".repeat(6);
+    let records: Vec<afterhours_adapters::model::ContactRecord> = (0..n)
+        .map(|i| afterhours_adapters::model::ContactRecord {
+            key: RecordKey {
+                tenant: "t-big".into(),
+                agent: format!("agent-with-a-long-identifier-{}", i % 40),
+                customer: format!("55119{i:08}"),
+                period: 1,
+            },
+            channel: "PN".into(),
+            wa_id: Some(format!("55119{i:08}")),
+            user_id: None,
+            name: Some(name.clone()),
+            first_at: night(),
+            last_at: night(),
+            message_count: 1,
+            expires_at: night() + Duration::days(7),
+            requested_callback: afterhours_rules::callback::RequestedCallback::Yes,
+            prompt_wamid: None,
+            message_sent: false,
+            sent_by: None,
+            sent_at: None,
+            sent_template: None,
+            sent_wamid: None,
+            delivery: None,
+        })
+        .collect();
+    report::tenant_events(
+        "t-big",
+        chrono_tz::America::Sao_Paulo,
+        &records,
+        now,
+        MAX_ENTRY_BYTES,
+    )
+}
+
+#[test]
+fn every_request_for_reports_of_1_to_20000_callbacks_fits_in_256_kb() {
+    use afterhours_adapters::events::{batches, MAX_REQUEST_BYTES, MAX_REQUEST_ENTRIES};
+    for n in [1, 10, 500, 5_000, 20_000] {
+        let events = big_report(n);
+        let refs: Vec<_> = events.iter().collect();
+        let requests = batches(&refs);
+        let largest = requests
+            .iter()
+            .map(|r| r.iter().map(|e| entry_size(e)).sum::<usize>())
+            .max()
+            .unwrap();
+        eprintln!(
+            "{n} callbacks: {} events in {} requests, largest {largest} bytes",
+            events.len(),
+            requests.len()
+        );
+        assert!(largest <= MAX_REQUEST_BYTES, "{n}: {largest}");
+        assert!(requests.iter().all(|r| r.len() <= MAX_REQUEST_ENTRIES));
+        assert!(events.iter().all(|e| entry_size(e) <= MAX_ENTRY_BYTES));
+        let total: u64 = events
+            .iter()
+            .map(|e| e.detail["callbacksInPart"].as_u64().unwrap())
+            .sum();
+        assert_eq!(total as usize, n);
+    }
+}
+
+#[tokio::test]
+async fn a_service_that_refuses_oversized_requests_gets_none_from_a_20000_callback_report() {
+    use aws_sdk_eventbridge::operation::put_events::{
+        PutEventsError, PutEventsInput, PutEventsOutput,
+    };
+    use aws_sdk_eventbridge::types::PutEventsResultEntry;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    // AWS counts Time (14 bytes) and the UTF-8 bytes of Source, DetailType and Detail.
+    fn size(req: &PutEventsInput) -> usize {
+        req.entries()
+            .iter()
+            .map(|e| {
+                14 + e.source().map_or(0, str::len)
+                    + e.detail_type().map_or(0, str::len)
+                    + e.detail().map_or(0, str::len)
+            })
+            .sum()
+    }
+    let oversized = mock!(aws_sdk_eventbridge::Client::put_events)
+        .match_requests(|r| size(r) > 256 * 1024)
+        .sequence()
+        .error(|| {
+            PutEventsError::unhandled(
+                "ValidationException: Total size of the entries in the request is over the limit.",
+            )
+        })
+        .repeatedly()
+        .build();
+    let accepted = mock!(aws_sdk_eventbridge::Client::put_events)
+        .match_requests(|r| size(r) <= 256 * 1024)
+        .sequence()
+        .output(|| {
+            PutEventsOutput::builder()
+                .failed_entry_count(0)
+                .set_entries(Some(vec![
+                    PutEventsResultEntry::builder()
+                        .event_id("e")
+                        .build();
+                    10
+                ]))
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let publisher = Publisher::new(
+        mock_client!(
+            aws_sdk_eventbridge,
+            RuleMode::MatchAny,
+            [&oversized, &accepted]
+        ),
+        "bus",
+    );
+    let events = big_report(20_000);
+    let out = publisher.publish(&events).await;
+    assert_eq!(oversized.num_calls(), 0, "no request over 256 KB");
+    assert_eq!(out.published, events.len());
+    assert!(out.failed.is_empty());
 }

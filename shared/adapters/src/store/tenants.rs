@@ -152,6 +152,34 @@ impl Store {
             .collect()
     }
 
+    /// Up to `limit` tenants after `after`, in order, and whether more follow:
+    /// a run over every tenant can stop and go on from where it stopped.
+    pub async fn tenants_after(
+        &self,
+        after: Option<&str>,
+        limit: i32,
+    ) -> Result<(Vec<String>, bool), StoreError> {
+        let start = after.map(|t| key("TENANTS", format!("T#{t}")));
+        let res = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s("TENANTS"))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(super::dynamo)?;
+        let tenants = res
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|i| parse::<TenantItem>(i).map(|t| t.tenant))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((tenants, res.last_evaluated_key.is_some()))
+    }
+
     /// The agent who last sent this customer an active message, if any.
     pub async fn agent_for_customer(
         &self,
