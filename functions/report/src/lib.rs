@@ -126,6 +126,19 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Adds the next invocation's summary of the same run.
+    pub fn merge(&mut self, next: Summary) {
+        self.started_at = self.started_at.or(next.started_at);
+        self.tenants_scanned += next.tenants_scanned;
+        self.tenants_reported += next.tenants_reported;
+        self.records += next.records;
+        self.events += next.events;
+        self.events_published += next.events_published;
+        self.failed_tenants.extend(next.failed_tenants);
+        self.failures.extend(next.failures);
+        self.continue_after = next.continue_after;
+    }
+
     /// Why the invocation must end in an error (so the schedule's retry
     /// policy and dead-letter queue take over), if it must.
     pub fn error(&self) -> Option<String> {

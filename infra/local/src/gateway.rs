@@ -158,7 +158,12 @@ impl Gateway {
         }
         if req.method == "POST" && req.path == "/_local/report" {
             let runs = local_report(&self.report).await;
-            return HttpResponse::json(200, &serde_json::to_value(runs).unwrap_or_default());
+            let invocations = runs.len();
+            let mut total = report::Summary::default();
+            runs.into_iter().for_each(|r| total.merge(r));
+            let mut body = serde_json::to_value(total).unwrap_or_default();
+            body["invocations"] = invocations.into();
+            return HttpResponse::json(200, &body);
         }
         let Some((template, function, auth, params)) = match_route(&req.method, &req.path) else {
             return gateway_error(404, "Not Found");
