@@ -3,7 +3,7 @@
 
 use afterhours_adapters::boot::{graph_client, Boot};
 use afterhours_adapters::config::{Config, ConfigError};
-use afterhours_adapters::graph::{api_error, GraphClient};
+use afterhours_adapters::graph::{api_error, GraphClient, GraphError};
 use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller, Role};
 use afterhours_adapters::model::Channel;
 use afterhours_adapters::store::Store;
@@ -55,8 +55,8 @@ impl Deps {
             })
             .await
             .map_err(|e| {
-                tracing::warn!(error = %e, "template sync is not available");
-                ApiError::Unavailable("Template sync is not configured (no WhatsApp token).".into())
+                tracing::warn!(error = %e, "the WhatsApp client is not available");
+                ApiError::Unavailable("WhatsApp is not configured (no WhatsApp token).".into())
             })
     }
 }
@@ -180,6 +180,35 @@ fn text_field(value: Option<Field<String>>, field: &str, errors: &mut Vec<FieldE
     }
 }
 
+/// Meta's WhatsApp Business Account ids are digits.
+fn is_waba_id(s: &str) -> bool {
+    (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The number must be one the Graph API lists under the account: otherwise
+/// one tenant could bind another's number, or read another's templates.
+async fn number_is_in_account(deps: &Deps, pnid: &str, waba: &str) -> Result<(), ApiError> {
+    let not_listed = || {
+        ApiError::Unprocessable {
+        code: "channel_not_in_business_account",
+        message: format!(
+            "WhatsApp Business Account {waba} does not list phone number {pnid}; check both ids in Meta's WhatsApp Manager."
+        ),
+        details: json!({ "details": [FieldError::new("wabaId", "does not list this phone number")] }),
+    }
+    };
+    match deps.graph().await?.phone_numbers(waba).await {
+        Ok(ids) if ids.iter().any(|id| id == pnid) => Ok(()),
+        Ok(_) | Err(GraphError::Rejected { .. }) => Err(not_listed()),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not ask the Graph API for the account's numbers");
+            Err(ApiError::Unavailable(
+                "WhatsApp could not be reached to check the number; nothing was changed. Try again shortly.".into(),
+            ))
+        }
+    }
+}
+
 /// The phone number id of the path, as Meta writes them.
 fn phone_number_id(req: &ApiRequest, errors: &mut Vec<FieldError>) -> String {
     let pnid = req.path_param("phoneNumberId").unwrap_or_default().trim();
@@ -213,6 +242,12 @@ async fn put_channel(
         )
     })?;
     let waba_id = text_field(body.waba_id, "wabaId", &mut errors);
+    if !waba_id.is_empty() && !is_waba_id(&waba_id) {
+        errors.push(FieldError::new(
+            "wabaId",
+            "must be the WhatsApp Business Account id (digits)",
+        ));
+    }
     let display = text_field(body.display_phone_number, "displayPhoneNumber", &mut errors);
     let agent = text_field(body.default_agent_id, "defaultAgentId", &mut errors);
     if !errors.is_empty() {
@@ -222,6 +257,7 @@ async fn put_channel(
             errors,
         ));
     }
+    number_is_in_account(deps, &pnid, &waba_id).await?;
     let channel = Channel {
         phone_number_id: pnid,
         tenant_id: caller.tenant.clone(),
@@ -255,12 +291,15 @@ async fn sync_templates(
         invalid(
             "invalid_request",
             "Name the account to sync.",
-            vec![FieldError::new("wabaId", "is required")],
+            vec![FieldError::new(
+                "wabaId",
+                "must be the WhatsApp Business Account id (digits)",
+            )],
         )
     };
     let body: SyncBody = serde_json::from_value(req.json_body()?).map_err(|_| name_it())?;
     let waba = match body.waba_id {
-        Some(Field::Valid(w)) => Ident::parse("wabaId", &w).map_err(|_| name_it())?,
+        Some(Field::Valid(w)) if is_waba_id(w.trim()) => w.trim().to_string(),
         _ => return Err(name_it()),
     };
     let waba = waba.as_str();

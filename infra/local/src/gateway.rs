@@ -94,16 +94,21 @@ pub struct Gateway {
     pub send: send::Deps,
     pub settings: settings::Deps,
     pub report: report::Deps,
-    pub jwt_secret: Vec<u8>,
+    pub jwt: jwt::Authorizer,
     requests: AtomicU64,
 }
+
+/// The largest body the gateway takes (API Gateway's HTTP API limit is 10 MB).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// A refusal by the gateway itself: API Gateway's own shape (`message`) and the
 /// project's error shape side by side, so clients of either read it.
 fn gateway_error(status: u16, message: &str) -> HttpResponse {
     let code = match status {
         401 => "unauthorized",
+        403 => "forbidden",
         404 => "not_found",
+        413 => "payload_too_large",
         _ => "bad_request",
     };
     HttpResponse::json(
@@ -119,7 +124,7 @@ impl Gateway {
         send: send::Deps,
         settings: settings::Deps,
         report: report::Deps,
-        jwt_secret: &[u8],
+        jwt: jwt::Authorizer,
     ) -> Self {
         Gateway {
             webhook,
@@ -127,16 +132,41 @@ impl Gateway {
             send,
             settings,
             report,
-            jwt_secret: jwt_secret.to_vec(),
+            jwt,
             requests: AtomicU64::new(0),
         }
     }
 
     pub async fn handle(&self, req: HttpRequest) -> HttpResponse {
-        let mut res = self.route(req).await;
+        if req.path.starts_with("/_local/") {
+            // Local-only routes: same-origin requests only, and no CORS header.
+            return match req.header("origin") {
+                Some(o) if !same_origin(o, req.header("host")) => gateway_error(403, "Forbidden"),
+                _ => self.local_route(&req).await,
+            };
+        }
+        let mut res = if req.body.len() > MAX_BODY_BYTES {
+            gateway_error(413, "Request Entity Too Large")
+        } else {
+            self.route(req).await
+        };
         res.headers
             .push(("access-control-allow-origin".into(), "*".into()));
         res
+    }
+
+    /// `POST /_local/report`: the scheduled report, now.
+    async fn local_route(&self, req: &HttpRequest) -> HttpResponse {
+        if req.method != "POST" || req.path != "/_local/report" {
+            return gateway_error(404, "Not Found");
+        }
+        let runs = local_report(&self.report).await;
+        let invocations = runs.len();
+        let mut total = report::Summary::default();
+        runs.into_iter().for_each(|r| total.merge(r));
+        let mut body = serde_json::to_value(total).unwrap_or_default();
+        body["invocations"] = invocations.into();
+        HttpResponse::json(200, &body)
     }
 
     async fn route(&self, req: HttpRequest) -> HttpResponse {
@@ -156,15 +186,6 @@ impl Gateway {
                 body: vec![],
             };
         }
-        if req.method == "POST" && req.path == "/_local/report" {
-            let runs = local_report(&self.report).await;
-            let invocations = runs.len();
-            let mut total = report::Summary::default();
-            runs.into_iter().for_each(|r| total.merge(r));
-            let mut body = serde_json::to_value(total).unwrap_or_default();
-            body["invocations"] = invocations.into();
-            return HttpResponse::json(200, &body);
-        }
         let Some((template, function, auth, params)) = match_route(&req.method, &req.path) else {
             return gateway_error(404, "Not Found");
         };
@@ -173,7 +194,7 @@ impl Gateway {
                 h.strip_prefix("Bearer ")
                     .or_else(|| h.strip_prefix("bearer "))
             });
-            match token.map(|t| jwt::verify(&self.jwt_secret, t.trim(), Utc::now().timestamp())) {
+            match token.map(|t| self.jwt.verify(t.trim(), Utc::now().timestamp())) {
                 Some(Ok(c)) => Some(c),
                 _ => return gateway_error(401, "Unauthorized"),
             }
@@ -261,6 +282,11 @@ impl Gateway {
         }
         ev
     }
+}
+
+/// Whether a browser's `Origin` is the gateway itself (`http://{Host}`).
+fn same_origin(origin: &str, host: Option<&str>) -> bool {
+    host.is_some_and(|h| origin.eq_ignore_ascii_case(&format!("http://{h}")))
 }
 
 /// How long one local "invocation" of the report may run before it hands the

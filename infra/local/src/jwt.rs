@@ -1,5 +1,6 @@
 //! HS256 JWTs for the local stack: what API Gateway's JWT authorizer checks in
-//! AWS (signature, expiry), and minting tokens for the dev CLI and tests.
+//! AWS (signature, expiry, issuer, audience), and minting tokens for the dev
+//! CLI and tests.
 
 use std::collections::HashMap;
 
@@ -22,7 +23,85 @@ pub fn mint(secret: &[u8], claims: &Value) -> String {
     )
 }
 
-/// A token for (tenant, agent, role) valid for `ttl_secs`, with Cognito's claim names.
+/// The issuer the local stack's tokens carry unless `LOCAL_JWT_ISSUER` says otherwise.
+pub const DEFAULT_ISSUER: &str = "afterhours-local";
+/// The audience (app client) unless `LOCAL_JWT_AUDIENCE` says otherwise.
+pub const DEFAULT_AUDIENCE: &str = "afterhours-desk";
+
+/// What the local gateway accepts, as API Gateway's JWT authorizer is
+/// configured: the signing key, the issuer, and the audience (`aud`, or
+/// Cognito access tokens' `client_id`).
+#[derive(Clone)]
+pub struct Authorizer {
+    secret: Vec<u8>,
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl Authorizer {
+    /// The defaults of the local stack, with this key.
+    pub fn local(secret: &[u8]) -> Self {
+        Authorizer {
+            secret: secret.to_vec(),
+            issuer: DEFAULT_ISSUER.into(),
+            audience: DEFAULT_AUDIENCE.into(),
+        }
+    }
+
+    /// `LOCAL_JWT_SECRET` (required), `LOCAL_JWT_ISSUER`, `LOCAL_JWT_AUDIENCE`.
+    pub fn from_env() -> Result<Self, afterhours_adapters::config::ConfigError> {
+        let secret = afterhours_adapters::config::required("LOCAL_JWT_SECRET")?;
+        Ok(Self::with_secret_from_env(&secret))
+    }
+
+    /// This key, with the issuer and audience of the environment (or the defaults).
+    pub fn with_secret_from_env(secret: &str) -> Self {
+        use afterhours_adapters::config::or_default;
+        Authorizer {
+            secret: secret.as_bytes().to_vec(),
+            issuer: or_default("LOCAL_JWT_ISSUER", DEFAULT_ISSUER),
+            audience: or_default("LOCAL_JWT_AUDIENCE", DEFAULT_AUDIENCE),
+        }
+    }
+
+    /// A token this authorizer accepts, for (tenant, agent, role), valid for `ttl_secs`.
+    pub fn token_for(
+        &self,
+        tenant: &str,
+        agent: &str,
+        role: &str,
+        now: i64,
+        ttl_secs: i64,
+    ) -> String {
+        mint(
+            &self.secret,
+            &json!({"sub": agent, "custom:tenant_id": tenant, "cognito:groups": [role],
+                    "iss": self.issuer, "aud": self.audience, "iat": now, "exp": now + ttl_secs}),
+        )
+    }
+
+    /// Verifies a token as API Gateway's authorizer does: signature, expiry,
+    /// issuer and audience; returns its claims as the function sees them.
+    pub fn verify(&self, token: &str, now: i64) -> Result<HashMap<String, String>, &'static str> {
+        let claims = verify(&self.secret, token, now)?;
+        if claims.get("iss") != Some(&self.issuer) {
+            return Err("wrong issuer");
+        }
+        let audience_ok = claims.get("aud").is_some_and(|a| {
+            a == &self.audience
+                || a.trim_matches(|c| c == '[' || c == ']')
+                    .split(' ')
+                    .any(|x| x == self.audience)
+        }) || claims.get("client_id") == Some(&self.audience);
+        if !audience_ok {
+            return Err("wrong audience");
+        }
+        Ok(claims)
+    }
+}
+
+/// A token for (tenant, agent, role) valid for `ttl_secs`, with Cognito's
+/// claim names and the local stack's default issuer and audience.
 pub fn token_for(
     secret: &[u8],
     tenant: &str,
@@ -31,14 +110,13 @@ pub fn token_for(
     now: i64,
     ttl_secs: i64,
 ) -> String {
-    mint(
-        secret,
-        &json!({"sub": agent, "custom:tenant_id": tenant, "cognito:groups": [role], "iat": now, "exp": now + ttl_secs}),
-    )
+    Authorizer::local(secret).token_for(tenant, agent, role, now, ttl_secs)
 }
 
-/// Verifies an HS256 token; returns its claims flattened to strings the way
-/// API Gateway hands them to a function (`["admin"]` becomes `[admin]`).
+/// Verifies an HS256 token's signature and times; returns its claims
+/// flattened to strings the way API Gateway hands them to a function
+/// (`["admin"]` becomes `[admin]`). [`Authorizer::verify`] also checks who
+/// issued it and for whom.
 pub fn verify(
     secret: &[u8],
     token: &str,
@@ -97,6 +175,31 @@ mod tests {
         assert_eq!(c["custom:tenant_id"], "t1");
         assert_eq!(c["cognito:groups"], "[admin]");
         assert_eq!(c["exp"], "1060");
+    }
+
+    #[test]
+    fn a_token_for_another_issuer_or_app_is_refused_like_api_gateway_does() {
+        let auth = Authorizer::local(b"k");
+        let good = auth.token_for("t1", "a-1", "agent", 1000, 60);
+        assert!(auth.verify(&good, 1001).is_ok());
+        let claims = |extra: Value| {
+            let mut c = json!({"sub": "a", "custom:tenant_id": "t", "cognito:groups": ["agent"], "exp": 2000});
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            mint(b"k", &c)
+        };
+        let other_app = claims(json!({"iss": DEFAULT_ISSUER, "aud": "another-app"}));
+        assert_eq!(auth.verify(&other_app, 1001), Err("wrong audience"));
+        let other_issuer = claims(json!({"iss": "someone-else", "aud": DEFAULT_AUDIENCE}));
+        assert_eq!(auth.verify(&other_issuer, 1001), Err("wrong issuer"));
+        let no_claims = claims(json!({}));
+        assert_eq!(auth.verify(&no_claims, 1001), Err("wrong issuer"));
+        // Cognito access tokens name the app client in `client_id`; `aud` may be a list.
+        let access = claims(json!({"iss": DEFAULT_ISSUER, "client_id": DEFAULT_AUDIENCE}));
+        assert!(auth.verify(&access, 1001).is_ok());
+        let listed = claims(json!({"iss": DEFAULT_ISSUER, "aud": ["x", DEFAULT_AUDIENCE]}));
+        assert!(auth.verify(&listed, 1001).is_ok());
     }
 
     #[test]

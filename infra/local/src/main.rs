@@ -172,6 +172,7 @@ async fn run() -> Result<(), String> {
     let sandbox = Arc::new(Sandbox::new(
         &required("WHATSAPP_TOKEN").map_err(|e| e.to_string())?,
     ));
+    sandbox.set_phone_numbers(stack::DEMO_WABA_ID, &[stack::DEMO_PHONE_NUMBER_ID]);
     if let Some(ms) = std::env::var("SANDBOX_LATENCY_MS")
         .ok()
         .and_then(|m| m.parse().ok())
@@ -197,22 +198,14 @@ async fn run() -> Result<(), String> {
 
 /// What is running where, tokens per role, and what to try next.
 fn print_banner(port: &str, sandbox_port: &str) -> Result<(), String> {
-    let secret = required("LOCAL_JWT_SECRET").map_err(|e| e.to_string())?;
+    let auth = jwt::Authorizer::from_env().map_err(|e| e.to_string())?;
     let now = Utc::now().timestamp();
-    let tok = |agent: &str, role: &str| {
-        jwt::token_for(
-            secret.as_bytes(),
-            stack::DEMO_TENANT,
-            agent,
-            role,
-            now,
-            12 * 3600,
-        )
-    };
+    let tok =
+        |agent: &str, role: &str| auth.token_for(stack::DEMO_TENANT, agent, role, now, 12 * 3600);
     println!(
         r#"
 afterhours is running on loopback:
-  API gateway        http://127.0.0.1:{port}      (routes of template.yaml, JWT HS256 with LOCAL_JWT_SECRET)
+  API gateway        http://127.0.0.1:{port}      (routes of template.yaml, JWT HS256 with LOCAL_JWT_SECRET, iss {iss}, aud {aud})
   WhatsApp sandbox   http://127.0.0.1:{sandbox_port}      (GET /_sandbox/messages shows what was sent)
   WhatsApp API used  {graph}
   DynamoDB Local     {ddb}   table {table}
@@ -232,6 +225,8 @@ Try (the dev CLI uses the same local defaults):
   {cli} report
 Ctrl-C stops everything `make run` started.
 "#,
+        iss = auth.issuer,
+        aud = auth.audience,
         graph = or_default("WHATSAPP_API_BASE_URL", "-"),
         ddb = or_default("AWS_ENDPOINT_URL_DYNAMODB", "-"),
         eb = or_default("AWS_ENDPOINT_URL_EVENTBRIDGE", "-"),
@@ -351,7 +346,8 @@ async fn bench(dir: &str, runs: usize) -> Result<(), String> {
 }
 
 fn token(tenant: &str, agent: &str, role: RoleArg, ttl: i64) -> Result<(), String> {
-    let secret = or_default("LOCAL_JWT_SECRET", "local-jwt-secret");
+    let auth =
+        jwt::Authorizer::with_secret_from_env(&or_default("LOCAL_JWT_SECRET", "local-jwt-secret"));
     let role = match role {
         RoleArg::Agent => "agent",
         RoleArg::Supervisor => "supervisor",
@@ -359,14 +355,7 @@ fn token(tenant: &str, agent: &str, role: RoleArg, ttl: i64) -> Result<(), Strin
     };
     println!(
         "{}",
-        jwt::token_for(
-            secret.as_bytes(),
-            tenant,
-            agent,
-            role,
-            Utc::now().timestamp(),
-            ttl
-        )
+        auth.token_for(tenant, agent, role, Utc::now().timestamp(), ttl)
     );
     Ok(())
 }

@@ -10,7 +10,9 @@
 //! messages and answers each only after `ms` (past the caller's timeout, the
 //! answer is lost: the message was sent all the same).
 //! `GET /{version}/{wabaId}/message_templates` lists, in pages with `after`
-//! cursors, what `POST /_sandbox/templates {"wabaId": "...", "data": [...]}` set.
+//! cursors, what `POST /_sandbox/templates {"wabaId": "...", "data": [...]}` set;
+//! `GET /{version}/{wabaId}/phone_numbers` lists what
+//! `POST /_sandbox/phone_numbers {"wabaId": "...", "ids": ["..."]}` set.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -32,6 +34,8 @@ struct State {
     next: u64,
     /// Meta's `message_templates` entries per WhatsApp Business Account.
     templates: HashMap<String, Vec<Value>>,
+    /// The phone number ids each WhatsApp Business Account lists.
+    numbers: HashMap<String, Vec<String>>,
     /// The largest template page served (Meta pages too); 0 = as asked.
     template_page: usize,
     /// How long every answer to a send takes.
@@ -250,6 +254,23 @@ impl Sandbox {
                     ),
                 }
             }
+            ("POST", ["_sandbox", "phone_numbers"]) => {
+                let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                match (v["wabaId"].as_str(), v["ids"].as_array()) {
+                    (Some(waba), Some(ids)) => {
+                        let ids: Vec<&str> = ids.iter().filter_map(Value::as_str).collect();
+                        self.set_phone_numbers(waba, &ids);
+                        HttpResponse::json(200, &json!({"wabaId": waba, "ids": ids}))
+                    }
+                    _ => HttpResponse::json(
+                        400,
+                        &json!({"error": "send {\"wabaId\": \"...\", \"ids\": [\"...\"]}"}),
+                    ),
+                }
+            }
+            ("GET", [version, waba, "phone_numbers"]) if version.starts_with('v') => {
+                self.phone_numbers(&req, waba)
+            }
             ("GET", [version, waba, "message_templates"]) if version.starts_with('v') => {
                 self.templates(&req, waba)
             }
@@ -290,6 +311,39 @@ impl Sandbox {
     pub fn set_templates(&self, waba_id: &str, data: Vec<Value>) {
         if let Ok(mut s) = self.state.lock() {
             s.templates.insert(waba_id.to_string(), data);
+        }
+    }
+
+    /// Makes an account list these phone number ids (Meta: `GET /{wabaId}/phone_numbers`).
+    pub fn set_phone_numbers(&self, waba_id: &str, ids: &[&str]) {
+        if let Ok(mut s) = self.state.lock() {
+            s.numbers.insert(
+                waba_id.to_string(),
+                ids.iter().map(|i| i.to_string()).collect(),
+            );
+        }
+    }
+
+    fn phone_numbers(&self, req: &HttpRequest, waba: &str) -> HttpResponse {
+        if let Some(refusal) = self.unauthorized(req) {
+            return refusal;
+        }
+        let ids = self
+            .state
+            .lock()
+            .ok()
+            .and_then(|s| s.numbers.get(waba).cloned());
+        match ids {
+            Some(ids) => HttpResponse::json(
+                200,
+                &json!({"data": ids.iter().map(|id| json!({"id": id, "display_phone_number": id,
+                    "verified_name": "Sandbox", "quality_rating": "GREEN"})).collect::<Vec<_>>()}),
+            ),
+            None => meta_error(
+                400,
+                100,
+                &format!("Unsupported get request. Object with ID '{waba}' does not exist"),
+            ),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use afterhours_adapters::config::{required, Config, ConfigError};
+use afterhours_adapters::config::{Config, ConfigError};
 use afterhours_adapters::model::Channel;
 use afterhours_adapters::store::Store;
 use afterhours_adapters::table::ensure_table;
@@ -17,6 +17,8 @@ use crate::sandbox::Sandbox;
 pub const DEMO_TENANT: &str = "demo";
 pub const DEMO_PHONE_NUMBER_ID: &str = "100000000000001";
 pub const DEMO_AGENT: &str = "agent-1";
+/// The demo channel's WhatsApp Business Account (the sandbox lists its number).
+pub const DEMO_WABA_ID: &str = "200000000000001";
 
 /// Creates the bus unless it exists.
 pub async fn ensure_bus(client: &aws_sdk_eventbridge::Client, name: &str) -> Result<(), String> {
@@ -58,7 +60,7 @@ pub async fn seed_demo(store: &Store) -> Result<(), String> {
         .put_channel(&Channel {
             phone_number_id: DEMO_PHONE_NUMBER_ID.into(),
             tenant_id: DEMO_TENANT.into(),
-            waba_id: "200000000000001".into(),
+            waba_id: DEMO_WABA_ID.into(),
             display_phone_number: "+1 555 000 0001".into(),
             default_agent_id: DEMO_AGENT.into(),
         })
@@ -98,7 +100,7 @@ pub async fn gateway_from_env() -> Result<Gateway, ConfigError> {
         send::Deps::from_env().await?,
         settings::Deps::from_env().await?,
         report::Deps::from_env().await?,
-        required("LOCAL_JWT_SECRET")?.as_bytes(),
+        crate::jwt::Authorizer::from_env()?,
     ))
 }
 

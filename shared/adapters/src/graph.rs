@@ -62,11 +62,33 @@ impl GraphClient {
         })
     }
 
-    pub fn messages_url(&self, phone_number_id: &str) -> String {
+    /// `{base}/{version}/{id}/{edge}`, the id percent-encoded (ids come from
+    /// clients and tables; none may change the path).
+    fn url(&self, id: &str, edge: &str) -> String {
         format!(
-            "{}/{}/{}/messages",
-            self.base_url, self.version, phone_number_id
+            "{}/{}/{}/{edge}",
+            self.base_url,
+            self.version,
+            urlencode(id)
         )
+    }
+
+    pub fn messages_url(&self, phone_number_id: &str) -> String {
+        self.url(phone_number_id, "messages")
+    }
+
+    /// The phone number ids a WhatsApp Business Account lists, every page.
+    pub async fn phone_numbers(&self, waba_id: &str) -> Result<Vec<String>, GraphError> {
+        let entries = self
+            .paged(
+                &self.url(waba_id, "phone_numbers"),
+                "id,display_phone_number",
+            )
+            .await?;
+        Ok(entries
+            .iter()
+            .filter_map(|e| e["id"].as_str().map(String::from))
+            .collect())
     }
 
     /// Sends one message body; returns its `wamid`.
@@ -88,15 +110,17 @@ impl GraphClient {
     /// Every message template of a WhatsApp Business Account (Meta's
     /// `message_templates` entries), following the `after` cursor page by page.
     pub async fn message_templates(&self, waba_id: &str) -> Result<Vec<Value>, GraphError> {
+        self.paged(&self.url(waba_id, "message_templates"), TEMPLATE_FIELDS)
+            .await
+    }
+
+    /// Every entry of a Graph list, following the `after` cursor page by page.
+    async fn paged(&self, url: &str, fields: &str) -> Result<Vec<Value>, GraphError> {
         const MAX_PAGES: usize = 50;
-        let url = format!(
-            "{}/{}/{}/message_templates",
-            self.base_url, self.version, waba_id
-        );
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut page = format!("{url}?limit=100&fields={}", urlencode(TEMPLATE_FIELDS));
+            let mut page = format!("{url}?limit=100&fields={}", urlencode(fields));
             if let Some(a) = &after {
                 page.push_str(&format!("&after={}", urlencode(a)));
             }
@@ -261,6 +285,11 @@ mod tests {
         assert_eq!(
             c.messages_url("123"),
             "http://127.0.0.1:1/v21.0/123/messages"
+        );
+        assert_eq!(
+            c.messages_url("../me/accounts"),
+            "http://127.0.0.1:1/v21.0/..%2Fme%2Faccounts/messages",
+            "an id never changes the path"
         );
     }
 }

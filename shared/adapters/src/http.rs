@@ -313,6 +313,10 @@ impl From<StoreError> for ApiError {
                 code: "channel_taken",
                 message: format!("Phone number {n} is already bound to another tenant."),
             },
+            StoreError::AccountTaken(w) => ApiError::Conflict {
+                code: "business_account_taken",
+                message: format!("WhatsApp Business Account {w} belongs to another tenant."),
+            },
             other if other.dynamo_kind() == Some(DynamoFailure::Throttled) => {
                 tracing::warn!(error = %other, "storage throttled past the retries");
                 ApiError::Busy {

@@ -339,14 +339,18 @@ async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
         )
         .is_empty());
     }
-    // Binding the victim's number from another tenant is refused; the channel stays.
+    // Binding the victim's number from another tenant is refused (even
+    // when the account the intruder names does list it); the channel stays.
+    f.graph
+        .sandbox
+        .set_phone_numbers("900000000000001", &[f.pnid.as_str()]);
     let r = admin(
         &f,
         "PUT",
         &format!("/channels/{}", f.pnid),
         &intruder,
         "admin",
-        &json!({"wabaId": "X", "displayPhoneNumber": "+1", "defaultAgentId": "evil"}),
+        &json!({"wabaId": "900000000000001", "displayPhoneNumber": "+1", "defaultAgentId": "evil"}),
     )
     .await;
     assert_eq!(
@@ -476,13 +480,16 @@ async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
 async fn channels_bind_to_the_callers_tenant_and_are_validated() {
     let f = fixture().await;
     let t = unique("chan");
+    f.graph
+        .sandbox
+        .set_phone_numbers("710000000000001", &["777000"]);
     let ok = admin(
         &f,
         "PUT",
         "/channels/777000",
         &t,
         "admin",
-        &json!({"wabaId": "W1", "displayPhoneNumber": "+1 777", "defaultAgentId": "a-9"}),
+        &json!({"wabaId": "710000000000001", "displayPhoneNumber": "+1 777", "defaultAgentId": "a-9"}),
     )
     .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
@@ -587,7 +594,7 @@ async fn templates_are_stored_by_admins_and_listed_when_approved() {
 
 /// Binds one more number of the fixture's tenant, under a new WhatsApp Business Account.
 async fn bind_new_waba(f: &Fixture, suffix: &str) -> String {
-    let waba = unique("waba");
+    let waba = format!("{}", uuid::Uuid::new_v4().as_u128() % 10u128.pow(15));
     f.store
         .put_channel(&afterhours_adapters::model::Channel {
             phone_number_id: format!("{}{suffix}", f.pnid),
@@ -651,10 +658,17 @@ async fn templates_sync_from_the_graph_api_page_by_page() {
         404
     );
     assert_eq!(
-        sync(&f.tenant, "admin", json!({"wabaId": "nope"}))
+        sync(&f.tenant, "admin", json!({"wabaId": "123456789"}))
             .await
             .status,
         404
+    );
+    assert_eq!(
+        sync(&f.tenant, "admin", json!({"wabaId": "../me/accounts"}))
+            .await
+            .status,
+        422,
+        "ids that would go into a Graph URL are digits"
     );
     assert_eq!(sync(&f.tenant, "admin", json!({})).await.status, 422);
     // Meta refusing (an account it does not know) changes nothing.
@@ -692,4 +706,95 @@ async fn a_graph_refusal_during_sync_is_502_and_changes_nothing() {
     );
     assert_eq!(r.json_body()["error"]["whatsappCode"], 100);
     assert_eq!(f.store.get_templates(&f.tenant).await.unwrap(), None);
+}
+
+/// `PUT /channels/{pnid}` as an admin of `tenant`, naming `waba`.
+async fn bind(deps: &settings::Deps, tenant: &str, pnid: &str, waba: &str) -> ApiResponse {
+    settings::handle(
+        deps,
+        with_body(
+            api(
+                "PUT",
+                &format!("/channels/{pnid}"),
+                claims(tenant, "admin-1", "admin"),
+            ),
+            &json!({"wabaId": waba, "displayPhoneNumber": "+1", "defaultAgentId": "a-1"}),
+        ),
+    )
+    .await
+}
+
+fn error_code(r: &ApiResponse) -> (u16, String) {
+    (
+        r.status,
+        r.json_body()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+    )
+}
+
+#[tokio::test]
+async fn a_channel_binds_only_to_a_number_its_business_account_lists() {
+    let f = fixture().await;
+    let deps = settings_deps(&f);
+    let (a, b) = (unique("ta"), unique("tb"));
+    f.graph
+        .sandbox
+        .set_phone_numbers("810000000000001", &["781000", "781001"]);
+    // Not digits: refused before anything else, naming the field.
+    let r = bind(&deps, &a, "781000", "../me/accounts").await;
+    assert_eq!(error_code(&r), (422, "invalid_channel".into()));
+    assert_eq!(r.json_body()["error"]["details"][0]["field"], "wabaId");
+    // A number the account does not list.
+    let r = bind(&deps, &a, "781999", "810000000000001").await;
+    assert_eq!(
+        error_code(&r),
+        (422, "channel_not_in_business_account".into())
+    );
+    // An account Meta does not know.
+    let r = bind(&deps, &a, "781000", "819999999999999").await;
+    assert_eq!(
+        error_code(&r),
+        (422, "channel_not_in_business_account".into())
+    );
+    assert_eq!(f.store.get_channel("781999").await.unwrap(), None);
+    // Listed: bound. The account is now tenant A's.
+    assert_eq!(
+        bind(&deps, &a, "781000", "810000000000001").await.status,
+        200
+    );
+    // Tenant B cannot bind the account's other number: the account belongs to A.
+    let r = bind(&deps, &b, "781001", "810000000000001").await;
+    assert_eq!(error_code(&r), (409, "business_account_taken".into()));
+    assert_eq!(f.store.get_channel("781001").await.unwrap(), None);
+    assert!(!f
+        .store
+        .tenant_has_waba(&b, "810000000000001")
+        .await
+        .unwrap());
+    // A can.
+    assert_eq!(
+        bind(&deps, &a, "781001", "810000000000001").await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn binding_a_channel_while_whatsapp_is_unreachable_is_503_and_changes_nothing() {
+    let f = fixture().await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let graph = afterhours_adapters::graph::GraphClient::new(
+        &url,
+        "v23.0",
+        GRAPH_TOKEN,
+        std::time::Duration::from_millis(300),
+    )
+    .unwrap();
+    let deps = settings::Deps::new(f.store.clone(), Some(graph));
+    let r = bind(&deps, &unique("t"), "782000", "820000000000001").await;
+    assert_eq!(error_code(&r), (503, "service_unavailable".into()));
+    assert_eq!(f.store.get_channel("782000").await.unwrap(), None);
 }

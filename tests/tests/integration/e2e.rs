@@ -52,7 +52,7 @@ async fn start() -> Stack {
         },
         settings::Deps::new(store.clone(), Some(graph.client())),
         report::Deps::new(store.clone(), Publisher::new(eb, &bus), system_clock()),
-        &secret,
+        afterhours_local::jwt::Authorizer::local(&secret),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());
@@ -133,6 +133,9 @@ async fn a_customers_night_and_an_agents_callback() {
     let agent = s.token(&tenant, "a-1", "agent");
     let other_agent = s.token(&tenant, "a-2", "agent");
     let pnid = "5550001";
+    s.graph
+        .sandbox
+        .set_phone_numbers("300000000000001", &[pnid]);
 
     // The admin sets the tenant up (closed all week, prompt on, cap 1).
     let settings_doc = json!({"timezone": "America/Sao_Paulo", "language": "pt_BR", "alwaysOpen": false, "notifyNextServiceHours": true,
@@ -148,7 +151,7 @@ async fn a_customers_night_and_an_agents_callback() {
             "PUT",
             &format!("/channels/{pnid}"),
             Some(&admin),
-            Some(json!({"wabaId": "W", "displayPhoneNumber": "+1", "defaultAgentId": "a-1"}))
+            Some(json!({"wabaId": "300000000000001", "displayPhoneNumber": "+1", "defaultAgentId": "a-1"}))
         )
         .await
         .0,

@@ -62,7 +62,7 @@ fn no_request_makes_a_handler_panic() {
             },
             settings::Deps::new(f.store.clone(), Some(f.graph.client())),
             report::Deps::new(f.store.clone(), Publisher::new(eb, "robust"), clock),
-            &secret,
+            afterhours_local::jwt::Authorizer::local(&secret),
         );
         (Arc::new(g), f.tenant.clone(), secret)
     });

@@ -3,7 +3,9 @@
 //! | item | PK | SK | notes |
 //! | --- | --- | --- | --- |
 //! | channel | `CH#{phoneNumberId}` | `CHANNEL` | bound to one tenant by a conditional put |
+//! | business account | `WABA#{wabaId}` | `WABA` | owned by one tenant, like its numbers |
 //! | settings / templates | `T#{tenant}` | `SETTINGS` / `TEMPLATES` | JSON documents |
+//! | tenant's accounts | `T#{tenant}` | `WABA#{wabaId}` | the accounts its channels belong to |
 //! | customer's agent | `T#{tenant}` | `CUST#{customer}` | who last sent them an active message |
 //! | tenant registry | `TENANTS` | `T#{tenant}` | what the report walks |
 //! | contact record | `T#{tenant}#A#{agent}` | `C#{customer}#{period}` | `LSK` (LSI1) orders by first contact; `GSI1PK/GSI1SK` only while a callback is pending |
@@ -65,6 +67,8 @@ pub enum StoreError {
     BadCursor,
     #[error("phone number {0} is bound to another tenant")]
     ChannelTaken(String),
+    #[error("WhatsApp Business Account {0} belongs to another tenant")]
+    AccountTaken(String),
     #[error("too much contention on {0}; try again")]
     Contention(String),
 }

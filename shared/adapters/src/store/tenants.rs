@@ -54,32 +54,50 @@ impl Store {
     /// Binds a number to a tenant, or updates it for the same tenant. One conditional put;
     /// a number that belongs to another tenant is refused.
     pub async fn put_channel(&self, c: &Channel) -> Result<(), StoreError> {
-        let mut item = key(format!("CH#{}", c.phone_number_id), "CHANNEL");
-        item.insert("tenantId".into(), s(&c.tenant_id));
-        item.insert("wabaId".into(), s(&c.waba_id));
-        item.insert("displayPhoneNumber".into(), s(&c.display_phone_number));
-        item.insert("defaultAgentId".into(), s(&c.default_agent_id));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
-            .expression_attribute_values(":t", s(&c.tenant_id))
-            .build()
-            .map_err(StoreError::build)?;
-        let mut waba = key(format!("T#{}", c.tenant_id), format!("WABA#{}", c.waba_id));
-        waba.insert("wabaId".into(), s(&c.waba_id));
-        let res = self
-            .transact(vec![
-                TransactWriteItem::builder().put(put).build(),
-                self.plain_put(waba)?,
-                self.register_tenant(&c.tenant_id)?,
-            ])
-            .await;
-        match res {
-            Err(e) if e.is_condition_failed() => {
+        let owned = |pk: String, sk: &str, attrs: &[(&str, &str)]| {
+            let mut item = key(pk, sk);
+            for (k, v) in attrs {
+                item.insert((*k).into(), s(*v));
+            }
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
+                .expression_attribute_values(":t", s(&c.tenant_id))
+                .build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+                .map_err(StoreError::build)
+        };
+        let channel = owned(
+            format!("CH#{}", c.phone_number_id),
+            "CHANNEL",
+            &[
+                ("tenantId", &c.tenant_id),
+                ("wabaId", &c.waba_id),
+                ("displayPhoneNumber", &c.display_phone_number),
+                ("defaultAgentId", &c.default_agent_id),
+            ],
+        )?;
+        // A WhatsApp Business Account belongs to one tenant, like a number.
+        let account = owned(
+            format!("WABA#{}", c.waba_id),
+            "WABA",
+            &[("tenantId", &c.tenant_id), ("wabaId", &c.waba_id)],
+        )?;
+        let mut mine = key(format!("T#{}", c.tenant_id), format!("WABA#{}", c.waba_id));
+        mine.insert("wabaId".into(), s(&c.waba_id));
+        let items = vec![
+            channel,
+            account,
+            self.plain_put(mine)?,
+            self.register_tenant(&c.tenant_id)?,
+        ];
+        match self.transact_or_reasons(items).await? {
+            Ok(()) => Ok(()),
+            Err(r) if super::failed_condition(&r, 0) => {
                 Err(StoreError::ChannelTaken(c.phone_number_id.clone()))
             }
-            other => other,
+            Err(_) => Err(StoreError::AccountTaken(c.waba_id.clone())),
         }
     }
 
