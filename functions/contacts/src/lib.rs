@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use afterhours_adapters::boot::Boot;
 use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::cursor::CursorSigner;
-use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller, Role};
+use afterhours_adapters::http::{
+    respond, ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
+};
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::{ContactRecord, ListFilter, ListQuery, RecordKey};
 use afterhours_adapters::store::Store;
@@ -69,6 +71,7 @@ pub struct TemplateList {
 
 async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let caller = Caller::from_claims(&req.claims)?;
+    req.limit_body(MAX_DESK_BODY_BYTES)?;
     if req.method != "GET" {
         return Err(ApiError::NotFound(format!(
             "No route for {} {}.",
@@ -76,7 +79,10 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         )));
     }
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
-    let id = req.path_param("id");
+    let id = match req.path_param("id") {
+        Some(_) => Some(req.path_id("id")?),
+        None => None,
+    };
     match (segments.as_slice(), id) {
         (["contacts"], _) => list(deps, req, &caller).await,
         (["contacts", _], Some(id)) => one(deps, &caller, id).await,

@@ -16,7 +16,9 @@ use afterhours_adapters::boot::Boot;
 use afterhours_adapters::config::ConfigError;
 use afterhours_adapters::events::Publisher;
 use afterhours_adapters::graph::GraphClient;
-use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller};
+use afterhours_adapters::http::{
+    respond, ApiError, ApiRequest, ApiResponse, Caller, MAX_DESK_BODY_BYTES,
+};
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::{ContactRecord, RecordKey, TemplateRef};
 use afterhours_adapters::store::{Counter, Reservation, Slot, Store};
@@ -58,11 +60,9 @@ pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
 
 async fn send(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let caller = Caller::from_claims(&req.claims)?;
+    req.limit_body(MAX_DESK_BODY_BYTES)?;
     let not_found = || ApiError::NotFound("No such contact (it may have expired).".into());
-    let key = req
-        .path_param("id")
-        .and_then(|id| RecordKey::from_id(&caller.tenant, id))
-        .ok_or_else(not_found)?;
+    let key = RecordKey::from_id(&caller.tenant, req.path_id("id")?).ok_or_else(not_found)?;
     if !caller.may_act_for(&key.agent) {
         return Err(ApiError::Forbidden(
             "Only the contact's own agent, a supervisor or an admin can send to this customer."

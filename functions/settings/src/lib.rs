@@ -4,7 +4,9 @@
 use afterhours_adapters::boot::{graph_client, Boot};
 use afterhours_adapters::config::{Config, ConfigError};
 use afterhours_adapters::graph::{api_error, GraphClient, GraphError};
-use afterhours_adapters::http::{respond, ApiError, ApiRequest, ApiResponse, Caller, Role};
+use afterhours_adapters::http::{
+    respond, ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
+};
 use afterhours_adapters::model::Channel;
 use afterhours_adapters::store::Store;
 use afterhours_adapters::tenant::rules_of;
@@ -117,9 +119,17 @@ fn invalid(code: &'static str, message: &str, errors: Vec<FieldError>) -> ApiErr
     }
 }
 
+/// A template list is larger than the rest of the desk's bodies, and is kept
+/// in one DynamoDB item (400 KB at most).
+pub const MAX_TEMPLATES_BODY_BYTES: usize = 300 * 1024;
+
 async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let caller = Caller::from_claims(&req.claims)?;
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    req.limit_body(match (req.method.as_str(), segments.as_slice()) {
+        ("PUT", ["templates"]) => MAX_TEMPLATES_BODY_BYTES,
+        _ => MAX_DESK_BODY_BYTES,
+    })?;
     match (req.method.as_str(), segments.as_slice()) {
         ("GET", ["settings"]) => get_settings(deps, &caller).await,
         ("PUT", ["settings"]) => put_settings(deps, &caller, req).await,

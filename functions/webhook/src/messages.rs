@@ -89,7 +89,11 @@ async fn record(
     stats: &mut Stats,
 ) -> Result<Option<Prompt>, StoreError> {
     let tenant = &channel.tenant_id;
-    let agent = match deps.store.agent_for_customer(tenant, customer).await? {
+    let agent = match deps
+        .store
+        .agent_for_customer(tenant, customer, (deps.clock)())
+        .await?
+    {
         Some(a) => a,
         None => channel.default_agent_id.clone(),
     };

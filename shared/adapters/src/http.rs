@@ -40,7 +40,14 @@ pub struct ApiRequest {
     /// The JWT claims the authorizer verified, as strings.
     pub claims: HashMap<String, String>,
     pub request_id: String,
+    /// API Gateway's route key (`GET /contacts/{id}`): what logs name, never the raw path.
+    pub route_key: String,
 }
+
+/// The largest body the desk API takes (its JSON is small; a bigger body is a mistake or abuse).
+pub const MAX_DESK_BODY_BYTES: usize = 64 * 1024;
+/// The longest id accepted in a path (DynamoDB keys are bounded; ours are short).
+pub const MAX_PATH_ID_CHARS: usize = 128;
 
 impl ApiRequest {
     /// Reads API Gateway's HTTP API event. A body marked base64 that does not
@@ -74,7 +81,34 @@ impl ApiRequest {
                 .map(|j| j.claims)
                 .unwrap_or_default(),
             request_id: ctx.request_id.unwrap_or_default(),
+            route_key: ev.route_key.unwrap_or_default(),
         }
+    }
+
+    /// 413 when the body is larger than `max` bytes.
+    pub fn limit_body(&self, max: usize) -> Result<(), ApiError> {
+        if self.body.len() > max {
+            return Err(ApiError::TooLarge(format!(
+                "The body is larger than {} KB.",
+                max / 1024
+            )));
+        }
+        Ok(())
+    }
+
+    /// A path parameter that names a stored thing: 404 when missing, 400 when
+    /// longer than any id this service issues.
+    pub fn path_id(&self, name: &str) -> Result<&str, ApiError> {
+        let id = self
+            .path_param(name)
+            .ok_or_else(|| ApiError::NotFound(format!("No {name} in the path.")))?;
+        if id.chars().count() > MAX_PATH_ID_CHARS {
+            return Err(ApiError::BadRequest {
+                code: "invalid_id",
+                message: format!("{name} is longer than {MAX_PATH_ID_CHARS} characters."),
+            });
+        }
+        Ok(id)
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -192,6 +226,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("{message}")]
@@ -232,6 +268,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
+            ApiError::TooLarge(_) => 413,
             ApiError::Conflict { .. } => 409,
             ApiError::Unprocessable { .. } => 422,
             ApiError::TooManyRequests { .. } => 429,
@@ -252,6 +289,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::TooLarge(_) => "payload_too_large",
             ApiError::Unavailable(_) | ApiError::Busy { .. } => "service_unavailable",
         }
     }

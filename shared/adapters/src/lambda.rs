@@ -27,15 +27,15 @@ pub fn fixed_clock(t: DateTime<Utc>) -> Clock {
 }
 
 /// The span of one invocation: its request id, whether it is this process's
-/// first (a cold start), and for HTTP requests the method and path.
+/// first (a cold start), and for HTTP requests the route key (never the raw
+/// path: record ids in it name the customer).
 pub fn invocation_span(request_id: &str) -> tracing::Span {
     let cold_start = !WARM.swap(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info_span!(
         "invocation",
         request_id,
         cold_start,
-        method = tracing::field::Empty,
-        path = tracing::field::Empty
+        route = tracing::field::Empty
     )
 }
 
@@ -53,8 +53,7 @@ where
                 req.request_id = ev.context.request_id.clone();
             }
             let span = invocation_span(&req.request_id);
-            span.record("method", req.method.as_str());
-            span.record("path", req.path.as_str());
+            span.record("route", req.route_key.as_str());
             let res = handler(req).instrument(span.clone()).await;
             span.in_scope(|| tracing::info!(status = res.status, "handled"));
             Ok::<ApiGatewayV2httpResponse, Error>(res.to_apigw())

@@ -274,3 +274,47 @@ async fn a_customers_night_and_an_agents_callback() {
         .iter()
         .all(|m| m["problems"].as_array().unwrap().is_empty()));
 }
+
+#[tokio::test]
+async fn the_gateway_checks_identity_like_api_gateway_and_keeps_local_routes_local() {
+    let s = start().await;
+    let now = Utc::now().timestamp();
+    let mint = |claims: Value| afterhours_local::jwt::mint(&s.secret, &claims);
+    let base = json!({"sub": "a-1", "custom:tenant_id": "t", "cognito:groups": ["agent"], "exp": now + 600});
+    let with = |extra: Value| {
+        let mut c = base.clone();
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        mint(c)
+    };
+    let good = with(json!({"iss": "afterhours-local", "aud": "afterhours-desk"}));
+    assert_eq!(s.call("GET", "/contacts", Some(&good), None).await.0, 200);
+    for bad in [
+        with(json!({"iss": "afterhours-local", "aud": "another-app"})),
+        with(json!({"iss": "someone-else", "aud": "afterhours-desk"})),
+        mint(base.clone()),
+    ] {
+        let (st, body, _) = s.call("GET", "/contacts", Some(&bad), None).await;
+        assert_eq!(st, 401, "{body}");
+    }
+    // Local-only routes answer only same-origin requests, with no CORS header.
+    let local = |origin: Option<&str>| {
+        let mut req = s.http.post(format!("{}/_local/report", s.api));
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    let refused = local(Some("http://evil.example")).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    let host = s.api.trim_start_matches("http://").to_string();
+    let same = local(Some(&format!("http://{host}"))).await.unwrap();
+    assert_eq!(same.status(), 200);
+    assert!(same.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(local(None).await.unwrap().status(), 200);
+}

@@ -17,6 +17,9 @@ use crate::webhook::{fixture, night};
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z0-9_./%#=&?{}\\[\\]\" -]{0,40}",
+        "\\PC{0,20}",
+        Just("x".repeat(3000)),
+        Just("`a__`".to_string()),
         Just("99999999999999999999".to_string()),
         Just("-1".to_string()),
         Just("n/a".to_string()),
@@ -115,7 +118,9 @@ fn no_request_makes_a_handler_panic() {
                 .join("&");
             let mut headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
             if let Some(k) = idem {
-                headers.push(("idempotency-key".into(), k));
+                headers.push(("idempotency-key".into(), k.clone()));
+                headers.push(("accept-language".into(), k.clone()));
+                headers.push(("if-match".into(), k));
             }
             let req = HttpRequest {
                 method: method.into(),
@@ -126,7 +131,7 @@ fn no_request_makes_a_handler_panic() {
             };
             let res = rt.block_on(gateway.handle(req));
             prop_assert!(
-                [200, 400, 401, 403, 404, 409, 422, 429, 502].contains(&res.status),
+                [200, 400, 401, 403, 404, 409, 413, 422, 429, 502].contains(&res.status),
                 "{} {}",
                 res.status,
                 String::from_utf8_lossy(&res.body)
@@ -140,4 +145,156 @@ fn no_request_makes_a_handler_panic() {
             Ok(())
         })
         .unwrap();
+}
+
+/// A store whose DynamoDB never answers: any storage call is a 503, so a 4xx
+/// proves the request was refused before reaching storage.
+fn dead_store() -> afterhours_adapters::store::Store {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
+        .endpoint_url("http://127.0.0.1:9")
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        .build();
+    afterhours_adapters::store::Store::new(aws_sdk_dynamodb::Client::from_conf(conf), "dead")
+}
+
+/// Arbitrary JSON, with the desk's own field names so values reach deeper checks.
+fn json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        text().prop_map(Value::String),
+    ];
+    let key = prop_oneof![
+        Just("template".to_string()),
+        Just("name".to_string()),
+        Just("language".to_string()),
+        Just("variables".to_string()),
+        Just("wabaId".to_string()),
+        Just("displayPhoneNumber".to_string()),
+        Just("alwaysOpen".to_string()),
+        text(),
+    ];
+    leaf.prop_recursive(3, 24, 4, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..4)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+#[test]
+fn no_body_makes_a_handler_panic_and_bad_ones_never_reach_storage() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = dead_store();
+    let graph = rt.block_on(GraphStandIn::start());
+    let send_deps = send::Deps {
+        store: store.clone(),
+        graph: graph.client(),
+        events: Publisher::new(rt.block_on(eventbridge()), "unused"),
+        clock: fixed_clock(night()),
+    };
+    let settings_deps = settings::Deps::new(store.clone(), Some(graph.client()));
+    let record = afterhours_adapters::model::RecordKey {
+        tenant: "t".into(),
+        agent: "a-1".into(),
+        customer: "5511".into(),
+        period: 1,
+    }
+    .id();
+    let body = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..256),
+        json().prop_map(|v| v.to_string().into_bytes()),
+    ];
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 300,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&(0..3usize, body), |(route, body)| {
+            let (method, path) = match route {
+                0 => ("POST", format!("/contacts/{record}/active-messages")),
+                1 => ("PUT", "/channels/555".to_string()),
+                _ => ("PUT", "/settings".to_string()),
+            };
+            let mut req = api(method, &path, claims("t", "a-1", "admin"));
+            req.path_params.insert("id".into(), record.clone());
+            req.path_params.insert("phoneNumberId".into(), "555".into());
+            req.body = body;
+            let res = rt.block_on(async {
+                match route {
+                    0 => send::handle(&send_deps, req).await,
+                    _ => settings::handle(&settings_deps, req).await,
+                }
+            });
+            // 4xx, or 503 when a valid request reached the dead storage; never a panic or a 500.
+            prop_assert!(
+                (400..500).contains(&res.status) || res.status == 503,
+                "{} {}",
+                res.status,
+                res.body
+            );
+            prop_assert!(res.json_body()["error"]["code"].is_string(), "{}", res.body);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn inputs_over_their_bounds_are_refused_before_any_storage_call() {
+    let store = dead_store();
+    let contacts_deps = contacts::Deps {
+        store: store.clone(),
+        cursors: CursorSigner::new(b"c"),
+        clock: fixed_clock(night()),
+        rules: Default::default(),
+    };
+    let settings_deps = settings::Deps::new(store.clone(), None);
+    let long = "x".repeat(3000);
+    let code = |r: &afterhours_adapters::http::ApiResponse| {
+        (
+            r.status,
+            r.json_body()["error"]["code"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    // An agent id DynamoDB would refuse as a key (over 2,048 bytes there; over 128 here).
+    let mut req = api("GET", "/contacts", claims("t", "s-1", "supervisor"));
+    req.query.insert("agentId".into(), long.clone());
+    let r = contacts::handle(&contacts_deps, req).await;
+    assert_eq!(code(&r), (400, "invalid_query".into()));
+    // A path id longer than any id this service issues.
+    let mut req = api(
+        "GET",
+        &format!("/contacts/{long}"),
+        claims("t", "a-1", "agent"),
+    );
+    req.path_params.insert("id".into(), long.clone());
+    let r = contacts::handle(&contacts_deps, req).await;
+    assert_eq!(code(&r), (400, "invalid_id".into()));
+    // A body over 64 KB.
+    let huge = serde_json::json!({ "timezone": "x".repeat(70 * 1024) });
+    let r = settings::handle(
+        &settings_deps,
+        with_body(api("PUT", "/settings", claims("t", "adm", "admin")), &huge),
+    )
+    .await;
+    assert_eq!(code(&r), (413, "payload_too_large".into()));
+    // A token subject over 128 characters is no identity.
+    let r = contacts::handle(
+        &contacts_deps,
+        api("GET", "/contacts", claims("t", &long, "agent")),
+    )
+    .await;
+    assert_eq!(r.status, 401);
 }

@@ -360,15 +360,24 @@ async fn a_sent_record_leaves_the_pending_index_and_remembers_the_sender() {
         r.delivery.as_ref().unwrap().status,
         DeliveryStatus::Accepted
     );
+    let sent_at = t0() + Duration::hours(8);
+    let agent_at = |tenant: &'static str, at: DateTime<Utc>| {
+        let store = store.clone();
+        async move { store.agent_for_customer(tenant, "5511", at).await.unwrap() }
+    };
+    assert_eq!(agent_at("t1", sent_at).await.as_deref(), Some("a-1"));
+    assert_eq!(agent_at("t2", sent_at).await, None);
+    // The customer → agent memory lasts 30 days after the last active message.
+    let item = store.raw_item("T#t1", "CUST#5511").await.unwrap().unwrap();
     assert_eq!(
-        store
-            .agent_for_customer("t1", "5511")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("a-1")
+        n(&item, "expiresAt"),
+        (sent_at + Duration::days(30)).timestamp()
     );
-    assert_eq!(store.agent_for_customer("t2", "5511").await.unwrap(), None);
+    assert_eq!(
+        agent_at("t1", sent_at + Duration::days(30) + Duration::seconds(1)).await,
+        None,
+        "forgotten even before TTL deletes it"
+    );
 }
 
 #[tokio::test]

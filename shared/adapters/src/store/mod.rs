@@ -40,6 +40,7 @@ pub use cap::{Counter, Reservation, Slot};
 pub use desk::{Page, SendContext};
 pub use idempotency::{IdempotencyClaim, IDEMPOTENCY_HOURS};
 pub use item::record_of;
+pub use tenants::CUSTOMER_AGENT_DAYS;
 
 pub const LSI: &str = "LSI1";
 pub const PENDING_INDEX: &str = "GSI1";

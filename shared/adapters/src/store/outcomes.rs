@@ -72,6 +72,9 @@ impl Store {
         let mut cust = key(format!("T#{}", k.tenant), format!("CUST#{}", k.customer));
         cust.insert("agentId".into(), s(sender));
         cust.insert("updatedAt".into(), n(at.timestamp()));
+        // Nothing about a customer outlives its purpose (SPEC §8).
+        let forget = at + chrono::Duration::days(super::tenants::CUSTOMER_AGENT_DAYS);
+        cust.insert("expiresAt".into(), n(forget.timestamp()));
         Ok(vec![
             TransactWriteItem::builder().update(update).build(),
             self.pointer_put(wamid, k, PointerKind::Active, at)?,

@@ -41,7 +41,12 @@ struct TenantItem {
 struct CustomerAgentItem {
     #[serde(rename = "agentId")]
     agent: String,
+    #[serde(rename = "expiresAt")]
+    expires_at: Option<i64>,
 }
+
+/// How long the customer → agent memory outlives the last active message.
+pub const CUSTOMER_AGENT_DAYS: i64 = 30;
 
 impl Store {
     pub async fn get_channel(&self, phone_number_id: &str) -> Result<Option<Channel>, StoreError> {
@@ -198,15 +203,22 @@ impl Store {
         Ok((tenants, res.last_evaluated_key.is_some()))
     }
 
-    /// The agent who last sent this customer an active message, if any.
+    /// The agent who last sent this customer an active message within
+    /// [`CUSTOMER_AGENT_DAYS`], if any (expired memory counts as none, even
+    /// before TTL deletes it).
     pub async fn agent_for_customer(
         &self,
         tenant: &str,
         customer: &str,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<String>, StoreError> {
-        self.get(key(format!("T#{tenant}"), format!("CUST#{customer}")))
+        let Some(item) = self
+            .get(key(format!("T#{tenant}"), format!("CUST#{customer}")))
             .await?
-            .map(|i| parse::<CustomerAgentItem>(&i).map(|c| c.agent))
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let c: CustomerAgentItem = parse(&item)?;
+        Ok(Some(c.agent).filter(|_| c.expires_at.is_none_or(|e| e > now.timestamp())))
     }
 }
