@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/afterhours-target
 
-.PHONY: run test services-up services-down lint-template package bench fmt clean-local
+.PHONY: run test fuzz services-up services-down lint-template package bench fmt clean-local
 
 ## Start the whole system locally (DynamoDB Local, moto, WhatsApp sandbox, API on :3000).
 run:
@@ -17,6 +17,10 @@ services-up:
 	bash infra/scripts/deps.sh && . infra/scripts/env.sh && bash infra/scripts/services.sh start
 services-down:
 	. infra/scripts/env.sh && bash infra/scripts/services.sh stop
+
+## schemathesis against the running local stack from infra/openapi.yaml (SPEC §13), bounded.
+fuzz:
+	bash infra/scripts/fuzz.sh
 
 ## cfn-lint (with the serverless rules) and sam validate --lint on template.yaml.
 lint-template:

@@ -98,6 +98,9 @@ pub struct Gateway {
     requests: AtomicU64,
 }
 
+/// The API's description (`infra/openapi.yaml`), served at `GET /openapi.json`.
+pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
+
 /// The largest body the gateway takes (API Gateway's HTTP API limit is 10 MB).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
@@ -147,12 +150,22 @@ impl Gateway {
         }
         let mut res = if req.body.len() > MAX_BODY_BYTES {
             gateway_error(413, "Request Entity Too Large")
+        } else if req.method == "GET" && req.path == "/openapi.json" {
+            Self::openapi()
         } else {
             self.route(req).await
         };
         res.headers
             .push(("access-control-allow-origin".into(), "*".into()));
         res
+    }
+
+    /// `GET /openapi.json`: `infra/openapi.yaml`, as JSON.
+    fn openapi() -> HttpResponse {
+        match serde_yaml::from_str::<Value>(OPENAPI_YAML) {
+            Ok(v) => HttpResponse::json(200, &v),
+            Err(e) => gateway_error(500, &format!("infra/openapi.yaml does not parse: {e}")),
+        }
     }
 
     /// `POST /_local/report`: the scheduled report, now.

@@ -173,6 +173,8 @@ async fn run() -> Result<(), String> {
         &required("WHATSAPP_TOKEN").map_err(|e| e.to_string())?,
     ));
     sandbox.set_phone_numbers(stack::DEMO_WABA_ID, &[stack::DEMO_PHONE_NUMBER_ID]);
+    let demo = stack::demo_templates()["data"].as_array().cloned();
+    sandbox.set_templates(stack::DEMO_WABA_ID, demo.unwrap_or_default());
     if let Some(ms) = std::env::var("SANDBOX_LATENCY_MS")
         .ok()
         .and_then(|m| m.parse().ok())

@@ -115,3 +115,31 @@ fn an_idempotency_key_is_held_longer_than_the_send_function_may_run() {
         send::IDEMPOTENCY_HOLD_SECONDS
     );
 }
+
+#[test]
+fn the_openapi_description_has_exactly_the_routes_of_the_template_and_the_gateway() {
+    let doc: serde_yaml::Value = serde_yaml::from_str(afterhours_local::gateway::OPENAPI_YAML)
+        .expect("infra/openapi.yaml is YAML");
+    let doc = serde_json::to_value(doc).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut described = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            described.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let routed: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p, _, _)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(described, routed);
+    // Every operation answers errors in the one error shape.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["responses"]["default"]["$ref"] == "#/components/responses/Error",
+                "{method} {path} documents its refusals"
+            );
+        }
+    }
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Schema-driven fuzzing (SPEC §13): schemathesis (PyPI) against the running
+# local stack, from `infra/openapi.yaml` as the gateway serves it, with a valid
+# token per role. Bounded: a fixed number of examples per operation and a time
+# budget per role. Fails on any 5xx or any answer that does not match the
+# description. Runs on its own ports, so `make run` can stay up.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+export LOCAL_API_PORT="${FUZZ_API_PORT:-3300}" DDB_PORT="${FUZZ_DDB_PORT:-8300}" \
+  MOTO_PORT="${FUZZ_MOTO_PORT:-4310}" SANDBOX_PORT="${FUZZ_SANDBOX_PORT:-4320}"
+unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_EVENTBRIDGE WHATSAPP_API_BASE_URL TABLE_NAME
+# shellcheck source=env.sh
+. infra/scripts/env.sh
+SCHEMATHESIS_VERSION=4.32.5
+venv=.local/fuzz-venv
+if [ ! -x "$venv/bin/schemathesis" ]; then
+  echo "installing schemathesis==${SCHEMATHESIS_VERSION} (PyPI) into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==${SCHEMATHESIS_VERSION}"
+fi
+bash infra/scripts/deps.sh
+cargo build --quiet -p afterhours-local
+cli="$CARGO_TARGET_DIR/debug/afterhours-local"
+cleanup() {
+  set +e
+  [ -n "${gw:-}" ] && kill "$gw" 2>/dev/null && wait "$gw" 2>/dev/null
+  bash infra/scripts/services.sh stop
+}
+trap cleanup EXIT
+bash infra/scripts/services.sh start
+"$cli" run >.local/logs/fuzz-stack.log 2>&1 &
+gw=$!
+api="http://127.0.0.1:${LOCAL_API_PORT}"
+for _ in $(seq 1 150); do
+  curl -fsS "$api/openapi.json" >/dev/null 2>&1 && break
+  kill -0 "$gw" 2>/dev/null || { cat .local/logs/fuzz-stack.log; exit 1; }
+  sleep 0.2
+done
+status=0
+passed=0
+failed=0
+for role in agent supervisor admin; do
+  agent="$role-1"
+  [ "$role" = agent ] && agent=agent-1
+  token="$("$cli" token --tenant demo --agent "$agent" --role "$role")"
+  echo "schemathesis as $role"
+  "$venv/bin/schemathesis" run "$api/openapi.json" \
+    --header "Authorization: Bearer $token" \
+    --checks not_a_server_error,response_schema_conformance,content_type_conformance \
+    --max-examples "${FUZZ_EXAMPLES:-25}" --max-time "${FUZZ_SECONDS:-60}" \
+    --seed "${FUZZ_SEED:-20261123}" --workers 2 --request-timeout 20 \
+    --suppress-health-check all --no-color && passed=$((passed + 1)) || { status=1; failed=$((failed + 1)); }
+done
+echo "fuzz: ${passed} passed, ${failed} failed"
+exit "$status"
