@@ -150,13 +150,7 @@ async fn main() {
             to,
         } => status(&wamid, st, &phone_number_id, &to).await,
         Command::Report => post_json(&format!("{}/_local/report", api_url()), &[], "").await,
-        Command::Sandbox => {
-            get(&format!(
-                "{}/_sandbox/messages",
-                or_default("WHATSAPP_API_BASE_URL", "http://127.0.0.1:4020")
-            ))
-            .await
-        }
+        Command::Sandbox => sandbox_messages().await,
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
@@ -491,11 +485,24 @@ async fn post_json(url: &str, headers: &[(&str, &str)], body: &str) -> Result<()
     Ok(())
 }
 
-async fn get(url: &str) -> Result<(), String> {
-    let res = reqwest::get(url)
+/// What the sandbox received, one line per message, with the customers' numbers masked.
+async fn sandbox_messages() -> Result<(), String> {
+    let url = format!(
+        "{}/_sandbox/messages",
+        or_default("WHATSAPP_API_BASE_URL", "http://127.0.0.1:4020")
+    );
+    let res = reqwest::get(&url)
         .await
         .map_err(|e| format!("{url}: {e} (is `make run` running?)"))?;
-    println!("{}", res.text().await.unwrap_or_default());
+    let text = res.text().await.map_err(|e| format!("{url}: {e}"))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))?;
+    for m in v["data"].as_array().into_iter().flatten() {
+        let mut m = m.clone();
+        if let Some(to) = m["body"]["to"].as_str() {
+            m["body"]["to"] = json!(afterhours_rules::display::mask(to));
+        }
+        println!("{m}");
+    }
     Ok(())
 }
 
