@@ -329,6 +329,13 @@ pub async fn run(deps: &Deps, input: &RunInput, budget: &Budget) -> Summary {
         }
     }
     tracing::info!(summary = ?summary, "unanswered-callbacks report");
+    afterhours_adapters::metrics::Counts::new()
+        .add("ReportTenants", summary.tenants_scanned)
+        .add("ReportTenantsReported", summary.tenants_reported)
+        .add("ReportRecords", summary.records)
+        .add("ReportParts", summary.events)
+        .add("ReportFailures", summary.failed_tenants.len())
+        .emit();
     summary
 }
 

@@ -168,6 +168,9 @@ async fn reserve_slot(
     match reservation {
         Reservation::Granted(slot) => Ok(Some(slot)),
         Reservation::Refused(q) => {
+            afterhours_adapters::metrics::Counts::new()
+                .add("CapRefusals", 1)
+                .emit();
             let tz = c.rules.tz();
             let view = q.view(tz);
             let mut details = Map::new();

@@ -8,6 +8,7 @@
 use afterhours_adapters::events::Event;
 use afterhours_adapters::graph::GraphError;
 use afterhours_adapters::http::{ApiError, ApiResponse, Caller};
+use afterhours_adapters::metrics::{emit_dimensioned, Counts};
 use afterhours_adapters::model::{RecordKey, SendTag, SentMessage, StoredResponse, UnknownSend};
 use afterhours_rules::cap::local_iso;
 use afterhours_rules::display::mask;
@@ -65,13 +66,22 @@ impl Attempt<'_> {
 pub async fn deliver(deps: &Deps, a: &Attempt<'_>) -> ApiResponse {
     let record = &a.checked.record;
     match deps.graph.send(&record.channel, &a.message()).await {
-        Ok(wamid) => sent(deps, a, &wamid).await,
+        Ok(wamid) => {
+            Counts::new().add("ActiveMessagesSent", 1).emit();
+            sent(deps, a, &wamid).await
+        }
         Err(e @ GraphError::Unknown(_)) => {
             tracing::warn!(customer = %mask(&a.key.customer), error = %e, "active message outcome unknown; its slot stays counted");
+            Counts::new().add("UnknownOutcomes", 1).emit();
             unknown(deps, a, graph_error(e)).await
         }
         Err(e) => {
             tracing::warn!(customer = %mask(&a.key.customer), error = %e, "active message not sent");
+            let code = match &e {
+                GraphError::Rejected { code, .. } => code.to_string(),
+                _ => "unreachable".to_string(),
+            };
+            emit_dimensioned("GraphErrors", "MetaCode", &code, 1);
             refused(deps, a, graph_error(e)).await
         }
     }

@@ -150,7 +150,7 @@ async fn receive(deps: &Deps, req: &ApiRequest) -> ApiResponse {
         tracing::warn!(reason = %why, "webhook item skipped");
     }
     let mut stats = Stats::default();
-    stats.skipped += payload.skipped.len();
+    stats.skip("unparsable", payload.skipped.len());
     for change in &payload.changes {
         if let Err(e) = process_change(deps, change, &mut stats).await {
             tracing::error!(error = %e, "webhook storage failure; Meta will retry");
@@ -162,21 +162,51 @@ async fn receive(deps: &Deps, req: &ApiRequest) -> ApiResponse {
         }
     }
     tracing::info!(?stats, "webhook processed");
+    stats.emit();
     ApiResponse::json(200, &json!({"received": true}))
 }
 
-/// What one POST did, for the log line.
+/// What one POST did, for the log line and the metrics.
 #[derive(Debug, Default)]
 pub struct Stats {
     pub recorded: usize,
     pub duplicates: usize,
     pub inside_hours: usize,
-    pub skipped: usize,
-    /// Messages DynamoDB refused as invalid (logged and acknowledged).
-    pub poison: usize,
+    /// Items not stored, by why (`unparsable`, `unknown_channel`, `no_customer`,
+    /// `system`, `too_old`, `future`, `poison`).
+    pub skipped: std::collections::BTreeMap<&'static str, usize>,
     pub prompts: usize,
-    pub answers: usize,
+    pub prompts_failed: usize,
+    pub answered_yes: usize,
+    pub answered_no: usize,
     pub statuses: usize,
+}
+
+impl Stats {
+    pub fn skip(&mut self, why: &'static str, n: usize) {
+        *self.skipped.entry(why).or_default() += n;
+    }
+
+    /// The POST's metrics as Embedded Metric Format lines (SPEC §11).
+    pub fn emit(&self) {
+        let mut c = afterhours_adapters::metrics::Counts::new();
+        c.add("ContactsRecorded", self.recorded)
+            .add("DuplicateDeliveries", self.duplicates)
+            .add("PromptsSent", self.prompts)
+            .add("PromptsFailed", self.prompts_failed)
+            .add("CallbacksAnsweredYes", self.answered_yes)
+            .add("CallbacksAnsweredNo", self.answered_no)
+            .add("StatusesApplied", self.statuses);
+        c.emit();
+        for (why, n) in &self.skipped {
+            afterhours_adapters::metrics::emit_dimensioned(
+                "WebhookItemsSkipped",
+                "Reason",
+                why,
+                *n,
+            );
+        }
+    }
 }
 
 async fn process_change(
@@ -186,7 +216,10 @@ async fn process_change(
 ) -> Result<(), StoreError> {
     let Some(channel) = deps.channel(&change.phone_number_id).await? else {
         tracing::warn!(phone_number_id = %change.phone_number_id, "webhook for an unknown phone number; acknowledged, nothing stored");
-        stats.skipped += change.messages.len() + change.statuses.len();
+        stats.skip(
+            "unknown_channel",
+            change.messages.len() + change.statuses.len(),
+        );
         return Ok(());
     };
     let rules = deps.rules(&channel.tenant_id).await?;
@@ -196,7 +229,10 @@ async fn process_change(
             prompts.push(p);
         }
     }
-    stats.prompts += messages::send_prompts(deps, &channel, &rules, prompts).await?;
+    let tried = prompts.len();
+    let sent = messages::send_prompts(deps, &channel, &rules, prompts).await?;
+    stats.prompts += sent;
+    stats.prompts_failed += tried - sent;
     for s in &change.statuses {
         statuses::process(deps, &channel, s, stats).await?;
     }

@@ -33,21 +33,21 @@ pub async fn process(
 ) -> Result<Option<Prompt>, StoreError> {
     let now = (deps.clock)();
     let Some(customer) = m.customer() else {
-        stats.skipped += 1;
+        stats.skip("no_customer", 1);
         return Ok(None);
     };
     let why_skip = if m.kind == MessageKind::System {
-        Some("a system message")
+        Some("system")
     } else if m.timestamp + Duration::days(RETENTION_DAYS) <= now {
-        Some("older than the 7-day retention")
+        Some("too_old")
     } else if m.timestamp > now + Duration::minutes(MAX_CLOCK_SKEW_MINUTES) {
-        Some("its timestamp is in the future")
+        Some("future")
     } else {
         None
     };
     if let Some(why) = why_skip {
         tracing::warn!(reason = why, "webhook message skipped");
-        stats.skipped += 1;
+        stats.skip(why, 1);
         return Ok(None);
     }
     let prompt = if rules.schedule.is_open(m.timestamp) {
@@ -58,7 +58,7 @@ pub async fn process(
             Err(e) if e.dynamo_kind() == Some(DynamoFailure::Validation) => {
                 // It can never be stored: retrying the POST for 7 days would not help.
                 tracing::error!(customer = %mask(customer), error = %e, "a message DynamoDB refuses as invalid; skipped");
-                stats.poison += 1;
+                stats.skip("poison", 1);
                 return Ok(None);
             }
             other => other?,
@@ -70,7 +70,11 @@ pub async fn process(
                 .store
                 .answer_callback(&channel.tenant_id, ctx, yes, m.timestamp)
                 .await?;
-            stats.answers += usize::from(answered);
+            if answered && yes {
+                stats.answered_yes += 1;
+            } else if answered {
+                stats.answered_no += 1;
+            }
         }
     }
     Ok(prompt)

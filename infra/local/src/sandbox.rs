@@ -219,80 +219,13 @@ impl Sandbox {
     pub async fn handle(&self, req: HttpRequest) -> HttpResponse {
         let parts: Vec<&str> = req.path.trim_matches('/').split('/').collect();
         match (req.method.as_str(), parts.as_slice()) {
-            ("GET", ["_sandbox", "messages"]) => {
-                HttpResponse::json(200, &json!({"data": self.sent()}))
-            }
-            ("POST", ["_sandbox", "failures"]) => {
-                let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-                match (v["to"].as_str(), v["code"].as_i64()) {
-                    (Some(to), Some(code)) => {
-                        self.fail(to, Some(code));
-                        HttpResponse::json(200, &json!({"to": to, "code": code}))
-                    }
-                    _ => HttpResponse::json(
-                        400,
-                        &json!({"error": "send {\"to\": \"...\", \"code\": 131047}"}),
-                    ),
-                }
-            }
-            ("DELETE", ["_sandbox", "failures"]) => {
-                if let Ok(mut s) = self.state.lock() {
-                    s.failures.clear();
-                }
-                HttpResponse::json(200, &json!({"cleared": true}))
-            }
-            ("POST", ["_sandbox", "templates"]) => {
-                let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-                match (v["wabaId"].as_str(), v["data"].as_array()) {
-                    (Some(waba), Some(data)) => {
-                        self.set_templates(waba, data.clone());
-                        HttpResponse::json(200, &json!({"wabaId": waba, "templates": data.len()}))
-                    }
-                    _ => HttpResponse::json(
-                        400,
-                        &json!({"error": "send {\"wabaId\": \"...\", \"data\": [...]}"}),
-                    ),
-                }
-            }
-            ("POST", ["_sandbox", "phone_numbers"]) => {
-                let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-                match (v["wabaId"].as_str(), v["ids"].as_array()) {
-                    (Some(waba), Some(ids)) => {
-                        let ids: Vec<&str> = ids.iter().filter_map(Value::as_str).collect();
-                        self.set_phone_numbers(waba, &ids);
-                        HttpResponse::json(200, &json!({"wabaId": waba, "ids": ids}))
-                    }
-                    _ => HttpResponse::json(
-                        400,
-                        &json!({"error": "send {\"wabaId\": \"...\", \"ids\": [\"...\"]}"}),
-                    ),
-                }
-            }
+            (_, ["_sandbox", what]) => self.steer(&req, what),
             ("GET", [version, waba, "phone_numbers"]) if version.starts_with('v') => {
                 self.phone_numbers(&req, waba)
             }
             ("GET", [version, waba, "message_templates"]) if version.starts_with('v') => {
                 self.templates(&req, waba)
             }
-            ("POST", ["_sandbox", "latency"]) => match self.control(&req) {
-                Some((_, d)) => {
-                    self.set_latency(d);
-                    HttpResponse::json(200, &json!({"latencyMs": d.as_millis() as u64}))
-                }
-                None => HttpResponse::json(400, &json!({"error": "send {\"ms\": 300}"})),
-            },
-            ("POST", ["_sandbox", "late"]) => match self.control(&req) {
-                Some((count, d)) => {
-                    self.answer_late(count, d);
-                    HttpResponse::json(
-                        200,
-                        &json!({"count": count, "lateByMs": d.as_millis() as u64}),
-                    )
-                }
-                None => {
-                    HttpResponse::json(400, &json!({"error": "send {\"count\": 1, \"ms\": 20000}"}))
-                }
-            },
             ("POST", [version, pnid, "messages"]) if version.starts_with('v') => {
                 self.count_in_flight(1);
                 let res = self.messages(&req, pnid);
@@ -303,6 +236,62 @@ impl Sandbox {
                 self.count_in_flight(-1);
                 res
             }
+            _ => meta_error(404, 803, "Unknown path components"),
+        }
+    }
+
+    /// The `/_sandbox/*` routes that steer the sandbox (see the module's doc).
+    fn steer(&self, req: &HttpRequest, what: &str) -> HttpResponse {
+        let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let bad =
+            |usage: &str| HttpResponse::json(400, &json!({ "error": format!("send {usage}") }));
+        match (req.method.as_str(), what) {
+            ("GET", "messages") => HttpResponse::json(200, &json!({"data": self.sent()})),
+            ("POST", "failures") => match (v["to"].as_str(), v["code"].as_i64()) {
+                (Some(to), Some(code)) => {
+                    self.fail(to, Some(code));
+                    HttpResponse::json(200, &json!({"to": to, "code": code}))
+                }
+                _ => bad(r#"{"to": "...", "code": 131047}"#),
+            },
+            ("DELETE", "failures") => {
+                if let Ok(mut s) = self.state.lock() {
+                    s.failures.clear();
+                }
+                HttpResponse::json(200, &json!({"cleared": true}))
+            }
+            ("POST", "templates") => match (v["wabaId"].as_str(), v["data"].as_array()) {
+                (Some(waba), Some(data)) => {
+                    self.set_templates(waba, data.clone());
+                    HttpResponse::json(200, &json!({"wabaId": waba, "templates": data.len()}))
+                }
+                _ => bad(r#"{"wabaId": "...", "data": [...]}"#),
+            },
+            ("POST", "phone_numbers") => match (v["wabaId"].as_str(), v["ids"].as_array()) {
+                (Some(waba), Some(ids)) => {
+                    let ids: Vec<&str> = ids.iter().filter_map(Value::as_str).collect();
+                    self.set_phone_numbers(waba, &ids);
+                    HttpResponse::json(200, &json!({"wabaId": waba, "ids": ids}))
+                }
+                _ => bad(r#"{"wabaId": "...", "ids": ["..."]}"#),
+            },
+            ("POST", "latency") => match self.control(req) {
+                Some((_, d)) => {
+                    self.set_latency(d);
+                    HttpResponse::json(200, &json!({"latencyMs": d.as_millis() as u64}))
+                }
+                None => bad(r#"{"ms": 300}"#),
+            },
+            ("POST", "late") => match self.control(req) {
+                Some((count, d)) => {
+                    self.answer_late(count, d);
+                    HttpResponse::json(
+                        200,
+                        &json!({"count": count, "lateByMs": d.as_millis() as u64}),
+                    )
+                }
+                None => bad(r#"{"count": 1, "ms": 20000}"#),
+            },
             _ => meta_error(404, 803, "Unknown path components"),
         }
     }

@@ -54,8 +54,10 @@ where
             }
             let span = invocation_span(&req.request_id);
             span.record("route", req.route_key.as_str());
+            let started = std::time::Instant::now();
             let res = handler(req).instrument(span.clone()).await;
-            span.in_scope(|| tracing::info!(status = res.status, "handled"));
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            span.in_scope(|| tracing::info!(status = res.status, latency_ms, "handled"));
             Ok::<ApiGatewayV2httpResponse, Error>(res.to_apigw())
         },
     ))

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod http;
 pub mod lambda;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod store;
 pub mod table;

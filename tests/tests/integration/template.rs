@@ -143,3 +143,45 @@ fn the_openapi_description_has_exactly_the_routes_of_the_template_and_the_gatewa
         }
     }
 }
+
+#[test]
+fn the_sample_events_are_what_api_gateway_and_the_schedule_send() {
+    use afterhours_adapters::http::ApiRequest;
+    use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}")).unwrap()).unwrap()
+    };
+    for name in [
+        "webhook-post.json",
+        "webhook-verify.json",
+        "contacts-get.json",
+        "settings-get.json",
+    ] {
+        let ev: ApiGatewayV2httpRequest =
+            serde_json::from_value(read(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let req = ApiRequest::from_apigw(ev);
+        assert!(!req.route_key.is_empty(), "{name}");
+    }
+    // The webhook sample is signed for `make run`'s app secret.
+    let ev: ApiGatewayV2httpRequest = serde_json::from_value(read("webhook-post.json")).unwrap();
+    let req = ApiRequest::from_apigw(ev);
+    assert!(webhook::signature_ok(
+        b"local-app-secret",
+        &req.body,
+        req.header("x-hub-signature-256")
+    ));
+    // Desk samples carry the claims the authorizer would pass.
+    let ev: ApiGatewayV2httpRequest = serde_json::from_value(read("contacts-get.json")).unwrap();
+    let caller = afterhours_adapters::http::Caller::from_claims(&ApiRequest::from_apigw(ev).claims);
+    assert_eq!(caller.unwrap().tenant, "demo");
+    let continuation = read("report-continuation.json");
+    assert_eq!(
+        report::RunInput::from_event(&continuation).after.as_deref(),
+        Some("demo")
+    );
+    assert_eq!(
+        report::RunInput::from_event(&read("report-schedule.json")),
+        report::RunInput::default()
+    );
+}
