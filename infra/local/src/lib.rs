@@ -3,8 +3,10 @@
 //! (table, bus, demo tenant).
 
 pub mod bench;
+pub mod capacity;
 pub mod gateway;
 pub mod jwt;
+pub mod loadbench;
 pub mod sandbox;
 pub mod server;
 pub mod stack;

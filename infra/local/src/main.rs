@@ -33,6 +33,12 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         runs: usize,
     },
+    /// DynamoDB capacity and cost per operation, and webhook bursts with WhatsApp at 300 ms.
+    LoadBench {
+        /// How many 100-message POSTs to time.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Seed N small tenants (one pending callback each) and time the report over them.
     ReportBench {
         #[arg(long, default_value_t = 3000)]
@@ -136,6 +142,7 @@ async fn main() {
         Command::Setup => setup().await,
         Command::Bench { dir, runs } => bench(&dir, runs).await,
         Command::ReportBench { tenants } => report_bench(tenants).await,
+        Command::LoadBench { runs } => load_bench(runs).await,
         Command::Token {
             tenant,
             agent,
@@ -245,6 +252,41 @@ async fn setup() -> Result<(), String> {
     let store = stack::bootstrap().await.map_err(|e| e.to_string())?;
     stack::seed_demo(&store).await?;
     println!("table {} and the demo tenant are ready", store.table());
+    Ok(())
+}
+
+async fn load_bench(runs: usize) -> Result<(), String> {
+    use afterhours_local::loadbench::{
+        self, USD_PER_MILLION_READ_UNITS, USD_PER_MILLION_WRITE_UNITS,
+    };
+    let rows = loadbench::cost_table().await?;
+    println!(
+        "\nDynamoDB capacity per operation (ReturnConsumedCapacity on every call; on-demand at ${USD_PER_MILLION_WRITE_UNITS}/M write units, ${USD_PER_MILLION_READ_UNITS}/M read units, us-east-1)"
+    );
+    println!(
+        "{:<38} {:>9} {:>11} {:>11} {:>14}",
+        "operation", "requests", "read units", "write units", "USD / million"
+    );
+    for r in &rows {
+        println!(
+            "{:<38} {:>9} {:>11.1} {:>11.1} {:>14.2}",
+            r.operation,
+            r.units.requests,
+            r.units.read,
+            r.units.write,
+            r.usd_per_million()
+        );
+    }
+    let bursts = loadbench::bursts(std::time::Duration::from_millis(300), runs).await?;
+    println!("\nWebhook bursts, WhatsApp answering in 300 ms (time to 200)");
+    println!("{:<42} {:>10} {:>10}", "burst", "p50", "p99");
+    for (name, p50, p99) in bursts {
+        println!(
+            "{name:<42} {:>8.0}ms {:>8.0}ms",
+            p50.as_secs_f64() * 1000.0,
+            p99.as_secs_f64() * 1000.0
+        );
+    }
     Ok(())
 }
 

@@ -1,0 +1,360 @@
+//! The benchmark's cost and burst tables (SPEC §10): DynamoDB capacity per
+//! operation with the price of a million, and the time to 200 of webhook
+//! bursts with WhatsApp answering in 300 ms. Against DynamoDB Local, moto and
+//! the sandbox, through the same handlers the Lambdas run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use afterhours_adapters::config::{aws_clients, Config};
+use afterhours_adapters::cursor::CursorSigner;
+use afterhours_adapters::events::Publisher;
+use afterhours_adapters::graph::GraphClient;
+use afterhours_adapters::http::ApiRequest;
+use afterhours_adapters::lambda::fixed_clock;
+use afterhours_adapters::model::Channel;
+use afterhours_adapters::store::Store;
+use chrono::{DateTime, TimeZone, Utc};
+use futures::future::join_all;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::capacity::{CapacityMeter, Units};
+use crate::sandbox::Sandbox;
+
+/// DynamoDB on-demand prices used for the cost column: us-east-1, since the
+/// November 2024 reduction, USD per million request units.
+pub const USD_PER_MILLION_WRITE_UNITS: f64 = 0.625;
+pub const USD_PER_MILLION_READ_UNITS: f64 = 0.125;
+const SECRET: &str = "bench-app-secret";
+
+/// Friday 2026-11-20 23:10 in São Paulo: closed.
+fn night() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 2, 10, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// One tenant on a fresh table, the sandbox, and a meter on every DynamoDB call.
+struct Bench {
+    store: Store,
+    meter: CapacityMeter,
+    sandbox: Arc<Sandbox>,
+    graph: GraphClient,
+    cfg: Config,
+    tenant: String,
+    pnid: String,
+}
+
+async fn bench_setup() -> Result<Bench, String> {
+    let mut cfg = Config::from_env().map_err(|e| e.to_string())?;
+    cfg.table = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let (dynamo, _) = aws_clients(&cfg).await;
+    afterhours_adapters::table::ensure_table(&dynamo, &cfg.table)
+        .await
+        .map_err(|e| e.to_string())?;
+    let meter = CapacityMeter::default();
+    let store = Store::new(meter.client(&dynamo), cfg.table.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let sandbox = Arc::new(Sandbox::new("bench-token"));
+    crate::stack::spawn_sandbox(listener, sandbox.clone());
+    let graph = GraphClient::new(&base, "v23.0", "bench-token", Duration::from_secs(8))
+        .map_err(|e| e.to_string())?;
+    let (tenant, pnid) = ("bench-tenant".to_string(), "190000000000001".to_string());
+    let e = |e: afterhours_adapters::store::StoreError| e.to_string();
+    store
+        .put_channel(&Channel {
+            phone_number_id: pnid.clone(),
+            tenant_id: tenant.clone(),
+            waba_id: "290000000000001".into(),
+            display_phone_number: "+1 555".into(),
+            default_agent_id: "a-1".into(),
+        })
+        .await
+        .map_err(e)?;
+    let mut settings = serde_json::to_value(afterhours_rules::settings::Settings::default())
+        .map_err(|e| e.to_string())?;
+    settings["activeMessageLimit"] = json!({"enabled": true, "maxPerContactPer24h": 2});
+    store.put_settings(&tenant, &settings).await.map_err(e)?;
+    store
+        .put_templates(&tenant, &crate::stack::demo_templates())
+        .await
+        .map_err(e)?;
+    meter.take();
+    Ok(Bench {
+        store,
+        meter,
+        sandbox,
+        graph,
+        cfg,
+        tenant,
+        pnid,
+    })
+}
+
+/// A signed webhook POST of new messages, one per `(wamid, phone)`.
+fn webhook_post(pnid: &str, msgs: &[(String, String)]) -> ApiRequest {
+    let contacts: Vec<Value> = msgs.iter().map(|(_, p)| json!({"wa_id": p})).collect();
+    let messages: Vec<Value> = msgs
+        .iter()
+        .map(|(w, p)| json!({"from": p, "id": w, "timestamp": night().timestamp().to_string(), "type": "text", "text": {"body": "oi"}}))
+        .collect();
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "1", "phone_number_id": pnid},
+                  "contacts": contacts, "messages": messages}}]}]})
+    .to_string();
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
+    mac.update(body.as_bytes());
+    let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    ApiRequest {
+        method: "POST".into(),
+        path: "/webhook".into(),
+        headers: HashMap::from([("x-hub-signature-256".into(), sig)]),
+        body: body.into_bytes(),
+        route_key: "POST /webhook".into(),
+        ..ApiRequest::default()
+    }
+}
+
+fn desk(method: &str, path: &str, tenant: &str, id: Option<&str>) -> ApiRequest {
+    let claims = HashMap::from([
+        ("sub".to_string(), "a-1".to_string()),
+        ("custom:tenant_id".to_string(), tenant.to_string()),
+        ("cognito:groups".to_string(), "[agent]".to_string()),
+    ]);
+    let mut r = ApiRequest {
+        method: method.into(),
+        path: path.into(),
+        claims,
+        ..ApiRequest::default()
+    };
+    if let Some(id) = id {
+        r.path_params.insert("id".into(), id.into());
+    }
+    r
+}
+
+/// One row of the cost table.
+pub struct CostRow {
+    pub operation: &'static str,
+    pub units: Units,
+}
+
+impl CostRow {
+    /// What a million of these cost at the prices above.
+    pub fn usd_per_million(&self) -> f64 {
+        self.units.write * USD_PER_MILLION_WRITE_UNITS
+            + self.units.read * USD_PER_MILLION_READ_UNITS
+    }
+}
+
+/// DynamoDB capacity per operation (ingest new / repeat, list page, send,
+/// report per 1,000 pending).
+pub async fn cost_table() -> Result<Vec<CostRow>, String> {
+    let b = bench_setup().await?;
+    let hook = webhook::Deps::new(
+        b.store.clone(),
+        b.graph.clone(),
+        SECRET,
+        "v",
+        fixed_clock(night()),
+    );
+    let post = |msgs: Vec<(String, String)>| webhook::handle(&hook, webhook_post(&b.pnid, &msgs));
+    // Warm the per-instance caches, as a Lambda that already served one message.
+    post(vec![("wamid.warm".into(), "5511900000000".into())]).await;
+    let mut rows = Vec::new();
+    b.meter.take();
+    post(vec![("wamid.new".into(), "5511900000001".into())]).await;
+    rows.push(CostRow {
+        operation: "ingest, new record (+ prompt)",
+        units: b.meter.take(),
+    });
+    post(vec![("wamid.again".into(), "5511900000001".into())]).await;
+    rows.push(CostRow {
+        operation: "ingest, known night",
+        units: b.meter.take(),
+    });
+    let seed: Vec<(String, String)> = (0..48)
+        .map(|i| (format!("wamid.s{i}"), format!("55119100{i:05}")))
+        .collect();
+    post(seed).await;
+    let contacts = contacts::Deps {
+        store: b.store.clone(),
+        cursors: CursorSigner::new(b"bench"),
+        clock: fixed_clock(night()),
+        rules: Default::default(),
+    };
+    contacts::handle(&contacts, desk("GET", "/contacts", &b.tenant, None)).await;
+    b.meter.take();
+    let page = contacts::handle(&contacts, desk("GET", "/contacts", &b.tenant, None)).await;
+    rows.push(CostRow {
+        operation: "list page (50 records)",
+        units: b.meter.take(),
+    });
+    let id = page.json_body()["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (_, eb) = aws_clients(&b.cfg).await;
+    let send = send::Deps {
+        store: b.store.clone(),
+        graph: b.graph.clone(),
+        events: Publisher::new(eb.clone(), b.cfg.event_bus.clone()),
+        clock: fixed_clock(night() + chrono::Duration::hours(9)),
+    };
+    let mut req = desk(
+        "POST",
+        &format!("/contacts/{id}/active-messages"),
+        &b.tenant,
+        Some(&id),
+    );
+    req.headers.insert("idempotency-key".into(), "bench".into());
+    req.body = br#"{"template": {"name": "callback_after_hours", "language": "pt_BR"}, "variables": {"1": "Maria", "2": "Ana"}}"#.to_vec();
+    let sent = send::handle(&send, req).await;
+    rows.push(CostRow {
+        operation: "send (with Idempotency-Key)",
+        units: b.meter.take(),
+    });
+    if sent.status != 200 {
+        return Err(format!(
+            "the benchmark's send answered {}: {}",
+            sent.status, sent.body
+        ));
+    }
+    rows.push(report_cost(&b, eb).await?);
+    Ok(rows)
+}
+
+/// The report of one tenant with 1,000 pending callbacks.
+async fn report_cost(b: &Bench, eb: aws_sdk_eventbridge::Client) -> Result<CostRow, String> {
+    use afterhours_adapters::model::{Inbound, RecordKey};
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    // Sorts after the bench's other tenant, so the run below reads only this one.
+    let tenant = "bench-zreport";
+    b.store
+        .put_settings(tenant, &json!({}))
+        .await
+        .map_err(|e| e.to_string())?;
+    stream::iter(0..1000)
+        .map(|i| async move {
+            let key = RecordKey {
+                tenant: tenant.into(),
+                agent: format!("a-{}", i % 10),
+                customer: format!("55119200{i:05}"),
+                period: night().timestamp(),
+            };
+            let e = |e: afterhours_adapters::store::StoreError| e.to_string();
+            let m = Inbound {
+                key: key.clone(),
+                channel: "bench".into(),
+                wamid: format!("wamid.r{i}"),
+                at: night(),
+                wa_id: Some(key.customer.clone()),
+                user_id: None,
+                name: Some("Bench".into()),
+            };
+            b.store.record_inbound(&m).await.map_err(e)?;
+            let prompt = format!("wamid.rp{i}");
+            b.store
+                .mark_prompt_sent(&key, &prompt, night())
+                .await
+                .map_err(e)?;
+            b.store
+                .answer_callback(tenant, &prompt, true, night())
+                .await
+                .map_err(e)?;
+            Ok::<(), String>(())
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
+    // Only this tenant's partition: what one tenant of the run costs.
+    let deps = report::Deps::new(
+        b.store.clone(),
+        Publisher::new(eb, b.cfg.event_bus.clone()),
+        fixed_clock(night()),
+    );
+    let input = report::RunInput {
+        after: Some(b.tenant.clone()),
+        started_at: None,
+    };
+    b.meter.take();
+    let s = report::run(&deps, &input, &report::Budget::unlimited()).await;
+    if s.records != 1000 {
+        return Err(format!("the benchmark's report read {} records", s.records));
+    }
+    Ok(CostRow {
+        operation: "report, 1,000 pending of one tenant",
+        units: b.meter.take(),
+    })
+}
+
+/// p50 and p99 of some durations.
+fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration) {
+    d.sort();
+    let at = |q: f64| d[((d.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+/// Time to 200 of webhook bursts, WhatsApp answering in `latency`: a POST of
+/// 100 new customers (`runs` times), and 50 concurrent POSTs of one each.
+pub async fn bursts(
+    latency: Duration,
+    runs: usize,
+) -> Result<Vec<(String, Duration, Duration)>, String> {
+    let b = bench_setup().await?;
+    b.sandbox.set_latency(latency);
+    let hook = webhook::Deps::new(
+        b.store.clone(),
+        b.graph.clone(),
+        SECRET,
+        "v",
+        fixed_clock(night()),
+    );
+    let mut big = Vec::new();
+    for r in 0..runs {
+        let msgs = (0..100)
+            .map(|i| (format!("wamid.b{r}-{i}"), format!("551193{r:02}{i:04}")))
+            .collect::<Vec<_>>();
+        let start = Instant::now();
+        let res = webhook::handle(&hook, webhook_post(&b.pnid, &msgs)).await;
+        if res.status != 200 {
+            return Err(format!("a burst answered {}", res.status));
+        }
+        big.push(start.elapsed());
+    }
+    let concurrent = join_all((0..50).map(|i| {
+        let req = webhook_post(
+            &b.pnid,
+            &[(format!("wamid.c{i}"), format!("55119400{i:04}"))],
+        );
+        let hook = &hook;
+        async move {
+            let start = Instant::now();
+            let res = webhook::handle(hook, req).await;
+            (res.status, start.elapsed())
+        }
+    }))
+    .await;
+    if let Some((st, _)) = concurrent.iter().find(|(st, _)| *st != 200) {
+        return Err(format!("a concurrent POST answered {st}"));
+    }
+    let (p50, p99) = percentiles(big);
+    let (c50, c99) = percentiles(concurrent.into_iter().map(|(_, d)| d).collect());
+    Ok(vec![
+        (format!("1 POST of 100 new customers (x{runs})"), p50, p99),
+        (
+            "50 concurrent POSTs of 1 new customer".to_string(),
+            c50,
+            c99,
+        ),
+    ])
+}
