@@ -178,43 +178,13 @@ pub async fn report_throughput(
     deps: &report::Deps,
     n: usize,
 ) -> Result<ReportThroughput, String> {
-    use afterhours_adapters::model::{Inbound, RecordKey};
     use futures::stream::{self, StreamExt, TryStreamExt};
     let now = chrono::Utc::now();
     stream::iter(0..n)
         .map(|i| async move {
             let tenant = format!("bench-{i:06}");
-            let key = RecordKey {
-                tenant: tenant.clone(),
-                agent: "a-1".into(),
-                customer: format!("55119{i:08}"),
-                period: now.timestamp(),
-            };
-            let e = |e: afterhours_adapters::store::StoreError| e.to_string();
-            store
-                .put_settings(&tenant, &serde_json::json!({}))
-                .await
-                .map_err(e)?;
-            let inbound = Inbound {
-                key: key.clone(),
-                channel: "bench".into(),
-                wamid: format!("wamid.bench{i}"),
-                at: now,
-                wa_id: Some(key.customer.clone()),
-                user_id: None,
-                name: Some("Bench".into()),
-            };
-            store.record_inbound(&inbound).await.map_err(e)?;
-            let prompt = format!("wamid.benchprompt{i}");
-            store
-                .mark_prompt_sent(&key, &prompt, now)
-                .await
-                .map_err(e)?;
-            store
-                .answer_callback(&tenant, &prompt, true, now)
-                .await
-                .map_err(e)?;
-            Ok::<(), String>(())
+            let key = crate::loadbench::pending_key(&tenant, "a-1", &format!("55119{i:08}"), now);
+            crate::loadbench::seed_pending(store, &key, &format!("{i}"), now).await
         })
         .buffer_unordered(16)
         .try_collect::<Vec<()>>()

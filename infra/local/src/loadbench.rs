@@ -48,6 +48,19 @@ struct Bench {
     pnid: String,
 }
 
+impl Bench {
+    /// The webhook handler's dependencies, at night (the team closed).
+    fn webhook(&self) -> webhook::Deps {
+        webhook::Deps::new(
+            self.store.clone(),
+            self.graph.clone(),
+            SECRET,
+            "v",
+            fixed_clock(night()),
+        )
+    }
+}
+
 async fn bench_setup() -> Result<Bench, String> {
     let mut cfg = Config::from_env().map_err(|e| e.to_string())?;
     cfg.table = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
@@ -160,13 +173,7 @@ impl CostRow {
 /// report per 1,000 pending).
 pub async fn cost_table() -> Result<Vec<CostRow>, String> {
     let b = bench_setup().await?;
-    let hook = webhook::Deps::new(
-        b.store.clone(),
-        b.graph.clone(),
-        SECRET,
-        "v",
-        fixed_clock(night()),
-    );
+    let hook = b.webhook();
     let post = |msgs: Vec<(String, String)>| webhook::handle(&hook, webhook_post(&b.pnid, &msgs));
     // Warm the per-instance caches, as a Lambda that already served one message.
     post(vec![("wamid.warm".into(), "5511900000000".into())]).await;
@@ -235,43 +242,18 @@ pub async fn cost_table() -> Result<Vec<CostRow>, String> {
 
 /// The report of one tenant with 1,000 pending callbacks.
 async fn report_cost(b: &Bench, eb: aws_sdk_eventbridge::Client) -> Result<CostRow, String> {
-    use afterhours_adapters::model::{Inbound, RecordKey};
     use futures::stream::{self, StreamExt, TryStreamExt};
     // Sorts after the bench's other tenant, so the run below reads only this one.
     let tenant = "bench-zreport";
-    b.store
-        .put_settings(tenant, &json!({}))
-        .await
-        .map_err(|e| e.to_string())?;
     stream::iter(0..1000)
         .map(|i| async move {
-            let key = RecordKey {
-                tenant: tenant.into(),
-                agent: format!("a-{}", i % 10),
-                customer: format!("55119200{i:05}"),
-                period: night().timestamp(),
-            };
-            let e = |e: afterhours_adapters::store::StoreError| e.to_string();
-            let m = Inbound {
-                key: key.clone(),
-                channel: "bench".into(),
-                wamid: format!("wamid.r{i}"),
-                at: night(),
-                wa_id: Some(key.customer.clone()),
-                user_id: None,
-                name: Some("Bench".into()),
-            };
-            b.store.record_inbound(&m).await.map_err(e)?;
-            let prompt = format!("wamid.rp{i}");
-            b.store
-                .mark_prompt_sent(&key, &prompt, night())
-                .await
-                .map_err(e)?;
-            b.store
-                .answer_callback(tenant, &prompt, true, night())
-                .await
-                .map_err(e)?;
-            Ok::<(), String>(())
+            let key = pending_key(
+                tenant,
+                &format!("a-{}", i % 10),
+                &format!("55119200{i:05}"),
+                night(),
+            );
+            seed_pending(&b.store, &key, &format!("r{i}"), night()).await
         })
         .buffer_unordered(16)
         .try_collect::<Vec<()>>()
@@ -297,6 +279,53 @@ async fn report_cost(b: &Bench, eb: aws_sdk_eventbridge::Client) -> Result<CostR
     })
 }
 
+/// The record key of a seeded callback.
+pub fn pending_key(
+    tenant: &str,
+    agent: &str,
+    customer: &str,
+    at: DateTime<Utc>,
+) -> afterhours_adapters::model::RecordKey {
+    afterhours_adapters::model::RecordKey {
+        tenant: tenant.into(),
+        agent: agent.into(),
+        customer: customer.into(),
+        period: at.timestamp(),
+    }
+}
+
+/// One pending callback (a night's message, the prompt, a Yes) for the
+/// benchmarks, its tenant registered; `tag` keeps its wamids apart.
+pub async fn seed_pending(
+    store: &Store,
+    key: &afterhours_adapters::model::RecordKey,
+    tag: &str,
+    at: DateTime<Utc>,
+) -> Result<(), String> {
+    let e = |e: afterhours_adapters::store::StoreError| e.to_string();
+    store
+        .put_settings(&key.tenant, &json!({}))
+        .await
+        .map_err(e)?;
+    let m = afterhours_adapters::model::Inbound {
+        key: key.clone(),
+        channel: "bench".into(),
+        wamid: format!("wamid.bench{tag}"),
+        at,
+        wa_id: Some(key.customer.clone()),
+        user_id: None,
+        name: Some("Bench".into()),
+    };
+    store.record_inbound(&m).await.map_err(e)?;
+    let prompt = format!("wamid.benchprompt{tag}");
+    store.mark_prompt_sent(key, &prompt, at).await.map_err(e)?;
+    store
+        .answer_callback(&key.tenant, &prompt, true, at)
+        .await
+        .map_err(e)?;
+    Ok(())
+}
+
 /// p50 and p99 of some durations.
 fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration) {
     d.sort();
@@ -312,13 +341,7 @@ pub async fn bursts(
 ) -> Result<Vec<(String, Duration, Duration)>, String> {
     let b = bench_setup().await?;
     b.sandbox.set_latency(latency);
-    let hook = webhook::Deps::new(
-        b.store.clone(),
-        b.graph.clone(),
-        SECRET,
-        "v",
-        fixed_clock(night()),
-    );
+    let hook = b.webhook();
     let mut big = Vec::new();
     for r in 0..runs {
         let msgs = (0..100)

@@ -30,6 +30,25 @@ fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
     )
 }
 
+/// Marking a prompt against a DynamoDB whose transactions always fail with `code`.
+async fn lasting(code: &'static str) -> (StoreError, usize) {
+    let rule = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .error(move || cancelled(&[code]))
+        .repeatedly()
+        .build();
+    let store = Store::new(
+        mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]),
+        "t",
+    );
+    let at = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
+    let err = store
+        .mark_prompt_sent(&key(), "wamid.p", at)
+        .await
+        .unwrap_err();
+    (err, rule.num_calls())
+}
+
 fn key() -> RecordKey {
     RecordKey {
         tenant: "t1".into(),
@@ -60,26 +79,13 @@ async fn marking_a_send_retries_a_transaction_conflict() {
 
 #[tokio::test]
 async fn a_lasting_conflict_is_an_error_after_the_retries() {
-    let rule = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .sequence()
-        .error(|| cancelled(&["TransactionConflict"]))
-        .repeatedly()
-        .build();
-    let store = Store::new(
-        mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]),
-        "t",
-    );
-    let at = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
-    let err = store
-        .mark_prompt_sent(&key(), "wamid.p", at)
-        .await
-        .unwrap_err();
+    let (err, calls) = lasting("TransactionConflict").await;
     assert_eq!(
         err.dynamo_kind(),
         Some(DynamoFailure::TransactionConflict),
         "{err}"
     );
-    assert_eq!(rule.num_calls(), TRANSACT_RETRIES as usize + 1);
+    assert_eq!(calls, TRANSACT_RETRIES as usize + 1);
 }
 
 #[tokio::test]
@@ -123,22 +129,9 @@ async fn a_throttled_transaction_is_retried() {
 
 #[tokio::test]
 async fn throttling_that_outlasts_the_retries_is_503_with_retry_after() {
-    let rule = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .sequence()
-        .error(|| cancelled(&["ThrottlingError"]))
-        .repeatedly()
-        .build();
-    let store = Store::new(
-        mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]),
-        "t",
-    );
-    let at = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
-    let err = store
-        .mark_prompt_sent(&key(), "wamid.p", at)
-        .await
-        .unwrap_err();
+    let (err, calls) = lasting("ThrottlingError").await;
     assert_eq!(err.dynamo_kind(), Some(DynamoFailure::Throttled), "{err}");
-    assert_eq!(rule.num_calls(), TRANSACT_RETRIES as usize + 1);
+    assert_eq!(calls, TRANSACT_RETRIES as usize + 1);
     let r = afterhours_adapters::http::ApiError::from(err).to_response();
     assert_eq!(r.status, 503);
     assert!(r.header("retry-after").is_some());

@@ -29,6 +29,18 @@ fn impatient(s: &SendFixture) -> GraphClient {
     .unwrap()
 }
 
+/// A fixture with cap 2 whose sandbox takes the next message but answers
+/// only after the deps' Graph client gave up.
+async fn losing_one_answer() -> (SendFixture, send::Deps) {
+    let s = send_fixture(Some(2)).await;
+    let mut d = s.deps(morning());
+    d.graph = impatient(&s);
+    s.f.graph
+        .sandbox
+        .answer_late(1, StdDuration::from_millis(1500));
+    (s, d)
+}
+
 fn morning() -> chrono::DateTime<Utc> {
     night() + Duration::hours(9)
 }
@@ -51,12 +63,7 @@ fn status(s: &SendFixture, sent: &Value, st: &str, errors: Value) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_lost_answer_keeps_the_slot_and_its_status_settles_the_record() {
-    let s = send_fixture(Some(2)).await;
-    let mut d = s.deps(morning());
-    d.graph = impatient(&s);
-    s.f.graph
-        .sandbox
-        .answer_late(1, StdDuration::from_millis(1500));
+    let (s, d) = losing_one_answer().await;
     let r = s.send_as(&d, "a-1", "agent", &body(), Some("k-lost")).await;
     assert_eq!(
         (r.status, code(&r)),
@@ -111,12 +118,7 @@ async fn a_lost_answer_keeps_the_slot_and_its_status_settles_the_record() {
 
 #[tokio::test]
 async fn a_lost_answer_that_turns_out_failed_gives_the_slot_back() {
-    let s = send_fixture(Some(2)).await;
-    let mut d = s.deps(morning());
-    d.graph = impatient(&s);
-    s.f.graph
-        .sandbox
-        .answer_late(1, StdDuration::from_millis(1500));
+    let (s, d) = losing_one_answer().await;
     assert_eq!(
         s.send_as(&d, "a-1", "agent", &body(), None).await.status,
         504
@@ -189,12 +191,7 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
 
 #[tokio::test]
 async fn ten_concurrent_sends_racing_a_lost_answer_never_exceed_the_cap() {
-    let s = send_fixture(Some(2)).await;
-    let mut d = s.deps(morning());
-    d.graph = impatient(&s);
-    s.f.graph
-        .sandbox
-        .answer_late(1, StdDuration::from_millis(1500));
+    let (s, d) = losing_one_answer().await;
     let b = body();
     let answers = join_all((0..10).map(|_| s.send_as(&d, "a-1", "agent", &b, None))).await;
     let count = |st: u16| answers.iter().filter(|r| r.status == st).count();
