@@ -11,9 +11,14 @@ use crate::config::urlencode;
 /// The template fields the sync asks Meta for.
 const TEMPLATE_FIELDS: &str = "name,language,status,category,parameter_format,components,id";
 
+/// The Graph API client. Its HTTP client (TLS configuration and root
+/// certificates) is built on the first call, not at cold start: most
+/// invocations (webhook statuses, verification, refused sends) never call
+/// WhatsApp. Clones share it.
 #[derive(Clone)]
 pub struct GraphClient {
-    http: reqwest::Client,
+    http: std::sync::Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>,
+    timeout: Duration,
     base_url: String,
     version: String,
     token: String,
@@ -47,19 +52,28 @@ impl GraphClient {
         token: &str,
         timeout: Duration,
     ) -> Result<Self, crate::config::ConfigError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .map_err(|e| {
-                crate::config::ConfigError(format!("cannot build the HTTP client: {e}"))
-            })?;
         Ok(GraphClient {
-            http,
+            http: Default::default(),
+            timeout,
             base_url: base_url.trim_end_matches('/').to_string(),
             version: version.trim_matches('/').to_string(),
             token: token.to_string(),
         })
+    }
+
+    /// The HTTP client, built on first use; a client that cannot be built
+    /// means nothing was sent.
+    fn http(&self) -> Result<&reqwest::Client, GraphError> {
+        self.http
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .timeout(self.timeout)
+                    .connect_timeout(Duration::from_secs(3))
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| GraphError::NotSent(e.clone()))
     }
 
     /// `{base}/{version}/{id}/{edge}`, the id percent-encoded (ids come from
@@ -94,7 +108,7 @@ impl GraphClient {
     /// Sends one message body; returns its `wamid`.
     pub async fn send(&self, phone_number_id: &str, body: &Value) -> Result<String, GraphError> {
         let req = self
-            .http
+            .http()?
             .post(self.messages_url(phone_number_id))
             .header("content-type", "application/json")
             .body(body.to_string());
@@ -124,7 +138,7 @@ impl GraphClient {
             if let Some(a) = &after {
                 page.push_str(&format!("&after={}", urlencode(a)));
             }
-            let (_, json) = self.call(self.http.get(&page)).await?;
+            let (_, json) = self.call(self.http()?.get(&page)).await?;
             out.extend(json["data"].as_array().cloned().unwrap_or_default());
             after = json["paging"]["cursors"]["after"]
                 .as_str()
