@@ -53,6 +53,9 @@ pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
 pub struct ListPage {
     pub items: Vec<RecordView>,
     pub next_cursor: Option<String>,
+    /// Present (and true) only while the tenant is in 24/7 mode.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub always_open: bool,
 }
 
 /// `GET /contacts/{id}/quota`: the quota, or only that the cap is off.
@@ -173,13 +176,27 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
             .filter(|c| !c.is_empty()),
         now,
     };
+    if rules.settings.always_open {
+        // 24/7 service: nothing is outside hours, so the list is empty (the
+        // records are kept and show again if the mode is switched off).
+        return Ok(ApiResponse::json(
+            200,
+            &ListPage {
+                items: vec![],
+                next_cursor: None,
+                always_open: true,
+            },
+        ));
+    }
     let page = deps.store.list_records(&query, &deps.cursors).await?;
+    // The quota is the caller's: it answers "can I send to this customer now?",
+    // and a send counts against its sender (a supervisor sees their own).
     let quotas = match rules.cap() {
         Some(limit) => {
             let pairs: Vec<(String, String)> = page
                 .items
                 .iter()
-                .map(|r| (r.key.agent.clone(), r.key.customer.clone()))
+                .map(|r| (caller.agent.clone(), r.key.customer.clone()))
                 .collect();
             deps.store
                 .quotas(&caller.tenant, &pairs, limit, now)
@@ -192,7 +209,7 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
         .iter()
         .map(|r| {
             let q = quotas
-                .get(&(r.key.agent.clone(), r.key.customer.clone()))
+                .get(&(caller.agent.clone(), r.key.customer.clone()))
                 .map(|q| q.view(rules.tz()));
             record_view(r, rules.tz(), q)
         })
@@ -202,6 +219,7 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
         &ListPage {
             items,
             next_cursor: page.next_cursor,
+            always_open: false,
         },
     ))
 }
@@ -221,7 +239,8 @@ async fn visible_record(deps: &Deps, caller: &Caller, id: &str) -> Result<Contac
         .ok_or_else(not_found)
 }
 
-/// A record the caller may see, its tenant's zone, and its agent's quota (`None` when the cap is off).
+/// A record the caller may see, its tenant's zone, and the caller's quota
+/// for its customer (`None` when the cap is off).
 async fn record_with_quota(
     deps: &Deps,
     caller: &Caller,
@@ -233,7 +252,7 @@ async fn record_with_quota(
         Some(limit) => {
             let c = deps
                 .store
-                .read_counter(&caller.tenant, &record.key.agent, &record.key.customer)
+                .read_counter(&caller.tenant, &caller.agent, &record.key.customer)
                 .await?;
             Some(cap::quota(&c.times(), (deps.clock)(), limit).view(rules.tz()))
         }

@@ -66,11 +66,11 @@ pub async fn seed_demo(store: &Store) -> Result<(), String> {
         })
         .await
         .map_err(|e| e.to_string())?;
+    // The demo turns the cap on, so the quickstart shows the 429.
+    let mut settings = serde_json::to_value(Settings::default()).unwrap_or_default();
+    settings["activeMessageLimit"]["enabled"] = serde_json::json!(true);
     store
-        .put_settings(
-            DEMO_TENANT,
-            &serde_json::to_value(Settings::default()).unwrap_or_default(),
-        )
+        .put_settings(DEMO_TENANT, &settings)
         .await
         .map_err(|e| e.to_string())?;
     store

@@ -117,7 +117,7 @@ mod tests {
         let r = rules_of(None);
         assert_eq!(r.settings, Settings::default());
         assert!(!r.schedule.always_open);
-        assert_eq!(r.cap(), Some(2));
+        assert_eq!(r.cap(), None, "the cap is an option an admin turns on");
     }
 
     #[test]

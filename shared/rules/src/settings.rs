@@ -58,7 +58,7 @@ pub struct Settings {
 
 impl Default for Settings {
     /// What a tenant that saved nothing gets: Sao Paulo, Monday to Friday
-    /// 08:00–18:00, the prompt on, at most 2 active messages per customer a day.
+    /// 08:00–18:00, the prompt on, the cap off (2 a day once an admin turns it on).
     fn default() -> Self {
         let weekly = WEEKDAYS[..5]
             .iter()
@@ -78,8 +78,9 @@ impl Default for Settings {
                 weekly,
                 exceptions: vec![],
             },
+            // The cap is an option an admin turns on (seed 2).
             active_message_limit: ActiveMessageLimit {
-                enabled: true,
+                enabled: false,
                 max_per_contact_per24h: 2,
             },
             prompt_texts: None,

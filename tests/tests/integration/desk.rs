@@ -798,3 +798,92 @@ async fn binding_a_channel_while_whatsapp_is_unreachable_is_503_and_changes_noth
     assert_eq!(error_code(&r), (503, "service_unavailable".into()));
     assert_eq!(f.store.get_channel("782000").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn the_quota_on_a_list_is_the_callers() {
+    let f = populated().await;
+    let rows = items(&get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await);
+    let record = rows[0]["id"].as_str().unwrap().to_string();
+    let key = afterhours_adapters::model::RecordKey::from_id(&f.tenant, &record).unwrap();
+    // a-1 sent one active message to this customer.
+    assert!(f
+        .store
+        .reserve(
+            &f.tenant,
+            "a-1",
+            &key.customer,
+            2,
+            night() + Duration::minutes(30),
+            None
+        )
+        .await
+        .unwrap()
+        .is_granted());
+    let quota_of = |r: &ApiResponse| {
+        items(r)
+            .into_iter()
+            .find(|i| i["id"] == record.as_str())
+            .map(|i| i["quota"]["used"].clone())
+            .unwrap()
+    };
+    let own = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
+    assert_eq!(quota_of(&own), 1);
+    // A supervisor looking at a-1's list sees their own quota: they sent nothing.
+    let sup = get(
+        &f,
+        "/contacts",
+        &f.tenant,
+        "sup-1",
+        "supervisor",
+        &[("agentId", "a-1")],
+    )
+    .await;
+    assert_eq!(quota_of(&sup), 0);
+    let one = get(
+        &f,
+        &format!("/contacts/{record}/quota"),
+        &f.tenant,
+        "sup-1",
+        "supervisor",
+        &[],
+    )
+    .await;
+    assert_eq!(one.json_body()["used"], 0);
+}
+
+#[tokio::test]
+async fn in_24_7_mode_the_list_is_empty_and_the_records_come_back_after() {
+    let f = populated().await;
+    assert!(!items(&get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await).is_empty());
+    let mut doc = crate::webhook::settings(true, true);
+    f.store.put_settings(&f.tenant, &doc).await.unwrap();
+    let r = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
+    assert_eq!(
+        r.json_body(),
+        json!({"items": [], "nextCursor": null, "alwaysOpen": true})
+    );
+    doc["alwaysOpen"] = json!(false);
+    f.store.put_settings(&f.tenant, &doc).await.unwrap();
+    let r = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
+    assert!(!items(&r).is_empty(), "kept, and shown again");
+    assert!(r.json_body().get("alwaysOpen").is_none());
+}
+
+#[tokio::test]
+async fn a_new_tenant_starts_with_the_cap_off() {
+    let f = fixture().await;
+    let r = admin(
+        &f,
+        "GET",
+        "/settings",
+        &unique("new"),
+        "agent",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json_body()["activeMessageLimit"],
+        json!({"enabled": false, "maxPerContactPer24h": 2})
+    );
+}
