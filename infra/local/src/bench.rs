@@ -184,6 +184,10 @@ pub async fn report_throughput(
         .map(|i| async move {
             let tenant = format!("bench-{i:06}");
             let key = crate::loadbench::pending_key(&tenant, "a-1", &format!("55119{i:08}"), now);
+            store
+                .put_settings(&tenant, &serde_json::json!({}))
+                .await
+                .map_err(|e| e.to_string())?;
             crate::loadbench::seed_pending(store, &key, &format!("{i}"), now).await
         })
         .buffer_unordered(16)

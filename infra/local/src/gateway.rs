@@ -161,9 +161,11 @@ impl Gateway {
     }
 
     /// `GET /openapi.json`: `infra/openapi.yaml`, as JSON.
+    /// (Read once per process: the description never changes while it runs.)
     fn openapi() -> HttpResponse {
-        match serde_yaml::from_str::<Value>(OPENAPI_YAML) {
-            Ok(v) => HttpResponse::json(200, &v),
+        static DOC: std::sync::OnceLock<Result<Value, String>> = std::sync::OnceLock::new();
+        match DOC.get_or_init(|| serde_yaml::from_str(OPENAPI_YAML).map_err(|e| e.to_string())) {
+            Ok(v) => HttpResponse::json(200, v),
             Err(e) => gateway_error(500, &format!("infra/openapi.yaml does not parse: {e}")),
         }
     }

@@ -245,6 +245,10 @@ async fn report_cost(b: &Bench, eb: aws_sdk_eventbridge::Client) -> Result<CostR
     use futures::stream::{self, StreamExt, TryStreamExt};
     // Sorts after the bench's other tenant, so the run below reads only this one.
     let tenant = "bench-zreport";
+    b.store
+        .put_settings(tenant, &json!({}))
+        .await
+        .map_err(|e| e.to_string())?;
     stream::iter(0..1000)
         .map(|i| async move {
             let key = pending_key(
@@ -295,7 +299,8 @@ pub fn pending_key(
 }
 
 /// One pending callback (a night's message, the prompt, a Yes) for the
-/// benchmarks, its tenant registered; `tag` keeps its wamids apart.
+/// benchmarks; `tag` keeps its wamids apart. The tenant must be registered
+/// (settings saved) for the report to find it.
 pub async fn seed_pending(
     store: &Store,
     key: &afterhours_adapters::model::RecordKey,

@@ -30,6 +30,14 @@ fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
     )
 }
 
+/// A store whose transactions answer as `rule` says.
+fn store_over(rule: &aws_smithy_mocks::Rule) -> Store {
+    Store::new(
+        mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [rule]),
+        "t",
+    )
+}
+
 /// Marking a prompt against a DynamoDB whose transactions always fail with `code`.
 async fn lasting(code: &'static str) -> (StoreError, usize) {
     let rule = mock!(aws_sdk_dynamodb::Client::transact_write_items)
@@ -37,10 +45,7 @@ async fn lasting(code: &'static str) -> (StoreError, usize) {
         .error(move || cancelled(&[code]))
         .repeatedly()
         .build();
-    let store = Store::new(
-        mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]),
-        "t",
-    );
+    let store = store_over(&rule);
     let at = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
     let err = store
         .mark_prompt_sent(&key(), "wamid.p", at)
@@ -66,10 +71,7 @@ async fn marking_a_send_retries_a_transaction_conflict() {
         .times(2)
         .output(|| TransactWriteItemsOutput::builder().build())
         .build();
-    let store = Store::new(
-        mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]),
-        "t",
-    );
+    let store = store_over(&rule);
     let at = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
     afterhours_tests::mark_sent(&store, &key(), "a-1", ("t", "pt_BR"), "wamid.x", at)
         .await
@@ -94,10 +96,7 @@ async fn a_failed_condition_is_not_retried() {
         .sequence()
         .error(|| cancelled(&["ConditionalCheckFailed", "None"]))
         .build();
-    let store = Store::new(
-        mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]),
-        "t",
-    );
+    let store = store_over(&rule);
     let channel = Channel {
         phone_number_id: "555".into(),
         tenant_id: "t2".into(),
@@ -118,10 +117,7 @@ async fn a_throttled_transaction_is_retried() {
         .times(2)
         .output(|| TransactWriteItemsOutput::builder().build())
         .build();
-    let store = Store::new(
-        mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]),
-        "t",
-    );
+    let store = store_over(&rule);
     let at = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
     store.mark_prompt_sent(&key(), "wamid.p", at).await.unwrap();
     assert_eq!(rule.num_calls(), 3);

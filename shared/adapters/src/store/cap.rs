@@ -95,23 +95,25 @@ impl Store {
         limit: u32,
         now: DateTime<Utc>,
     ) -> Result<HashMap<(String, String), Quota>, StoreError> {
-        let keys = pairs
+        let pk = |k: &Item| {
+            k.get("PK")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let keys: Vec<Item> = pairs
             .iter()
             .map(|(a, c)| counter_key(tenant, a, c))
             .collect();
-        let items = self.batch_get(keys).await?;
         let mut found: HashMap<String, Counter> = HashMap::new();
-        for it in &items {
-            let pk = it.get("PK").and_then(|v| v.as_s().ok()).cloned();
-            found.insert(pk.unwrap_or_default(), counter_of(it)?);
+        for it in &self.batch_get(keys.clone()).await? {
+            found.insert(pk(it), counter_of(it)?);
         }
         Ok(pairs
             .iter()
-            .map(|(a, c)| {
-                let times = found
-                    .get(&format!("Q#{tenant}#{a}#{c}"))
-                    .map(Counter::times)
-                    .unwrap_or_default();
+            .zip(&keys)
+            .map(|((a, c), k)| {
+                let times = found.get(&pk(k)).map(Counter::times).unwrap_or_default();
                 ((a.clone(), c.clone()), cap::quota(&times, now, limit))
             })
             .collect())

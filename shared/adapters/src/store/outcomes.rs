@@ -65,7 +65,7 @@ impl Store {
         }
         let update = update
             .update_expression(format!(
-                "{set} REMOVE GSI1PK, GSI1SK, unknownSend, deliveryErrorCode, deliveryErrorTitle"
+                "{set} REMOVE GSI1PK, GSI1SK, deliveryErrorCode, deliveryErrorTitle"
             ))
             .build()
             .map_err(StoreError::build)?;
@@ -123,7 +123,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(k.pk(), k.sk())))
             .update_expression(
-                "SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :rank, unknownSend = :sid \
+                "SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :rank \
                  REMOVE deliveryErrorCode, deliveryErrorTitle",
             )
             .condition_expression(NOT_SETTLED)
@@ -185,7 +185,7 @@ impl Store {
             .set_key(Some(key(k.pk(), k.sk())))
             .update_expression(
                 "SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :rank, settledSend = :sid, \
-                 deliveryErrorCode = :ec, deliveryErrorTitle = :et REMOVE unknownSend",
+                 deliveryErrorCode = :ec, deliveryErrorTitle = :et",
             )
             .condition_expression(format!("{NOT_SETTLED} AND messageSent = :false"))
             .expression_attribute_values(":st", s(st.status.as_str()))
