@@ -142,6 +142,13 @@ pub struct ListFilter {
     pub message_sent: Option<bool>,
 }
 
+impl ListFilter {
+    /// No filter beyond "still live".
+    pub fn is_empty(&self) -> bool {
+        self.requested_callback.is_none() && self.message_sent.is_none()
+    }
+}
+
 /// One page of one agent's records: whose, which, how many, from where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery<'a> {

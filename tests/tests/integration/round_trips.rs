@@ -8,13 +8,16 @@ use std::sync::Arc;
 use afterhours_adapters::cursor::CursorSigner;
 use afterhours_adapters::events::Publisher;
 use afterhours_adapters::lambda::fixed_clock;
+use afterhours_adapters::model::{ListFilter, ListQuery};
 use afterhours_adapters::store::Store;
+use afterhours_rules::callback::RequestedCallback;
 use afterhours_tests::*;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use chrono::Duration;
 use serde_json::json;
 
+use crate::store::{inbound, key, t0};
 use crate::webhook::{fixture, night, Fixture};
 
 /// Counts requests that go out to DynamoDB.
@@ -45,16 +48,20 @@ impl RoundTrips {
 
 /// The fixture's table, through a client that counts its requests.
 fn counted(f: &Fixture) -> (Store, RoundTrips) {
+    counted_store(&f.store)
+}
+
+/// A store's table, through a client that counts its requests.
+fn counted_store(store: &Store) -> (Store, RoundTrips) {
     let counter = RoundTrips::default();
-    let conf = f
-        .store
+    let conf = store
         .client()
         .config()
         .to_builder()
         .interceptor(counter.clone())
         .build();
     (
-        Store::new(aws_sdk_dynamodb::Client::from_conf(conf), f.store.table()),
+        Store::new(aws_sdk_dynamodb::Client::from_conf(conf), store.table()),
         counter,
     )
 }
@@ -162,4 +169,96 @@ async fn a_send_costs_three_round_trips_and_four_with_an_idempotency_key() {
     keyed.headers.insert("idempotency-key".into(), "k-1".into());
     assert_eq!(send::handle(&deps, keyed).await.status, 200);
     assert_eq!(trips.take(), 4);
+}
+
+/// One agent's week: `n` records, one a minute; every `sent_every`-th is marked sent.
+async fn week_of_records(store: &Store, n: i64, sent_every: i64) {
+    for i in 0..n {
+        let k = key("t1", "a-1", &format!("55{i:04}"));
+        let at = t0() + Duration::minutes(i);
+        store
+            .record_inbound(&inbound(&k, &format!("w{i}"), at, None))
+            .await
+            .unwrap();
+        if i % sent_every == 0 {
+            mark_sent(store, &k, "a-1", ("t", "en_US"), &format!("s{i}"), at)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_full_page_costs_one_read_when_dense_and_a_few_when_sparse() {
+    let seeded = fresh_store().await;
+    week_of_records(&seeded, 300, 100).await; // 3 sent: 55_0000, 55_0100, 55_0200
+    let (store, trips) = counted_store(&seeded);
+    let signer = CursorSigner::new(b"k");
+    let page = |filter: ListFilter, limit: i32, cursor: Option<String>| {
+        let store = store.clone();
+        let signer = signer.clone();
+        async move {
+            store
+                .list_records(
+                    &ListQuery {
+                        filter,
+                        limit,
+                        cursor: cursor.as_deref(),
+                        ..list_query("t1", "a-1", t0() + Duration::days(1))
+                    },
+                    &signer,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // Dense: exactly the page, in one read, with a cursor to the rest.
+    let dense = page(ListFilter::default(), 5, None).await;
+    assert_eq!(trips.take(), 1);
+    assert_eq!(dense.items.len(), 5);
+    assert_eq!(dense.items[0].key.customer, "550299");
+    assert!(dense.next_cursor.is_some());
+    // Sparse (3 of 300 match): the page is full although the first reads
+    // hold none, and it takes a few reads, not one per item.
+    let sent = ListFilter {
+        message_sent: Some(true),
+        ..Default::default()
+    };
+    let first = page(sent.clone(), 2, None).await;
+    let reads = trips.take();
+    let names: Vec<&str> = first
+        .items
+        .iter()
+        .map(|r| r.key.customer.as_str())
+        .collect();
+    assert_eq!(names, ["550200", "550100"]);
+    assert!((1..=3).contains(&reads), "{reads} reads");
+    let cursor = first
+        .next_cursor
+        .clone()
+        .expect("a full page offers a cursor");
+    let rest = page(sent.clone(), 2, Some(cursor)).await;
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].key.customer, "550000");
+    assert_eq!(rest.next_cursor, None, "the partition ended");
+    // A filter nothing matches: an empty page without a cursor.
+    let none = page(
+        ListFilter {
+            requested_callback: Some(RequestedCallback::Yes),
+            ..Default::default()
+        },
+        1,
+        None,
+    )
+    .await;
+    assert!(none.items.is_empty());
+    assert_eq!(none.next_cursor, None);
+    // When a page ends exactly where the matches do, any cursor it offers
+    // leads to an empty last page, which offers none.
+    let exact = page(sent.clone(), 3, None).await;
+    assert_eq!(exact.items.len(), 3);
+    if let Some(c) = exact.next_cursor {
+        let after = page(sent, 3, Some(c)).await;
+        assert!(after.items.is_empty() && after.next_cursor.is_none());
+    }
 }

@@ -14,11 +14,11 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::future::join_all;
 use serde_json::json;
 
-fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap()
 }
 
-fn key(tenant: &str, agent: &str, customer: &str) -> RecordKey {
+pub(crate) fn key(tenant: &str, agent: &str, customer: &str) -> RecordKey {
     RecordKey {
         tenant: tenant.into(),
         agent: agent.into(),
@@ -27,7 +27,12 @@ fn key(tenant: &str, agent: &str, customer: &str) -> RecordKey {
     }
 }
 
-fn inbound(k: &RecordKey, wamid: &str, at: DateTime<Utc>, name: Option<&str>) -> Inbound {
+pub(crate) fn inbound(
+    k: &RecordKey,
+    wamid: &str,
+    at: DateTime<Utc>,
+    name: Option<&str>,
+) -> Inbound {
     Inbound {
         key: k.clone(),
         channel: "PN1".into(),

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::cap::{counter_key, Counter};
+use super::ingest::order_key;
 use super::item::{counter_of, doc_of, record_of};
 use super::tenants::Doc;
 use super::{dynamo, key, n, s, Item, Store, StoreError, LSI, PENDING_INDEX};
@@ -31,11 +32,29 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-/// The attribute of a key item as text ("" when absent).
-fn key_part<'a>(item: &'a Item, k: &str) -> &'a str {
-    item.get(k)
-        .and_then(|v| v.as_s().ok())
-        .map_or("", String::as_str)
+/// Where a list read starts: the LSI position of the last item shown.
+fn position(pk: &str, sk: &str, lsk: &str) -> Item {
+    HashMap::from([
+        ("PK".to_string(), s(pk)),
+        ("SK".to_string(), s(sk)),
+        ("LSK".to_string(), s(lsk)),
+    ])
+}
+
+/// The list's filter expression and values: live records, and the query's filters.
+fn list_filter(q: &ListQuery<'_>, pk: &str) -> (String, Item) {
+    let mut filters = vec!["expiresAt > :now"];
+    let mut values: Item =
+        HashMap::from([(":pk".into(), s(pk)), (":now".into(), n(q.now.timestamp()))]);
+    if let Some(rc) = q.filter.requested_callback {
+        filters.push("requestedCallback = :rc");
+        values.insert(":rc".into(), s(rc.as_str()));
+    }
+    if let Some(ms) = q.filter.message_sent {
+        filters.push("messageSent = :ms");
+        values.insert(":ms".into(), AttributeValue::Bool(ms));
+    }
+    (filters.join(" AND "), values)
 }
 
 impl Store {
@@ -51,7 +70,11 @@ impl Store {
         }
     }
 
-    /// One page of an agent's records, newest first contact first; one Query.
+    /// One page of an agent's records, newest first contact first. DynamoDB
+    /// filters after reading, so this queries on until the page holds `limit`
+    /// items or the agent's partition ends: one Query when nothing is
+    /// filtered out, a few for a sparse filter (each read asks for more). A
+    /// page that offers a cursor is full; an empty page never offers one.
     pub async fn list_records(
         &self,
         q: &ListQuery<'_>,
@@ -63,54 +86,62 @@ impl Store {
             q.filter.requested_callback.map(RequestedCallback::as_str),
             q.filter.message_sent
         );
-        let start = match q.cursor {
+        let mut start = match q.cursor {
             Some(c) => {
                 let (sk, lsk) = signer.open(&scope, c).ok_or(StoreError::BadCursor)?;
-                Some(HashMap::from([
-                    ("PK".to_string(), s(&pk)),
-                    ("SK".to_string(), s(sk)),
-                    ("LSK".to_string(), s(lsk)),
-                ]))
+                Some(position(&pk, &sk, &lsk))
             }
             None => None,
         };
-        let mut filters = vec!["expiresAt > :now"];
-        let mut values: Item = HashMap::from([
-            (":pk".into(), s(&pk)),
-            (":now".into(), n(q.now.timestamp())),
-        ]);
-        if let Some(rc) = q.filter.requested_callback {
-            filters.push("requestedCallback = :rc");
-            values.insert(":rc".into(), s(rc.as_str()));
+        let (filter, values) = list_filter(q, &pk);
+        let wanted = usize::try_from(q.limit).unwrap_or(1).max(1);
+        // Unfiltered reads ask for exactly the page; filtered ones for more,
+        // growing each time (DynamoDB stops at 1 MB per read in any case).
+        let mut read = if q.filter.is_empty() {
+            q.limit
+        } else {
+            q.limit.saturating_mul(4).max(100)
+        };
+        let mut items = Vec::with_capacity(wanted);
+        loop {
+            let res = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(LSI)
+                .key_condition_expression("PK = :pk")
+                .filter_expression(&filter)
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(false)
+                .limit(read)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(dynamo)?;
+            for it in res.items.unwrap_or_default() {
+                items.push(record_of(&it)?);
+            }
+            if items.len() >= wanted {
+                // More may follow unless this read ended the partition with
+                // exactly the page; the cursor points at the page's last item.
+                let more = items.len() > wanted || res.last_evaluated_key.is_some();
+                items.truncate(wanted);
+                let next_cursor = items.last().filter(|_| more).map(|last| {
+                    signer.seal(&scope, &last.key.sk(), &order_key(last.first_at, &last.key))
+                });
+                return Ok(Page { items, next_cursor });
+            }
+            match res.last_evaluated_key {
+                Some(lek) => start = Some(lek),
+                None => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: None,
+                    })
+                }
+            }
+            read = read.saturating_mul(2).min(1000);
         }
-        if let Some(ms) = q.filter.message_sent {
-            filters.push("messageSent = :ms");
-            values.insert(":ms".into(), AttributeValue::Bool(ms));
-        }
-        let res = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(LSI)
-            .key_condition_expression("PK = :pk")
-            .filter_expression(filters.join(" AND "))
-            .set_expression_attribute_values(Some(values))
-            .scan_index_forward(false)
-            .limit(q.limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(dynamo)?;
-        let items = res
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(record_of)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = res
-            .last_evaluated_key
-            .map(|lek| signer.seal(&scope, key_part(&lek, "SK"), key_part(&lek, "LSK")));
-        Ok(Page { items, next_cursor })
     }
 
     /// A tenant's pending callbacks (yes, not sent, not expired), from the sparse
