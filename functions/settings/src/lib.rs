@@ -1,4 +1,4 @@
-//! Admin routes: `GET /settings` (any role), `PUT /settings`, `PUT /channels/{phoneNumberId}`,
+//! Admin routes: `GET /settings` (any role), `PUT`/`PATCH /settings`, `PUT /channels/{phoneNumberId}`,
 //! `PUT /templates` and `POST /templates/sync` (admin only), always for the caller's own tenant.
 
 use afterhours_adapters::boot::{graph_client, Boot};
@@ -8,7 +8,7 @@ use afterhours_adapters::http::{
     respond, ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
 };
 use afterhours_adapters::model::Channel;
-use afterhours_adapters::store::Store;
+use afterhours_adapters::store::{Store, StoreError};
 use afterhours_adapters::tenant::rules_of;
 use afterhours_rules::ids::Ident;
 use afterhours_rules::settings::{self, Settings};
@@ -17,6 +17,8 @@ use afterhours_rules::FieldError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
+
+pub mod versions;
 
 pub struct Deps {
     pub store: Store,
@@ -132,7 +134,8 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
     })?;
     match (req.method.as_str(), segments.as_slice()) {
         ("GET", ["settings"]) => get_settings(deps, &caller).await,
-        ("PUT", ["settings"]) => put_settings(deps, &caller, req).await,
+        ("PUT", ["settings"]) => write_settings(deps, &caller, req, false).await,
+        ("PATCH", ["settings"]) => write_settings(deps, &caller, req, true).await,
         ("PUT", ["channels", _]) => put_channel(deps, &caller, req).await,
         ("PUT", ["templates"]) => put_templates(deps, &caller, req).await,
         ("POST", ["templates", "sync"]) => sync_templates(deps, &caller, req).await,
@@ -143,27 +146,73 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
     }
 }
 
+/// A JSON answer with the settings version it shows.
+fn with_etag(mut res: ApiResponse, version: u64) -> ApiResponse {
+    res.headers.push(("etag".into(), versions::etag(version)));
+    res
+}
+
 async fn get_settings(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiError> {
-    let stored = deps.store.get_settings(&caller.tenant).await?;
+    let (stored, version) = deps.store.get_settings_versioned(&caller.tenant).await?;
     let view = SettingsView {
         settings: rules_of(stored.as_ref()).settings,
         is_default: stored.is_none(),
     };
-    Ok(ApiResponse::json(200, &view))
+    Ok(with_etag(ApiResponse::json(200, &view), version))
 }
 
-async fn put_settings(
+/// How often a write without `If-Match` reads again after losing a race.
+const WRITE_ATTEMPTS: u32 = 3;
+
+/// `PUT /settings` (the body replaces them) and `PATCH /settings` (a JSON
+/// merge patch of the current ones). With `If-Match`, a write over a version
+/// someone else replaced is a 412; without it, the write is applied to
+/// whatever is current (read again if another write came in between).
+async fn write_settings(
     deps: &Deps,
     caller: &Caller,
     req: &ApiRequest,
+    patch: bool,
 ) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Admin)?;
     let body = req.json_body()?;
-    let rules = settings::validate(&body)
-        .map_err(|e| invalid("invalid_settings", "Some settings are not valid.", e))?;
-    let normalized = serde_json::to_value(&rules.settings).unwrap_or_default();
-    deps.store.put_settings(&caller.tenant, &normalized).await?;
-    Ok(ApiResponse::json(200, &normalized))
+    let wanted = versions::if_match(req)?;
+    let mut attempt = 1;
+    loop {
+        let (stored, version) = deps.store.get_settings_versioned(&caller.tenant).await?;
+        if wanted.is_some_and(|w| w != version) {
+            return Err(stale());
+        }
+        let next = if patch {
+            let mut current =
+                serde_json::to_value(rules_of(stored.as_ref()).settings).unwrap_or_default();
+            versions::merge_patch(&mut current, &body);
+            current
+        } else {
+            body.clone()
+        };
+        let rules = settings::validate(&next)
+            .map_err(|e| invalid("invalid_settings", "Some settings are not valid.", e))?;
+        let normalized = serde_json::to_value(&rules.settings).unwrap_or_default();
+        match deps
+            .store
+            .put_settings_if(&caller.tenant, &normalized, version)
+            .await
+        {
+            Ok(v) => return Ok(with_etag(ApiResponse::json(200, &normalized), v)),
+            Err(StoreError::Stale(_)) if wanted.is_none() && attempt < WRITE_ATTEMPTS => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn stale() -> ApiError {
+    ApiError::PreconditionFailed(
+        "The settings were changed by someone else since you read them; reload them and try again."
+            .into(),
+    )
 }
 
 /// A required identifier-like text field (1 to 128 characters, no `#`).

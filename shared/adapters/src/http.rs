@@ -230,6 +230,9 @@ pub enum ApiError {
     TooLarge(String),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// `If-Match` named a version that is no longer the current one.
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("{message}")]
     Unprocessable {
         code: &'static str,
@@ -270,6 +273,7 @@ impl ApiError {
             ApiError::NotFound(_) => 404,
             ApiError::TooLarge(_) => 413,
             ApiError::Conflict { .. } => 409,
+            ApiError::PreconditionFailed(_) => 412,
             ApiError::Unprocessable { .. } => 422,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::BadGateway { .. } => 502,
@@ -290,6 +294,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::TooLarge(_) => "payload_too_large",
+            ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::Unavailable(_) | ApiError::Busy { .. } => "service_unavailable",
         }
     }
@@ -355,6 +360,9 @@ impl From<StoreError> for ApiError {
                 code: "business_account_taken",
                 message: format!("WhatsApp Business Account {w} belongs to another tenant."),
             },
+            StoreError::Stale(_) => ApiError::PreconditionFailed(
+                "Someone else changed this since you read it; reload and try again.".into(),
+            ),
             other if other.dynamo_kind() == Some(DynamoFailure::Throttled) => {
                 tracing::warn!(error = %other, "storage throttled past the retries");
                 ApiError::Busy {

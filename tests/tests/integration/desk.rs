@@ -887,3 +887,142 @@ async fn a_new_tenant_starts_with_the_cap_off() {
         json!({"enabled": false, "maxPerContactPer24h": 2})
     );
 }
+
+/// A settings request of an admin of `tenant`, with optional headers.
+async fn settings_call(
+    f: &Fixture,
+    method: &str,
+    tenant: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> ApiResponse {
+    let mut r = with_body(
+        api(method, "/settings", claims(tenant, "admin-1", "admin")),
+        body,
+    );
+    for (k, v) in headers {
+        r.headers.insert(k.to_string(), v.to_string());
+    }
+    settings::handle(&settings_deps(f), r).await
+}
+
+#[tokio::test]
+async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
+    let f = fixture().await;
+    let t = unique("etag");
+    let first = settings_call(&f, "GET", &t, &Value::Null, &[]).await;
+    let tag0 = first
+        .header("etag")
+        .expect("GET /settings has an ETag")
+        .to_string();
+    // Admin A saves with the tag they read; admin B, who read the same tag, gets 412.
+    let mut s = crate::webhook::settings(true, false);
+    s["timezone"] = json!("Europe/Madrid");
+    let a = settings_call(&f, "PUT", &t, &s, &[("if-match", &tag0)]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let tag1 = a.header("etag").unwrap().to_string();
+    assert_ne!(tag0, tag1);
+    s["timezone"] = json!("Asia/Tokyo");
+    let b = settings_call(&f, "PUT", &t, &s, &[("if-match", &tag0)]).await;
+    assert_eq!(error_code(&b), (412, "precondition_failed".to_string()));
+    let b = settings_call(
+        &f,
+        "PATCH",
+        &t,
+        &json!({"language": "es_ES"}),
+        &[("if-match", &tag0)],
+    )
+    .await;
+    assert_eq!(error_code(&b), (412, "precondition_failed".to_string()));
+    let now = settings_call(&f, "GET", &t, &Value::Null, &[]).await;
+    assert_eq!(
+        now.json_body()["timezone"],
+        "Europe/Madrid",
+        "unchanged by B"
+    );
+    assert_eq!(now.json_body()["language"], s["language"]);
+    assert_eq!(now.header("etag"), Some(tag1.as_str()));
+    // Without If-Match, a write applies to whatever is current.
+    let c = settings_call(&f, "PATCH", &t, &json!({"alwaysOpen": true}), &[]).await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_ne!(c.header("etag"), Some(tag1.as_str()));
+}
+
+#[tokio::test]
+async fn a_patch_of_the_cap_leaves_everything_else_as_it_was() {
+    let f = fixture().await;
+    let t = unique("patch");
+    let mut s = crate::webhook::settings(true, false);
+    s["timezone"] = json!("America/Bogota");
+    s["language"] = json!("es_ES");
+    assert_eq!(settings_call(&f, "PUT", &t, &s, &[]).await.status, 200);
+    let before = settings_call(&f, "GET", &t, &Value::Null, &[]).await;
+    let tag = before.header("etag").unwrap().to_string();
+    let patch = json!({"activeMessageLimit": {"enabled": false, "maxPerContactPer24h": 5}});
+    let r = settings_call(&f, "PATCH", &t, &patch, &[("if-match", &tag)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = settings_call(&f, "GET", &t, &Value::Null, &[])
+        .await
+        .json_body();
+    let mut expected = before.json_body();
+    expected["activeMessageLimit"] = patch["activeMessageLimit"].clone();
+    assert_eq!(after, expected);
+    // Only one field of the section: the other keeps its value.
+    let r = settings_call(
+        &f,
+        "PATCH",
+        &t,
+        &json!({"activeMessageLimit": {"enabled": true}}),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        r.json_body()["activeMessageLimit"],
+        json!({"enabled": true, "maxPerContactPer24h": 5})
+    );
+    // A patch that makes the settings invalid is 422 on its field and changes nothing.
+    let bad = settings_call(
+        &f,
+        "PATCH",
+        &t,
+        &json!({"activeMessageLimit": {"maxPerContactPer24h": 0}}),
+        &[],
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("activeMessageLimit.maxPerContactPer24h"),
+        "{}",
+        bad.body
+    );
+    let last = settings_call(&f, "GET", &t, &Value::Null, &[])
+        .await
+        .json_body();
+    assert_eq!(last["activeMessageLimit"]["maxPerContactPer24h"], 5);
+    assert_eq!(last["timezone"], "America/Bogota");
+}
+
+#[tokio::test]
+async fn concurrent_patches_without_if_match_both_apply() {
+    let f = fixture().await;
+    let t = unique("race");
+    assert_eq!(
+        settings_call(&f, "PUT", &t, &crate::webhook::settings(true, false), &[])
+            .await
+            .status,
+        200
+    );
+    let (lang, zone) = (json!({"language": "en_US"}), json!({"timezone": "Asia/Tokyo"}));
+    let (a, b) = tokio::join!(
+        settings_call(&f, "PATCH", &t, &lang, &[]),
+        settings_call(&f, "PATCH", &t, &zone, &[]),
+    );
+    assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    let now = settings_call(&f, "GET", &t, &Value::Null, &[])
+        .await
+        .json_body();
+    assert_eq!(
+        (now["language"].as_str(), now["timezone"].as_str()),
+        (Some("en_US"), Some("Asia/Tokyo"))
+    );
+}

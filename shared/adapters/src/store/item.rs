@@ -141,6 +141,15 @@ pub(super) fn channel_of(phone_number_id: &str, item: &Item) -> Result<Channel, 
 #[derive(Deserialize)]
 struct DocItem {
     doc: String,
+    #[serde(default)]
+    version: u64,
+}
+
+/// A JSON document item and its version (0 for one written before versions).
+pub(super) fn versioned_doc_of(item: &Item) -> Result<(Value, u64), StoreError> {
+    let d: DocItem = parse(item)?;
+    let value = serde_json::from_str(&d.doc).map_err(|e| malformed(item, e))?;
+    Ok((value, d.version))
 }
 
 /// A JSON document item (settings, templates).

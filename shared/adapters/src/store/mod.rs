@@ -70,6 +70,8 @@ pub enum StoreError {
     ChannelTaken(String),
     #[error("WhatsApp Business Account {0} belongs to another tenant")]
     AccountTaken(String),
+    #[error("{0} changed since it was read")]
+    Stale(String),
     #[error("too much contention on {0}; try again")]
     Contention(String),
 }

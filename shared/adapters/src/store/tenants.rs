@@ -2,11 +2,11 @@
 //! settings and template documents, the registry the report walks, and which
 //! agent each customer belongs to.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::item::{channel_of, doc_of, parse};
+use super::item::{channel_of, doc_of, parse, versioned_doc_of};
 use super::{key, s, Store, StoreError};
 use crate::model::Channel;
 
@@ -144,8 +144,72 @@ impl Store {
             .transpose()
     }
 
+    /// Replaces the settings whatever their version (scripts, seeds), still
+    /// moving the version on so that no reader's `ETag` matches the old ones.
     pub async fn put_settings(&self, tenant: &str, settings: &Value) -> Result<(), StoreError> {
-        self.put_doc(tenant, Doc::Settings, settings).await
+        let mut attempt = 0;
+        loop {
+            let (_, version) = self.get_settings_versioned(tenant).await?;
+            match self.put_settings_if(tenant, settings, version).await {
+                Err(StoreError::Stale(_)) if attempt < 3 => attempt += 1,
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
+    /// The settings document and its version, read strongly consistent
+    /// (it decides a conditional write); version 0 when never written.
+    pub async fn get_settings_versioned(
+        &self,
+        tenant: &str,
+    ) -> Result<(Option<Value>, u64), StoreError> {
+        match self.get_consistent(Doc::Settings.key(tenant)).await? {
+            Some(item) => {
+                let (value, version) = versioned_doc_of(&item)?;
+                Ok((Some(value), version))
+            }
+            None => Ok((None, 0)),
+        }
+    }
+
+    /// Writes the settings only if they are still at `expected` (no one
+    /// changed them since they were read); returns the new version, or
+    /// [`StoreError::Stale`] when someone else wrote first.
+    pub async fn put_settings_if(
+        &self,
+        tenant: &str,
+        settings: &Value,
+        expected: u64,
+    ) -> Result<u64, StoreError> {
+        let mut item = Doc::Settings.key(tenant);
+        item.insert("doc".into(), s(settings.to_string()));
+        item.insert(
+            "version".into(),
+            AttributeValue::N((expected + 1).to_string()),
+        );
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        put = if expected == 0 {
+            put.condition_expression("attribute_not_exists(version)")
+        } else {
+            put.condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(expected.to_string()))
+        };
+        let put = TransactWriteItem::builder()
+            .put(put.build().map_err(StoreError::build)?)
+            .build();
+        match self
+            .transact_or_reasons(vec![put, self.register_tenant(tenant)?])
+            .await?
+        {
+            Ok(()) => Ok(expected + 1),
+            Err(r) if super::failed_condition(&r, 0) => {
+                Err(StoreError::Stale(format!("settings of {tenant}")))
+            }
+            Err(r) => Err(StoreError::Dynamo {
+                kind: super::DynamoFailure::Other,
+                detail: format!("settings write cancelled: {r:?}"),
+            }),
+        }
     }
 
     pub async fn put_templates(&self, tenant: &str, templates: &Value) -> Result<(), StoreError> {
