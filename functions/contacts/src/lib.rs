@@ -1,5 +1,6 @@
 //! The desk's queries: `GET /contacts`, `GET /contacts/{id}`,
-//! `GET /contacts/{id}/quota` and `GET /templates`, for the caller's tenant only.
+//! `GET /contacts/{id}/quota`, `GET /quota`, `GET /agents` and
+//! `GET /templates`, for the caller's tenant only.
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use afterhours_adapters::http::{
 };
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::{ContactRecord, ListFilter, ListQuery, RecordKey};
-use afterhours_adapters::store::Store;
+use afterhours_adapters::store::{AgentLoad, Store, StoreError};
 use afterhours_adapters::tenant::{templates_of, RulesCache};
 use afterhours_adapters::view::{record_view, RecordView};
 use afterhours_rules::callback::RequestedCallback;
@@ -66,6 +67,14 @@ pub struct QuotaAnswer {
     pub quota: Option<QuotaView>,
 }
 
+/// `GET /agents`: one page of the agent selector.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentPage {
+    pub items: Vec<AgentLoad>,
+    pub next_cursor: Option<String>,
+}
+
 /// `GET /templates`: the approved templates.
 #[derive(Debug, Serialize)]
 pub struct TemplateList {
@@ -91,6 +100,7 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         (["contacts", _], Some(id)) => one(deps, &caller, id).await,
         (["contacts", _, "quota"], Some(id)) => quota(deps, &caller, id).await,
         (["templates"], _) => templates(deps, &caller).await,
+        (["agents"], _) => agents(deps, req, &caller).await,
         _ => Err(ApiError::NotFound(format!(
             "No route for GET {}.",
             req.path
@@ -139,17 +149,7 @@ pub fn parse_list_query(
             )))
         }
     };
-    let limit = match q.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(v) => match v.trim().parse::<i32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(bad_query(format!(
-                    "limit {v:?} must be a whole number from 1 to {MAX_LIMIT}"
-                )))
-            }
-        },
-    };
+    let limit = page_limit(q)?;
     Ok((
         agent,
         ListFilter {
@@ -273,6 +273,62 @@ async fn quota(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, Ap
         quota,
     };
     Ok(ApiResponse::json(200, &body))
+}
+
+/// The page size of a query (`limit`, 1 to [`MAX_LIMIT`]).
+fn page_limit(q: &HashMap<String, String>) -> Result<i32, ApiError> {
+    match q.get("limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(v) => match v.trim().parse::<i32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(bad_query(format!(
+                "limit {v:?} must be a whole number from 1 to {MAX_LIMIT}"
+            ))),
+        },
+    }
+}
+
+/// `GET /agents`: supervisors and admins page through the tenant's agents
+/// (live records or a channel's default), by id; an agent sees only
+/// themselves. Each row's counts are one Query of that agent's partition.
+async fn agents(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiResponse, ApiError> {
+    let now = (deps.clock)();
+    if caller.role == Role::Agent {
+        let items = deps
+            .store
+            .agent_loads(&caller.tenant, std::slice::from_ref(&caller.agent), now)
+            .await?;
+        return Ok(ApiResponse::json(
+            200,
+            &AgentPage {
+                items,
+                next_cursor: None,
+            },
+        ));
+    }
+    let limit = usize::try_from(page_limit(&req.query)?).unwrap_or(1);
+    let scope = format!("agents|{}", caller.tenant);
+    let after = match req.query.get("cursor").filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            deps.cursors
+                .open(&scope, c)
+                .map(|(agent, _)| agent)
+                .ok_or(StoreError::BadCursor)?,
+        ),
+        None => None,
+    };
+    let mut known = deps.store.known_agents(&caller.tenant, now).await?;
+    if let Some(after) = after {
+        known.retain(|a| *a > after);
+    }
+    let more = known.len() > limit;
+    known.truncate(limit);
+    let next_cursor = known
+        .last()
+        .filter(|_| more)
+        .map(|last| deps.cursors.seal(&scope, last, ""));
+    let items = deps.store.agent_loads(&caller.tenant, &known, now).await?;
+    Ok(ApiResponse::json(200, &AgentPage { items, next_cursor }))
 }
 
 async fn templates(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiError> {

@@ -1012,7 +1012,10 @@ async fn concurrent_patches_without_if_match_both_apply() {
             .status,
         200
     );
-    let (lang, zone) = (json!({"language": "en_US"}), json!({"timezone": "Asia/Tokyo"}));
+    let (lang, zone) = (
+        json!({"language": "en_US"}),
+        json!({"timezone": "Asia/Tokyo"}),
+    );
     let (a, b) = tokio::join!(
         settings_call(&f, "PATCH", &t, &lang, &[]),
         settings_call(&f, "PATCH", &t, &zone, &[]),
@@ -1024,5 +1027,100 @@ async fn concurrent_patches_without_if_match_both_apply() {
     assert_eq!(
         (now["language"].as_str(), now["timezone"].as_str()),
         (Some("en_US"), Some("Asia/Tokyo"))
+    );
+}
+
+#[tokio::test]
+async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
+    let f = populated().await;
+    // Maria (a-1) asks for a callback.
+    let maria = f
+        .records("a-1")
+        .await
+        .into_iter()
+        .find(|r| r.name.as_deref() == Some("Maria"))
+        .unwrap();
+    f.store
+        .answer_callback(
+            &f.tenant,
+            maria.prompt_wamid.as_deref().unwrap(),
+            true,
+            night(),
+        )
+        .await
+        .unwrap();
+    // A channel whose default agent has no record yet still lists them.
+    f.store
+        .put_channel(&afterhours_adapters::model::Channel {
+            phone_number_id: format!("{}8", f.pnid),
+            tenant_id: f.tenant.clone(),
+            waba_id: "W".into(),
+            display_phone_number: "+2".into(),
+            default_agent_id: "a-3".into(),
+        })
+        .await
+        .unwrap();
+    let sup = get(&f, "/agents", &f.tenant, "s-1", "supervisor", &[]).await;
+    assert_eq!(sup.status, 200, "{}", sup.body);
+    assert_eq!(
+        sup.json_body(),
+        json!({"items": [
+            {"agentId": "a-1", "contacts": 3, "callbacksPending": 1},
+            {"agentId": "a-2", "contacts": 1, "callbacksPending": 0},
+            {"agentId": "a-3", "contacts": 0, "callbacksPending": 0},
+        ], "nextCursor": null})
+    );
+    // Paged by id, the cursor signed for this tenant.
+    let p1 = get(&f, "/agents", &f.tenant, "s-1", "admin", &[("limit", "2")]).await;
+    let ids: Vec<Value> = items(&p1).iter().map(|a| a["agentId"].clone()).collect();
+    assert_eq!(ids, [json!("a-1"), json!("a-2")]);
+    let cursor = p1.json_body()["nextCursor"].as_str().unwrap().to_string();
+    let p2 = get(
+        &f,
+        "/agents",
+        &f.tenant,
+        "s-1",
+        "admin",
+        &[("limit", "2"), ("cursor", &cursor)],
+    )
+    .await;
+    assert_eq!(items(&p2)[0]["agentId"], "a-3");
+    assert_eq!(p2.json_body()["nextCursor"], Value::Null);
+    let other = get(
+        &f,
+        "/agents",
+        &unique("t"),
+        "s-1",
+        "admin",
+        &[("cursor", &cursor)],
+    )
+    .await;
+    assert_eq!(error_code(&other), (400, "invalid_cursor".to_string()));
+    // An agent sees only themselves; another tenant sees none of these.
+    let me = get(&f, "/agents", &f.tenant, "a-2", "agent", &[]).await;
+    assert_eq!(
+        me.json_body()["items"],
+        json!([{"agentId": "a-2", "contacts": 1, "callbacksPending": 0}])
+    );
+    let stranger = get(&f, "/agents", &unique("t"), "s-1", "supervisor", &[]).await;
+    assert!(items(&stranger).is_empty());
+    // Seven days later the records are gone from the counts and the registry.
+    let later = contacts::Deps {
+        clock: fixed_clock(night() + Duration::days(8)),
+        ..contacts_deps(&f)
+    };
+    let r = contacts::handle(
+        &later,
+        api("GET", "/agents", claims(&f.tenant, "s-1", "supervisor")),
+    )
+    .await;
+    assert_eq!(
+        r.json_body()["items"],
+        json!([
+            {"agentId": "a-1", "contacts": 0, "callbacksPending": 0},
+            {"agentId": "a-2", "contacts": 0, "callbacksPending": 0},
+            {"agentId": "a-3", "contacts": 0, "callbacksPending": 0},
+        ]),
+        "a-1..a-3 stay as channels' default agents"
     );
 }

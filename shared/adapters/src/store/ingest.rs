@@ -106,7 +106,10 @@ impl Store {
                 Step::Create => self.create_update(m)?,
                 Step::Middle | Step::Earliest => self.reorder_update(m, step)?,
             };
-            let items = vec![self.dedup_put(m)?, record];
+            let mut items = vec![self.dedup_put(m)?, record];
+            if step == Step::Create {
+                items.push(self.agent_seen(&m.key.tenant, &m.key.agent, expiry(m.at, 0))?);
+            }
             let reasons = match self.transact_or_reasons(items).await? {
                 Ok(()) if step == Step::Create => return Ok(IngestOutcome::Created),
                 Ok(()) => return Ok(IngestOutcome::Added),

@@ -6,6 +6,8 @@
 //! | business account | `WABA#{wabaId}` | `WABA` | owned by one tenant, like its numbers |
 //! | settings / templates | `T#{tenant}` | `SETTINGS` / `TEMPLATES` | JSON documents |
 //! | tenant's accounts | `T#{tenant}` | `WABA#{wabaId}` | the accounts its channels belong to |
+//! | tenant's channels | `T#{tenant}` | `CHAN#{phoneNumberId}` | a copy of each bound number, to list them |
+//! | agent registry | `T#{tenant}` | `AGENT#{agent}` | an agent with live records; expires with their last |
 //! | customer's agent | `T#{tenant}` | `CUST#{customer}` | who last sent them an active message |
 //! | tenant registry | `TENANTS` | `T#{tenant}` | what the report walks |
 //! | contact record | `T#{tenant}#A#{agent}` | `C#{customer}#{period}` | `LSK` (LSI1) orders by first contact; `GSI1PK/GSI1SK` only while a callback is pending |
@@ -19,6 +21,7 @@
 //! outcome writes), [`cap`] (the counter) and [`idempotency`]; [`item`] turns
 //! stored items back into types.
 
+mod agents;
 mod cap;
 mod desk;
 mod idempotency;
@@ -36,6 +39,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
+pub use agents::{AgentLoad, AGENT_COUNT_CONCURRENCY};
 pub use cap::{Counter, Reservation, Slot};
 pub use desk::{Page, SendContext};
 pub use idempotency::{IdempotencyClaim, IDEMPOTENCY_HOURS};

@@ -91,11 +91,24 @@ impl Store {
         )?;
         let mut mine = key(format!("T#{}", c.tenant_id), format!("WABA#{}", c.waba_id));
         mine.insert("wabaId".into(), s(&c.waba_id));
+        let mut listed = key(
+            format!("T#{}", c.tenant_id),
+            format!("CHAN#{}", c.phone_number_id),
+        );
+        for (k, v) in [
+            ("phoneNumberId", &c.phone_number_id),
+            ("wabaId", &c.waba_id),
+            ("displayPhoneNumber", &c.display_phone_number),
+            ("defaultAgentId", &c.default_agent_id),
+        ] {
+            listed.insert(k.into(), s(v));
+        }
         let items = vec![
             channel,
             account,
             self.plain_put(mine)?,
             self.register_tenant(&c.tenant_id)?,
+            self.plain_put(listed)?,
         ];
         match self.transact_or_reasons(items).await? {
             Ok(()) => Ok(()),

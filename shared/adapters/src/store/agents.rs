@@ -1,0 +1,180 @@
+//! Who works a tenant's desk: the agents that own live records (registered
+//! when a record opens, forgotten 7 days after their last) and the channels'
+//! default agents, with each one's live contacts and pending callbacks.
+
+use afterhours_rules::callback::RequestedCallback;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::Deserialize;
+
+use super::item::parse;
+use super::{key, n, s, Store, StoreError};
+use crate::model::{agent_pk, Channel};
+
+/// How many agents' partitions are counted at once.
+pub const AGENT_COUNT_CONCURRENCY: usize = 10;
+
+/// One agent's load, for the desk's agent selector.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentLoad {
+    pub agent_id: String,
+    /// Live (unexpired) records.
+    pub contacts: u32,
+    /// Live records whose customer asked for a callback that nobody sent yet.
+    pub callbacks_pending: u32,
+}
+
+#[derive(Deserialize)]
+struct AgentItem {
+    #[serde(rename = "agentId")]
+    agent: String,
+    #[serde(rename = "expiresAt")]
+    expires_at: i64,
+}
+
+#[derive(Deserialize)]
+struct TenantChannelItem {
+    #[serde(rename = "phoneNumberId")]
+    phone_number_id: String,
+    #[serde(rename = "wabaId")]
+    waba_id: String,
+    #[serde(rename = "displayPhoneNumber")]
+    display_phone_number: String,
+    #[serde(rename = "defaultAgentId")]
+    default_agent_id: String,
+}
+
+#[derive(Deserialize)]
+struct LoadItem {
+    #[serde(rename = "requestedCallback")]
+    requested_callback: String,
+    #[serde(rename = "messageSent")]
+    message_sent: bool,
+}
+
+impl Store {
+    /// The registry entry of an agent whose record just opened, kept as long
+    /// as that record (one more part of the record's transaction).
+    pub(super) fn agent_seen(
+        &self,
+        tenant: &str,
+        agent: &str,
+        expires_at: AttributeValue,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("T#{tenant}"), format!("AGENT#{agent}"))))
+            .update_expression("SET agentId = :a, expiresAt = :exp")
+            .expression_attribute_values(":a", s(agent))
+            .expression_attribute_values(":exp", expires_at)
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The tenant's channels (numbers it bound), by phone number id.
+    pub async fn tenant_channels(&self, tenant: &str) -> Result<Vec<Channel>, StoreError> {
+        let items = self.tenant_items(tenant, "CHAN#").await?;
+        items
+            .iter()
+            .map(|i| {
+                let c: TenantChannelItem = parse(i)?;
+                Ok(Channel {
+                    phone_number_id: c.phone_number_id,
+                    tenant_id: tenant.to_string(),
+                    waba_id: c.waba_id,
+                    display_phone_number: c.display_phone_number,
+                    default_agent_id: c.default_agent_id,
+                })
+            })
+            .collect()
+    }
+
+    /// Agents with live records or a channel to default to, sorted, each once.
+    pub async fn known_agents(
+        &self,
+        tenant: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let (registered, channels) = futures::try_join!(
+            self.tenant_items(tenant, "AGENT#"),
+            self.tenant_channels(tenant)
+        )?;
+        let mut agents = Vec::with_capacity(registered.len() + channels.len());
+        for i in &registered {
+            let a: AgentItem = parse(i)?;
+            if a.expires_at > now.timestamp() {
+                agents.push(a.agent);
+            }
+        }
+        agents.extend(channels.into_iter().map(|c| c.default_agent_id));
+        agents.sort();
+        agents.dedup();
+        Ok(agents)
+    }
+
+    /// Each agent's live contacts and pending callbacks: one Query per agent
+    /// (only two small attributes come back), ten at a time.
+    pub async fn agent_loads(
+        &self,
+        tenant: &str,
+        agents: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AgentLoad>, StoreError> {
+        // Owned ids: a future borrowing each item would not be `Send` for
+        // every lifetime, which the gateway's spawned tasks require.
+        stream::iter(agents.to_vec())
+            .map(|a| async move { self.agent_load(tenant, &a, now).await })
+            .buffered(AGENT_COUNT_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    async fn agent_load(
+        &self,
+        tenant: &str,
+        agent: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AgentLoad, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .filter_expression("expiresAt > :now")
+            .projection_expression("requestedCallback, messageSent")
+            .expression_attribute_values(":pk", s(agent_pk(tenant, agent)))
+            .expression_attribute_values(":now", n(now.timestamp()));
+        let mut load = AgentLoad {
+            agent_id: agent.to_string(),
+            contacts: 0,
+            callbacks_pending: 0,
+        };
+        for item in self.query_all(q).await? {
+            let r: LoadItem = parse(&item)?;
+            load.contacts += 1;
+            if r.requested_callback == RequestedCallback::Yes.as_str() && !r.message_sent {
+                load.callbacks_pending += 1;
+            }
+        }
+        Ok(load)
+    }
+
+    /// The items of the tenant's partition whose sort key starts with `prefix`.
+    async fn tenant_items(
+        &self,
+        tenant: &str,
+        prefix: &str,
+    ) -> Result<Vec<super::Item>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+            .expression_attribute_values(":pk", s(format!("T#{tenant}")))
+            .expression_attribute_values(":p", s(prefix));
+        self.query_all(q).await
+    }
+}
