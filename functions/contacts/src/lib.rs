@@ -11,15 +11,16 @@ use afterhours_adapters::http::{
     respond, ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
 };
 use afterhours_adapters::lambda::{system_clock, Clock};
-use afterhours_adapters::model::{ContactRecord, ListFilter, ListQuery, RecordKey};
+use afterhours_adapters::model::{Channel, ContactRecord, ListFilter, ListQuery, RecordKey};
 use afterhours_adapters::store::{AgentLoad, Store, StoreError};
 use afterhours_adapters::tenant::{templates_of, RulesCache};
 use afterhours_adapters::view::{record_view, RecordView};
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::cap::{self, QuotaView};
-use afterhours_rules::ids::Ident;
+use afterhours_rules::ids::{customer_of, Ident};
+use afterhours_rules::templates::Template;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub const DEFAULT_LIMIT: i32 = 50;
 pub const MAX_LIMIT: i32 = 100;
@@ -99,7 +100,8 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         (["contacts"], _) => list(deps, req, &caller).await,
         (["contacts", _], Some(id)) => one(deps, &caller, id).await,
         (["contacts", _, "quota"], Some(id)) => quota(deps, &caller, id).await,
-        (["templates"], _) => templates(deps, &caller).await,
+        (["templates"], _) => templates(deps, req, &caller).await,
+        (["quota"], _) => quota_by_contact(deps, req, &caller).await,
         (["agents"], _) => agents(deps, req, &caller).await,
         _ => Err(ApiError::NotFound(format!(
             "No route for GET {}.",
@@ -247,18 +249,28 @@ async fn record_with_quota(
     id: &str,
 ) -> Result<(ContactRecord, chrono_tz::Tz, Option<QuotaView>), ApiError> {
     let record = visible_record(deps, caller, id).await?;
+    let (tz, quota) = caller_quota(deps, caller, &record.key.customer).await?;
+    Ok((record, tz, quota))
+}
+
+/// The tenant's zone and the caller's quota for a customer (`None` when the cap is off).
+async fn caller_quota(
+    deps: &Deps,
+    caller: &Caller,
+    customer: &str,
+) -> Result<(chrono_tz::Tz, Option<QuotaView>), ApiError> {
     let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
     let quota = match rules.cap() {
         Some(limit) => {
             let c = deps
                 .store
-                .read_counter(&caller.tenant, &caller.agent, &record.key.customer)
+                .read_counter(&caller.tenant, &caller.agent, customer)
                 .await?;
             Some(cap::quota(&c.times(), (deps.clock)(), limit).view(rules.tz()))
         }
         None => None,
     };
-    Ok((record, rules.tz(), quota))
+    Ok((rules.tz(), quota))
 }
 
 async fn one(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
@@ -331,15 +343,94 @@ async fn agents(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRes
     Ok(ApiResponse::json(200, &AgentPage { items, next_cursor }))
 }
 
-async fn templates(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiError> {
+/// A channel of the caller's tenant (404 for a number of another tenant or none).
+async fn own_channel(deps: &Deps, caller: &Caller, pnid: &str) -> Result<Channel, ApiError> {
+    deps.store
+        .get_channel(pnid)
+        .await?
+        .filter(|c| c.tenant_id == caller.tenant)
+        .ok_or_else(|| ApiError::NotFound(format!("This tenant has no channel {pnid}.")))
+}
+
+/// One template as the desk lists it, with the account it belongs to.
+fn template_row(t: &Template, waba: Option<&str>) -> Value {
+    let mut v = t.view();
+    v["wabaId"] = json!(waba);
+    v
+}
+
+/// `GET /templates[?channel=]`: the approved templates of that channel's
+/// business account, or of every account (each with its `wabaId`).
+async fn templates(
+    deps: &Deps,
+    req: &ApiRequest,
+    caller: &Caller,
+) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Agent)?;
-    let doc = deps.store.get_templates(&caller.tenant).await?;
-    let items = templates_of(doc.as_ref())
-        .iter()
-        .filter(|t| t.is_approved())
-        .map(|t| t.view())
-        .collect();
+    let channel = match req
+        .query
+        .get("channel")
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+    {
+        Some(pnid) => Some(own_channel(deps, caller, pnid).await?),
+        None => None,
+    };
+    let book = deps.store.get_templates(&caller.tenant).await?;
+    let approved = |doc: Option<&Value>, waba: Option<&str>| -> Vec<Value> {
+        templates_of(doc)
+            .iter()
+            .filter(|t| t.is_approved())
+            .map(|t| template_row(t, waba))
+            .collect()
+    };
+    let items = match &channel {
+        Some(c) => {
+            let own = book.accounts.contains_key(&c.waba_id);
+            approved(
+                book.list_for(Some(&c.waba_id)),
+                own.then_some(c.waba_id.as_str()),
+            )
+        }
+        None => {
+            let mut all = approved(book.any.as_ref(), None);
+            for (waba, doc) in &book.accounts {
+                all.extend(approved(Some(doc), Some(waba)));
+            }
+            all
+        }
+    };
     Ok(ApiResponse::json(200, &TemplateList { items }))
+}
+
+/// `GET /quota?contact=+55...[&channel=]`: the caller's quota for any
+/// customer, by number or business-scoped id (the general active-message screen).
+async fn quota_by_contact(
+    deps: &Deps,
+    req: &ApiRequest,
+    caller: &Caller,
+) -> Result<ApiResponse, ApiError> {
+    let raw = req.query.get("contact").map(String::as_str).unwrap_or("");
+    let customer = customer_of(raw).ok_or_else(|| {
+        bad_query(
+            "contact must be the customer's number with its country code (+5511999990000) or their business-scoped id"
+                .into(),
+        )
+    })?;
+    if let Some(pnid) = req
+        .query
+        .get("channel")
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+    {
+        own_channel(deps, caller, pnid).await?;
+    }
+    let (_, quota) = caller_quota(deps, caller, &customer).await?;
+    let body = QuotaAnswer {
+        enabled: quota.is_some(),
+        quota,
+    };
+    Ok(ApiResponse::json(200, &body))
 }
 
 #[cfg(test)]

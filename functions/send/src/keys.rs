@@ -5,13 +5,12 @@
 //! as long as the function may run, expires.
 
 use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse, Caller};
-use afterhours_adapters::model::RecordKey;
 use afterhours_adapters::store::{IdempotencyClaim, Store};
 use chrono::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::Deps;
+use crate::{Deps, Target};
 
 /// The longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -31,12 +30,13 @@ pub enum KeyClaim {
 }
 
 /// Claims the request's `Idempotency-Key`, if it has one. The key is bound to
-/// the record and the body, so the same key with another request is refused.
+/// the target (the record, or the channel and customer) and the body, so the
+/// same key with another request is refused.
 pub async fn claim_key(
     deps: &Deps,
     req: &ApiRequest,
     caller: &Caller,
-    key: &RecordKey,
+    target: &Target,
     body: &Value,
 ) -> Result<KeyClaim, ApiError> {
     let Some(k) = req
@@ -53,7 +53,9 @@ pub async fn claim_key(
         });
     }
     let pk = Store::idempotency_pk(&caller.tenant, &caller.agent, k);
-    let hash = hex::encode(Sha256::digest(format!("{}\n{}", key.id(), body).as_bytes()));
+    let hash = hex::encode(Sha256::digest(
+        format!("{}\n{}", target.binding(), body).as_bytes(),
+    ));
     let hold = Duration::seconds(IDEMPOTENCY_HOLD_SECONDS);
     match deps
         .store

@@ -9,19 +9,19 @@ use afterhours_adapters::events::Event;
 use afterhours_adapters::graph::GraphError;
 use afterhours_adapters::http::{ApiError, ApiResponse, Caller};
 use afterhours_adapters::metrics::{emit_dimensioned, Counts};
-use afterhours_adapters::model::{RecordKey, SendTag, SentMessage, StoredResponse, UnknownSend};
+use afterhours_adapters::model::{SendTag, SentMessage, StoredResponse, UnknownSend};
 use afterhours_rules::cap::local_iso;
 use afterhours_rules::display::mask;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::request::SendResponse;
-use crate::{Checked, Deps, SENT_DETAIL_TYPE};
+use crate::{Checked, Deps, Target, SENT_DETAIL_TYPE};
 
-/// One send on its way out: who, to which record, with which id and slot.
+/// One send on its way out: who, to which target, with which id and slot.
 pub struct Attempt<'a> {
     pub caller: &'a Caller,
-    pub key: &'a RecordKey,
+    pub target: &'a Target,
     pub checked: &'a Checked,
     /// The send's id: its cap slot's token when the cap is on.
     pub send_id: String,
@@ -35,12 +35,17 @@ impl Attempt<'_> {
     /// Meta's template message, tagged so its statuses name this send.
     pub fn message(&self) -> Value {
         let c = self.checked;
+        let (record, customer) = match self.target {
+            Target::Record(k) => (k.id(), None),
+            Target::Direct(d) => (String::new(), Some(d.customer.clone())),
+        };
         let tag = SendTag {
             version: 1,
-            record: self.key.id(),
+            record,
             sender: self.caller.agent.clone(),
             send_id: self.send_id.clone(),
             template: Some(c.template.clone()),
+            customer,
         };
         json!({
             "messaging_product": "whatsapp",
@@ -64,19 +69,19 @@ impl Attempt<'_> {
 
 /// Sends and settles; the answer is final (200, 502 or 504) and stored under the key.
 pub async fn deliver(deps: &Deps, a: &Attempt<'_>) -> ApiResponse {
-    let record = &a.checked.record;
-    match deps.graph.send(&record.channel, &a.message()).await {
+    let customer = mask(a.target.customer());
+    match deps.graph.send(&a.checked.channel, &a.message()).await {
         Ok(wamid) => {
             Counts::new().add("ActiveMessagesSent", 1).emit();
             sent(deps, a, &wamid).await
         }
         Err(e @ GraphError::Unknown(_)) => {
-            tracing::warn!(customer = %mask(&a.key.customer), error = %e, "active message outcome unknown; its slot stays counted");
+            tracing::warn!(%customer, error = %e, "active message outcome unknown; its slot stays counted");
             Counts::new().add("UnknownOutcomes", 1).emit();
             unknown(deps, a, graph_error(e)).await
         }
         Err(e) => {
-            tracing::warn!(customer = %mask(&a.key.customer), error = %e, "active message not sent");
+            tracing::warn!(%customer, error = %e, "active message not sent");
             let code = match &e {
                 GraphError::Rejected { code, .. } => code.to_string(),
                 _ => "unreachable".to_string(),
@@ -95,18 +100,32 @@ async fn sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) -> ApiResponse {
         quota: a.quota.clone(),
     };
     let body = serde_json::to_string(&response).unwrap_or_default();
-    let marked = deps
-        .store
-        .mark_sent(&SentMessage {
-            key: a.key,
-            sender: &a.caller.agent,
-            send_id: &a.send_id,
-            template: &a.checked.template,
-            wamid,
-            at: a.now,
-            idempotency: a.stored(200, &body),
-        })
-        .await;
+    let marked = match a.target {
+        Target::Record(key) => deps
+            .store
+            .mark_sent(&SentMessage {
+                key,
+                sender: &a.caller.agent,
+                send_id: &a.send_id,
+                template: &a.checked.template,
+                wamid,
+                at: a.now,
+                idempotency: a.stored(200, &body),
+            })
+            .await
+            .map(|_| ()),
+        Target::Direct(d) => {
+            deps.store
+                .direct_sent(
+                    &a.caller.tenant,
+                    &d.customer,
+                    &a.caller.agent,
+                    a.now,
+                    a.stored(200, &body).as_ref(),
+                )
+                .await
+        }
+    };
     if let Err(e) = marked {
         // The message went out. Keep the key's answer at least, so a retry replays it.
         tracing::error!(error = %e, wamid = %wamid, "active message sent but the record could not be marked");
@@ -122,15 +141,21 @@ async fn sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) -> ApiResponse {
 
 async fn unknown(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
     let r = e.to_response();
-    let marked = deps
-        .store
-        .mark_unknown(&UnknownSend {
-            key: a.key,
-            send_id: &a.send_id,
-            at: a.now,
-            idempotency: a.stored(r.status, &r.body),
-        })
-        .await;
+    let marked = match (a.target, a.stored(r.status, &r.body)) {
+        (Target::Record(key), idempotency) => {
+            deps.store
+                .mark_unknown(&UnknownSend {
+                    key,
+                    send_id: &a.send_id,
+                    at: a.now,
+                    idempotency,
+                })
+                .await
+        }
+        // No record to mark: the slot stays counted, the answer is kept for retries.
+        (Target::Direct(_), Some(stored)) => deps.store.complete_idempotency(&stored).await,
+        (Target::Direct(_), None) => Ok(()),
+    };
     if let Err(e) = marked {
         tracing::error!(error = %e, "the unknown outcome could not be stored");
     }
@@ -141,7 +166,12 @@ async fn refused(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
     if a.counted {
         let released = deps
             .store
-            .release(&a.key.tenant, &a.caller.agent, &a.key.customer, &a.send_id)
+            .release(
+                &a.caller.tenant,
+                &a.caller.agent,
+                a.target.customer(),
+                &a.send_id,
+            )
             .await;
         if let Err(err) = released {
             tracing::error!(error = %err, "could not give a cap slot back");
@@ -168,15 +198,23 @@ pub fn graph_error(e: GraphError) -> ApiError {
 }
 
 async fn publish_sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) {
-    let record = &a.checked.record;
+    let record = a.checked.record.as_ref();
+    let contact = match record {
+        Some(r) => afterhours_rules::display::contact(r.wa_id.as_deref(), r.user_id.as_deref()),
+        None => afterhours_rules::display::contact(
+            Some(a.target.customer()).filter(|c| c.bytes().all(|b| b.is_ascii_digit())),
+            Some(a.target.customer()),
+        ),
+    };
     let event = Event {
         detail_type: SENT_DETAIL_TYPE.into(),
         detail: json!({
             "tenantId": a.caller.tenant,
             "agentId": a.caller.agent,
-            "recordId": record.key.id(),
-            "recordAgentId": record.key.agent,
-            "contact": afterhours_rules::display::contact(record.wa_id.as_deref(), record.user_id.as_deref()),
+            "recordId": record.map(|r| r.key.id()),
+            "recordAgentId": record.map(|r| &r.key.agent),
+            "channel": a.checked.channel,
+            "contact": contact,
             "template": a.checked.template,
             "messageId": wamid,
             "sentAt": a.now.to_rfc3339(),

@@ -2,6 +2,7 @@
 
 use afterhours_adapters::http::ApiError;
 use afterhours_rules::cap::QuotaView;
+use afterhours_rules::ids::customer_of;
 use afterhours_rules::templates::Template;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -12,6 +13,9 @@ pub struct SendBody {
     pub template: TemplateBody,
     #[serde(default)]
     pub variables: Option<Map<String, Value>>,
+    /// The media of a template whose header is an image, video or document.
+    #[serde(default)]
+    pub header: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -26,6 +30,16 @@ pub struct SendRequest {
     pub template: String,
     pub language: String,
     pub variables: Map<String, Value>,
+    pub header: Option<Value>,
+}
+
+/// Who a direct send (`POST /active-messages`) goes to, read from its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectTo {
+    /// The tenant's channel (phone number id) that sends.
+    pub channel: String,
+    /// The customer key (the number's digits, or the business-scoped id).
+    pub customer: String,
 }
 
 /// The answer to a send that went out.
@@ -59,6 +73,14 @@ pub fn parse_body(body: &Value) -> Result<SendRequest, ApiError> {
             "variables must be an object of name to text.",
         ));
     }
+    if !matches!(
+        body.get("header"),
+        None | Some(Value::Null | Value::Object(_))
+    ) {
+        return Err(invalid_request(
+            "header must be an object: {\"type\": \"image\", \"link\": \"https://...\"}.",
+        ));
+    }
     let parsed: SendBody = serde_json::from_value(body.clone()).map_err(|_| {
         invalid_request("template.name and template.language must be non-empty text.")
     })?;
@@ -72,6 +94,32 @@ pub fn parse_body(body: &Value) -> Result<SendRequest, ApiError> {
         template: name,
         language,
         variables: parsed.variables.unwrap_or_default(),
+        header: parsed.header,
+    })
+}
+
+/// Reads `channel` and `to` of a direct send: a phone number id, and the
+/// customer's number (`+5511...`) or business-scoped id.
+pub fn parse_direct(body: &Value) -> Result<DirectTo, ApiError> {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::trim);
+    let channel = text("channel")
+        .filter(|c| {
+            !c.is_empty()
+                && c.len() <= 64
+                && c.chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+        })
+        .ok_or_else(|| {
+            invalid_request("channel must be the phone number id of one of this tenant's numbers.")
+        })?;
+    let customer = text("to").and_then(customer_of).ok_or_else(|| {
+        invalid_request(
+            "to must be the customer's number with its country code (+5511999990000) or their business-scoped id.",
+        )
+    })?;
+    Ok(DirectTo {
+        channel: channel.to_string(),
+        customer,
     })
 }
 
@@ -118,9 +166,41 @@ mod tests {
             json!({"template": {"name": ""}}),
             json!({"template": {"name": "x", "language": 3}}),
             json!({"template": {"name": "x", "language": "pt_BR"}, "variables": [1]}),
+            json!({"template": {"name": "x", "language": "pt_BR"}, "header": "https://a.b"}),
         ] {
             assert_eq!(
                 parse_body(&bad).unwrap_err().code(),
+                "invalid_request",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_direct_send_names_a_channel_and_a_customer() {
+        let d = parse_direct(&json!({"channel": "1055", "to": "+55 11 99999-0000"})).unwrap();
+        assert_eq!(
+            d,
+            DirectTo {
+                channel: "1055".into(),
+                customer: "5511999990000".into()
+            }
+        );
+        assert_eq!(
+            parse_direct(&json!({"channel": "1055", "to": "BR.abc"}))
+                .unwrap()
+                .customer,
+            "BR.abc"
+        );
+        for bad in [
+            json!({"to": "+5511999990000"}),
+            json!({"channel": "../x", "to": "+5511999990000"}),
+            json!({"channel": "1055", "to": "12"}),
+            json!({"channel": "1055"}),
+            json!({"channel": 1055, "to": "+5511999990000"}),
+        ] {
+            assert_eq!(
+                parse_direct(&bad).unwrap_err().code(),
                 "invalid_request",
                 "{bad}"
             );

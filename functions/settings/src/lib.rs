@@ -8,7 +8,7 @@ use afterhours_adapters::http::{
     respond, ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
 };
 use afterhours_adapters::model::Channel;
-use afterhours_adapters::store::{Store, StoreError};
+use afterhours_adapters::store::{DynamoFailure, Store, StoreError};
 use afterhours_adapters::tenant::rules_of;
 use afterhours_rules::ids::Ident;
 use afterhours_rules::settings::{self, Settings};
@@ -334,8 +334,51 @@ async fn put_templates(
     req: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Admin)?;
-    let stored = store_templates(deps, caller, &req.json_body()?).await?;
+    let waba = account_of_put(deps, caller, req).await?;
+    let stored = store_templates(deps, caller, waba.as_deref(), &req.json_body()?).await?;
     Ok(ApiResponse::json(200, &stored))
+}
+
+/// The account a `PUT /templates` is for: `?wabaId=` (one of the tenant's),
+/// else the tenant's only one; `None` (a list for every channel) while the
+/// tenant has no channel yet.
+async fn account_of_put(
+    deps: &Deps,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<Option<String>, ApiError> {
+    if let Some(w) = req.query.get("wabaId").map(|w| w.trim()) {
+        if !is_waba_id(w) {
+            return Err(ApiError::BadRequest {
+                code: "invalid_query",
+                message: "wabaId must be the WhatsApp Business Account id (digits).".into(),
+            });
+        }
+        return own_account(deps, caller, w).await.map(Some);
+    }
+    let mut accounts = deps.store.tenant_wabas(&caller.tenant).await?;
+    match accounts.len() {
+        0 => Ok(None),
+        1 => Ok(accounts.pop()),
+        _ => Err(ApiError::BadRequest {
+            code: "waba_required",
+            message: format!(
+                "This tenant has several WhatsApp Business Accounts; name one with ?wabaId= ({}).",
+                accounts.join(", ")
+            ),
+        }),
+    }
+}
+
+/// A business account of the caller's tenant (404 for any other).
+async fn own_account(deps: &Deps, caller: &Caller, waba: &str) -> Result<String, ApiError> {
+    if deps.store.tenant_has_waba(&caller.tenant, waba).await? {
+        Ok(waba.to_string())
+    } else {
+        Err(ApiError::NotFound(format!(
+            "No channel of this tenant belongs to WhatsApp Business Account {waba}."
+        )))
+    }
 }
 
 /// `POST /templates/sync {"wabaId": "..."}`: replaces the tenant's templates
@@ -361,12 +404,8 @@ async fn sync_templates(
         Some(Field::Valid(w)) if is_waba_id(w.trim()) => w.trim().to_string(),
         _ => return Err(name_it()),
     };
+    let waba = own_account(deps, caller, &waba).await?;
     let waba = waba.as_str();
-    if !deps.store.tenant_has_waba(&caller.tenant, waba).await? {
-        return Err(ApiError::NotFound(format!(
-            "No channel of this tenant belongs to WhatsApp Business Account {waba}."
-        )));
-    }
     let graph = deps.graph().await?;
     let list = graph.message_templates(waba).await.map_err(|e| {
         api_error(
@@ -376,15 +415,16 @@ async fn sync_templates(
             "WhatsApp could not be reached; the templates were not changed.",
         )
     })?;
-    let mut stored = store_templates(deps, caller, &json!({ "data": list })).await?;
-    stored.waba_id = Some(waba.to_string());
+    let stored = store_templates(deps, caller, Some(waba), &json!({ "data": list })).await?;
     Ok(ApiResponse::json(200, &stored))
 }
 
-/// Validates Meta's template list whole and stores it as the tenant's templates.
+/// Validates Meta's template list whole and stores it as one account's
+/// templates (or, with no account, the list for every channel).
 async fn store_templates(
     deps: &Deps,
     caller: &Caller,
+    waba: Option<&str>,
     body: &Value,
 ) -> Result<TemplatesStored, ApiError> {
     let list = parse_template_list(body).map_err(|e| {
@@ -398,12 +438,27 @@ async fn store_templates(
         Value::Array(a) => a.clone(),
         _ => body["data"].as_array().cloned().unwrap_or_default(),
     };
-    deps.store
-        .put_templates(&caller.tenant, &json!({ "data": data }))
-        .await?;
+    let doc = json!({ "data": data });
+    let written = match waba {
+        Some(w) => {
+            deps.store
+                .put_account_templates(&caller.tenant, w, &doc)
+                .await
+        }
+        None => deps.store.put_templates(&caller.tenant, &doc).await,
+    };
+    match written {
+        Err(e) if e.dynamo_kind() == Some(DynamoFailure::Validation) => {
+            return Err(ApiError::TooLarge(
+                "All business accounts' templates together exceed what one tenant can store (400 KB); remove templates you no longer use in Meta's WhatsApp Manager."
+                    .into(),
+            ))
+        }
+        other => other?,
+    }
     Ok(TemplatesStored {
         templates: list.len(),
         approved: list.iter().filter(|t| t.is_approved()).count(),
-        waba_id: None,
+        waba_id: waba.map(String::from),
     })
 }

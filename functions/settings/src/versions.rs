@@ -23,9 +23,10 @@ pub fn if_match(req: &ApiRequest) -> Result<Option<u64>, ApiError> {
         .parse::<u64>()
         .map(Some)
         .map_err(|_| {
-            ApiError::PreconditionFailed(format!(
-                "If-Match {raw:?} is not a version of these settings; read them again (GET /settings) and use its ETag."
-            ))
+            ApiError::PreconditionFailed(
+                "If-Match is not a version of these settings; read them again (GET /settings) and use its ETag."
+                    .into(),
+            )
         })
 }
 

@@ -47,6 +47,13 @@ async fn settle(deps: &Deps, channel: &Channel, s: &StatusUpdate) -> Result<bool
     let Some(tag) = SendTag::parse(data) else {
         return Ok(false);
     };
+    if let Some(customer) = tag.customer.as_deref().filter(|_| tag.record.is_empty()) {
+        // A direct send (no record): settles the cap slot and the customer's agent.
+        return deps
+            .store
+            .settle_direct(&channel.tenant_id, customer, &tag, s.status, s.timestamp)
+            .await;
+    }
     let Some(key) = RecordKey::from_id(&channel.tenant_id, &tag.record) else {
         tracing::warn!("a status carries a tag that names no record; ignored");
         return Ok(false);

@@ -122,6 +122,9 @@ fn template_problems(t: &Value, p: &mut Vec<String>) {
             p.push(format!("component type {}", c["type"]));
         }
         for x in c["parameters"].as_array().into_iter().flatten() {
+            if let Some(kind @ ("image" | "video" | "document")) = x["type"].as_str() {
+                media_problems(c, kind, &x[kind], p);
+            }
             if x["type"] == "text" {
                 let text = x["text"].as_str().unwrap_or("");
                 if text.trim().is_empty() {
@@ -132,6 +135,20 @@ fn template_problems(t: &Value, p: &mut Vec<String>) {
                 }
             }
         }
+    }
+}
+
+/// A media parameter: only in the header, with an https link (a filename only for documents).
+fn media_problems(component: &Value, kind: &str, media: &Value, p: &mut Vec<String>) {
+    if component["type"] != "header" {
+        p.push(format!("{kind} parameter outside the header"));
+    }
+    let link = media["link"].as_str().unwrap_or("");
+    if !link.starts_with("https://") || link.len() <= "https://".len() {
+        p.push(format!("{kind}.link must be an https URL"));
+    }
+    if !media["filename"].is_null() && kind != "document" {
+        p.push(format!("{kind}.filename is only for documents"));
     }
 }
 
@@ -443,6 +460,31 @@ impl Sandbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_headers_need_an_https_link() {
+        let with = |param: Value| {
+            json!({"messaging_product": "whatsapp", "to": "1", "type": "template",
+                "template": {"name": "x", "language": {"code": "pt_BR"},
+                "components": [{"type": "header", "parameters": [param]}]}})
+        };
+        assert!(shape_problems(&with(
+            json!({"type": "image", "image": {"link": "https://a.b/c.png"}})
+        ))
+        .is_empty());
+        assert!(!shape_problems(&with(
+            json!({"type": "image", "image": {"link": "http://a.b/c.png"}})
+        ))
+        .is_empty());
+        assert!(!shape_problems(&with(
+            json!({"type": "video", "video": {"link": "https://a.b/c", "filename": "x"}})
+        ))
+        .is_empty());
+        assert!(shape_problems(&with(
+            json!({"type": "document", "document": {"link": "https://a.b/c", "filename": "x.pdf"}})
+        ))
+        .is_empty());
+    }
 
     #[test]
     fn prompts_and_templates_of_the_right_shape_pass() {

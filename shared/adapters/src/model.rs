@@ -229,6 +229,9 @@ pub struct SendTag {
     pub send_id: String,
     #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     pub template: Option<TemplateRef>,
+    /// A direct send's customer (`POST /active-messages`); then `record` is empty.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
 }
 
 /// Meta's limit for `biz_opaque_callback_data`.
@@ -335,6 +338,7 @@ mod tests {
                 name: "retorno".into(),
                 language: "pt_BR".into(),
             }),
+            customer: None,
         };
         assert_eq!(SendTag::parse(&tag.encode()), Some(tag.clone()));
         let long = SendTag {

@@ -68,6 +68,27 @@ impl std::ops::Deref for Ident {
     }
 }
 
+/// A customer named by the desk (`+55 11 99999-0000`, `5511999990000`, or a
+/// business-scoped user id such as `BR.1a2b3c`), as the customer key the
+/// webhook stores: the phone's digits as WhatsApp writes them (`wa_id`), or
+/// the business-scoped id as it is. `None` when it is neither.
+pub fn customer_of(contact: &str) -> Option<String> {
+    let c = contact.trim();
+    let phone_like = c
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || " +-().".contains(ch));
+    if phone_like {
+        let digits: String = c.chars().filter(char::is_ascii_digit).collect();
+        let plus_at_most_first = c.rfind('+').is_none_or(|i| i == 0);
+        return ((7..=15).contains(&digits.len()) && plus_at_most_first).then_some(digits);
+    }
+    let scoped = c.len() <= MAX_ID_CHARS
+        && c.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ".-_".contains(ch))
+        && c.chars().any(|ch| ch.is_ascii_alphabetic());
+    scoped.then(|| c.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +113,24 @@ mod tests {
             Ident::parse("tenant", "x#").unwrap_err().to_string(),
             "tenant contains '#', which is not allowed"
         );
+    }
+
+    #[test]
+    fn customers_are_named_by_number_or_business_scoped_id() {
+        for (raw, key) in [
+            ("+5511999990000", Some("5511999990000")),
+            ("+55 (11) 99999-0000", Some("5511999990000")),
+            ("5511999990000", Some("5511999990000")),
+            (" BR.1a2b3c ", Some("BR.1a2b3c")),
+            ("123", None),
+            ("+1234567890123456", None),
+            ("55+11999990000", None),
+            ("", None),
+            ("a#b", None),
+            ("../x", None),
+            ("maria@example.com", None),
+        ] {
+            assert_eq!(customer_of(raw).as_deref(), key, "{raw:?}");
+        }
     }
 }

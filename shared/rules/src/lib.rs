@@ -7,6 +7,7 @@ pub mod cap;
 pub mod display;
 pub mod hours;
 pub mod ids;
+pub mod media;
 pub mod prompt;
 pub mod settings;
 pub mod templates;

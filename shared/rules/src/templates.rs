@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::media::MediaKind;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ParameterFormat {
@@ -56,6 +58,8 @@ pub struct Template {
     pub category: String,
     pub parameter_format: ParameterFormat,
     pub header: Option<String>,
+    /// The media a header of format IMAGE, VIDEO or DOCUMENT needs at send time.
+    pub media: Option<MediaKind>,
     pub body: String,
     pub footer: Option<String>,
     /// URL buttons: (index among all buttons, url).
@@ -131,6 +135,7 @@ impl Template {
             .ok_or(format!("template {name:?}: components must be a list"))?;
         let ComponentTexts {
             header,
+            media,
             body,
             footer,
             url_buttons,
@@ -143,6 +148,7 @@ impl Template {
             category,
             parameter_format,
             header,
+            media,
             body,
             footer,
             url_buttons,
@@ -296,7 +302,8 @@ impl Template {
             "category": self.category,
             "status": self.status,
             "parameterFormat": self.parameter_format,
-            "header": self.header,
+            "headerText": self.header,
+            "header": self.media.map(|m| json!({"format": m})),
             "body": self.body,
             "footer": self.footer,
             "components": self.components,
@@ -309,6 +316,7 @@ impl Template {
 #[derive(Default)]
 struct ComponentTexts {
     header: Option<String>,
+    media: Option<MediaKind>,
     body: Option<String>,
     footer: Option<String>,
     url_buttons: Vec<(usize, String)>,
@@ -323,6 +331,7 @@ fn component_texts(list: &[Value]) -> ComponentTexts {
             {
                 t.header = str_field(c, "text").map(String::from);
             }
+            Some("HEADER") => t.media = str_field(c, "format").and_then(MediaKind::from_format),
             Some("BODY") => t.body = str_field(c, "text").map(String::from),
             Some("FOOTER") => t.footer = str_field(c, "text").map(String::from),
             Some("BUTTONS") => {

@@ -563,7 +563,11 @@ async fn templates_are_stored_by_admins_and_listed_when_approved() {
         &meta_templates(),
     )
     .await;
-    assert_eq!(r.json_body(), json!({"templates": 3, "approved": 2}));
+    assert_eq!(
+        r.json_body(),
+        json!({"templates": 3, "approved": 2, "wabaId": "W"}),
+        "the tenant's only account"
+    );
     let list = get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await;
     let it = items(&list);
     assert_eq!(it.len(), 2);
@@ -705,7 +709,8 @@ async fn a_graph_refusal_during_sync_is_502_and_changes_nothing() {
         (502, Some("whatsapp_rejected"))
     );
     assert_eq!(r.json_body()["error"]["whatsappCode"], 100);
-    assert_eq!(f.store.get_templates(&f.tenant).await.unwrap(), None);
+    let book = f.store.get_templates(&f.tenant).await.unwrap();
+    assert!(book.accounts.is_empty() && book.any.is_none(), "{book:?}");
 }
 
 /// `PUT /channels/{pnid}` as an admin of `tenant`, naming `waba`.

@@ -19,7 +19,7 @@ use crate::send::{body, code, send_fixture, SendFixture};
 use crate::webhook::night;
 
 /// A Graph client that gives up after 300 ms, against the fixture's sandbox.
-fn impatient(s: &SendFixture) -> GraphClient {
+pub(crate) fn impatient(s: &SendFixture) -> GraphClient {
     GraphClient::new(
         &s.f.graph.base_url,
         "v23.0",
@@ -41,7 +41,7 @@ async fn losing_one_answer() -> (SendFixture, send::Deps) {
     (s, d)
 }
 
-fn morning() -> chrono::DateTime<Utc> {
+pub(crate) fn morning() -> chrono::DateTime<Utc> {
     night() + Duration::hours(9)
 }
 
@@ -50,7 +50,7 @@ fn replayed(r: &ApiResponse) -> bool {
 }
 
 /// A status webhook for a message we sent, as Meta posts it.
-fn status(s: &SendFixture, sent: &Value, st: &str, errors: Value) -> Vec<u8> {
+pub(crate) fn status(s: &SendFixture, sent: &Value, st: &str, errors: Value) -> Vec<u8> {
     envelope(
         &s.f.pnid,
         json!({"statuses": [{
@@ -283,6 +283,7 @@ async fn a_status_that_comes_before_the_lost_answer_is_marked_is_not_overwritten
         sender: "a-1".into(),
         send_id: "send-1".into(),
         template: None,
+        customer: None,
     };
     let settled =
         s.f.store

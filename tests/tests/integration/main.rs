@@ -4,6 +4,7 @@
 
 mod conflicts;
 mod desk;
+mod direct;
 mod e2e;
 mod events;
 mod ingest;

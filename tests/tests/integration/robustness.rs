@@ -131,7 +131,7 @@ fn no_request_makes_a_handler_panic() {
             };
             let res = rt.block_on(gateway.handle(req));
             prop_assert!(
-                [200, 400, 401, 403, 404, 409, 413, 422, 429, 502].contains(&res.status),
+                [200, 400, 401, 403, 404, 409, 412, 413, 422, 429, 502].contains(&res.status),
                 "{} {}",
                 res.status,
                 String::from_utf8_lossy(&res.body)

@@ -6,7 +6,7 @@ use afterhours_adapters::model::{
     Channel, DeliveryUpdate, Inbound, IngestOutcome, ListFilter, ListQuery, RecordKey,
     StoredResponse, TemplateRef,
 };
-use afterhours_adapters::store::{IdempotencyClaim, Reservation, StoreError};
+use afterhours_adapters::store::{IdempotencyClaim, Reservation, SendTarget, StoreError};
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
 use afterhours_tests::{fresh_store, list_query, unique};
@@ -95,12 +95,15 @@ async fn settings_and_templates_round_trip_per_tenant() {
     assert_eq!(
         (
             store.get_settings("t1").await.unwrap(),
-            store.get_templates("t1").await.unwrap()
+            store.get_templates("t1").await.unwrap().any
         ),
         (Some(json!({"timezone": "UTC"})), Some(json!({"data": [1]})))
     );
     assert_eq!(store.get_settings("t2").await.unwrap(), None);
-    assert_eq!(store.get_templates("t2").await.unwrap(), None);
+    assert_eq!(
+        store.get_templates("t2").await.unwrap(),
+        afterhours_adapters::store::TemplateBook::default()
+    );
     assert_eq!(store.tenants().await.unwrap(), vec!["t1".to_string()]);
 }
 
@@ -856,8 +859,33 @@ async fn another_tenants_ids_find_nothing() {
         .unwrap();
     let foreign = RecordKey::from_id("t2", &k.id()).unwrap();
     assert!(store.get_record(&foreign, t0()).await.unwrap().is_none());
-    let ctx = store.send_context(&foreign, "a-1", t0()).await.unwrap();
+    let ctx = store
+        .send_context("t2", SendTarget::Record(&foreign), "a-1", t0())
+        .await
+        .unwrap();
     assert!(ctx.record.is_none());
+    // A direct send names a channel: another tenant's is not found either.
+    store
+        .put_channel(&Channel {
+            phone_number_id: "PN-t1".into(),
+            tenant_id: "t1".into(),
+            waba_id: "1".into(),
+            display_phone_number: "+1".into(),
+            default_agent_id: "a-1".into(),
+        })
+        .await
+        .unwrap();
+    for (tenant, found) in [("t2", false), ("t1", true)] {
+        let direct = SendTarget::Direct {
+            channel: "PN-t1",
+            customer: "5511",
+        };
+        let ctx = store
+            .send_context(tenant, direct, "a-1", t0())
+            .await
+            .unwrap();
+        assert_eq!(ctx.channel.is_some(), found, "{tenant}");
+    }
     assert!(store.get_record(&k, t0()).await.unwrap().is_some());
 }
 

@@ -162,8 +162,20 @@ impl Store {
         Ok(load)
     }
 
+    /// The WhatsApp Business Accounts of the tenant's channels, sorted.
+    pub async fn tenant_wabas(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = self
+            .tenant_items(tenant, "WABA#")
+            .await?
+            .iter()
+            .filter_map(|i| i.get("wabaId").and_then(|v| v.as_s().ok()).cloned())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
     /// The items of the tenant's partition whose sort key starts with `prefix`.
-    async fn tenant_items(
+    pub(super) async fn tenant_items(
         &self,
         tenant: &str,
         prefix: &str,

@@ -10,18 +10,28 @@ use serde_json::Value;
 
 use super::cap::{counter_key, Counter};
 use super::ingest::order_key;
-use super::item::{counter_of, doc_of, record_of};
+use super::item::{channel_of, counter_of, doc_of, record_of};
+use super::templates::{book_key, book_of, TemplateBook};
 use super::tenants::Doc;
 use super::{dynamo, key, n, s, Item, Store, StoreError, LSI, PENDING_INDEX};
 use crate::cursor::CursorSigner;
-use crate::model::{agent_pk, ContactRecord, ListQuery, RecordKey};
+use crate::model::{agent_pk, Channel, ContactRecord, ListQuery, RecordKey};
+
+/// What a send goes to: a record's customer, or any customer by channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendTarget<'a> {
+    Record(&'a RecordKey),
+    Direct { channel: &'a str, customer: &'a str },
+}
 
 /// What `send_context` read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SendContext {
     pub record: Option<ContactRecord>,
+    /// A direct send's channel, when it is the caller's tenant's.
+    pub channel: Option<Channel>,
     pub settings: Option<Value>,
-    pub templates: Option<Value>,
+    pub templates: TemplateBook,
     pub counter: Option<Counter>,
 }
 
@@ -167,22 +177,29 @@ impl Store {
         self.query_all(q).await?.iter().map(record_of).collect()
     }
 
-    /// Everything a send needs, in one batch read: the record (if live), the
-    /// tenant's settings and templates, and the sender's cap counter for this customer.
+    /// Everything a send needs, in one batch read: the record (if live) or
+    /// the channel of a direct send, the tenant's settings and templates, and
+    /// the sender's cap counter for this customer.
     pub async fn send_context(
         &self,
-        k: &RecordKey,
+        tenant: &str,
+        target: SendTarget<'_>,
         sender: &str,
         now: DateTime<Utc>,
     ) -> Result<SendContext, StoreError> {
-        let record_key = key(k.pk(), k.sk());
-        let settings_key = Doc::Settings.key(&k.tenant);
-        let templates_key = Doc::Templates.key(&k.tenant);
-        let counter_key = counter_key(&k.tenant, sender, &k.customer);
+        let (first_key, customer) = match target {
+            SendTarget::Record(k) => (key(k.pk(), k.sk()), k.customer.as_str()),
+            SendTarget::Direct { channel, customer } => {
+                (key(format!("CH#{channel}"), "CHANNEL"), customer)
+            }
+        };
+        let settings_key = Doc::Settings.key(tenant);
+        let templates_key = book_key(tenant);
+        let counter_key = counter_key(tenant, sender, customer);
         // Strongly consistent: the counter read here decides the cap's conditional write.
         let items = self
             .batch_get_consistent(vec![
-                record_key.clone(),
+                first_key.clone(),
                 settings_key.clone(),
                 templates_key.clone(),
                 counter_key.clone(),
@@ -191,12 +208,20 @@ impl Store {
         let same = |it: &Item, k: &Item| ["PK", "SK"].iter().all(|a| it.get(*a) == k.get(*a));
         let mut ctx = SendContext::default();
         for it in &items {
-            if same(it, &record_key) {
-                ctx.record = Some(record_of(it)?).filter(|r| r.is_live(now));
+            if same(it, &first_key) {
+                match target {
+                    SendTarget::Record(_) => {
+                        ctx.record = Some(record_of(it)?).filter(|r| r.is_live(now));
+                    }
+                    SendTarget::Direct { channel, .. } => {
+                        ctx.channel =
+                            Some(channel_of(channel, it)?).filter(|c| c.tenant_id == tenant);
+                    }
+                }
             } else if same(it, &settings_key) {
                 ctx.settings = Some(doc_of(it)?);
             } else if same(it, &templates_key) {
-                ctx.templates = Some(doc_of(it)?);
+                ctx.templates = book_of(it)?;
             } else if same(it, &counter_key) {
                 ctx.counter = Some(counter_of(it)?);
             }

@@ -22,7 +22,7 @@ fn key_of(item: &Item) -> String {
     format!("{}/{}", part("PK"), part("SK"))
 }
 
-fn malformed(item: &Item, reason: impl std::fmt::Display) -> StoreError {
+pub(super) fn malformed(item: &Item, reason: impl std::fmt::Display) -> StoreError {
     StoreError::Malformed {
         key: key_of(item),
         reason: reason.to_string(),

@@ -4,7 +4,8 @@
 //! | --- | --- | --- | --- |
 //! | channel | `CH#{phoneNumberId}` | `CHANNEL` | bound to one tenant by a conditional put |
 //! | business account | `WABA#{wabaId}` | `WABA` | owned by one tenant, like its numbers |
-//! | settings / templates | `T#{tenant}` | `SETTINGS` / `TEMPLATES` | JSON documents |
+//! | settings | `T#{tenant}` | `SETTINGS` | a JSON document and its version |
+//! | templates | `T#{tenant}` | `TEMPLATES` | each account's list, each number's account ([`templates`]) |
 //! | tenant's accounts | `T#{tenant}` | `WABA#{wabaId}` | the accounts its channels belong to |
 //! | tenant's channels | `T#{tenant}` | `CHAN#{phoneNumberId}` | a copy of each bound number, to list them |
 //! | agent registry | `T#{tenant}` | `AGENT#{agent}` | an agent with live records; expires with their last |
@@ -28,6 +29,7 @@ mod idempotency;
 mod ingest;
 mod item;
 mod outcomes;
+mod templates;
 mod tenants;
 
 use std::collections::HashMap;
@@ -41,9 +43,10 @@ use aws_sdk_dynamodb::Client;
 
 pub use agents::{AgentLoad, AGENT_COUNT_CONCURRENCY};
 pub use cap::{Counter, Reservation, Slot};
-pub use desk::{Page, SendContext};
+pub use desk::{Page, SendContext, SendTarget};
 pub use idempotency::{IdempotencyClaim, IDEMPOTENCY_HOURS};
 pub use item::record_of;
+pub use templates::TemplateBook;
 pub use tenants::CUSTOMER_AGENT_DAYS;
 
 pub const LSI: &str = "LSI1";

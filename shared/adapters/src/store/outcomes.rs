@@ -11,7 +11,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::{applied, key, n, s, Store, StoreError};
-use crate::model::{PointerKind, RecordKey, SentMessage, Settlement, TemplateRef, UnknownSend};
+use crate::model::{
+    PointerKind, RecordKey, SendTag, SentMessage, Settlement, StoredResponse, TemplateRef,
+    UnknownSend,
+};
 
 /// A send known to have gone out, from its answer or from a status.
 #[derive(Clone, Copy)]
@@ -23,6 +26,17 @@ struct WentOut<'a> {
     wamid: &'a str,
     status: DeliveryStatus,
     at: DateTime<Utc>,
+}
+
+/// The customer → agent item: who last reached this customer (SPEC §4).
+fn customer_agent(tenant: &str, customer: &str, sender: &str, at: DateTime<Utc>) -> super::Item {
+    let mut cust = key(format!("T#{tenant}"), format!("CUST#{customer}"));
+    cust.insert("agentId".into(), s(sender));
+    cust.insert("updatedAt".into(), n(at.timestamp()));
+    // Nothing about a customer outlives its purpose (SPEC §8).
+    let forget = at + chrono::Duration::days(super::tenants::CUSTOMER_AGENT_DAYS);
+    cust.insert("expiresAt".into(), n(forget.timestamp()));
+    cust
 }
 
 /// Not settled yet by this send.
@@ -69,17 +83,64 @@ impl Store {
             ))
             .build()
             .map_err(StoreError::build)?;
-        let mut cust = key(format!("T#{}", k.tenant), format!("CUST#{}", k.customer));
-        cust.insert("agentId".into(), s(sender));
-        cust.insert("updatedAt".into(), n(at.timestamp()));
-        // Nothing about a customer outlives its purpose (SPEC §8).
-        let forget = at + chrono::Duration::days(super::tenants::CUSTOMER_AGENT_DAYS);
-        cust.insert("expiresAt".into(), n(forget.timestamp()));
         Ok(vec![
             TransactWriteItem::builder().update(update).build(),
             self.pointer_put(wamid, k, PointerKind::Active, at)?,
-            self.plain_put(cust)?,
+            self.plain_put(customer_agent(&k.tenant, &k.customer, sender, at))?,
         ])
+    }
+
+    /// A direct send (`POST /active-messages`) went out: the customer is
+    /// remembered as the sender's and the answer stored under the key, in
+    /// one transaction; no record is marked.
+    pub async fn direct_sent(
+        &self,
+        tenant: &str,
+        customer: &str,
+        sender: &str,
+        at: DateTime<Utc>,
+        idempotency: Option<&StoredResponse<'_>>,
+    ) -> Result<(), StoreError> {
+        let mut items = vec![self.plain_put(customer_agent(tenant, customer, sender, at))?];
+        if let Some(r) = idempotency {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(self.idempotency_done(r)?)
+                    .build(),
+            );
+        }
+        self.transact(items).await
+    }
+
+    /// A status of a direct send whose answer was lost: went out → the
+    /// customer becomes the sender's (once; a repeated status changes
+    /// nothing); failed → its cap slot is given back. `Ok(true)` when it changed something.
+    pub async fn settle_direct(
+        &self,
+        tenant: &str,
+        customer: &str,
+        tag: &SendTag,
+        status: DeliveryStatus,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if status.went_out() {
+            let res = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(customer_agent(tenant, customer, &tag.sender, at)))
+                .condition_expression("attribute_not_exists(PK) OR agentId <> :a")
+                .expression_attribute_values(":a", s(&tag.sender))
+                .send()
+                .await;
+            return applied(res);
+        }
+        if status != DeliveryStatus::Failed {
+            return Ok(false);
+        }
+        self.release(tenant, &tag.sender, customer, &tag.send_id)
+            .await?;
+        Ok(true)
     }
 
     /// The active message went out: the record is marked sent, the `wamid`

@@ -14,14 +14,12 @@ use crate::model::Channel;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Doc {
     Settings,
-    Templates,
 }
 
 impl Doc {
     fn sk(self) -> &'static str {
         match self {
             Doc::Settings => "SETTINGS",
-            Doc::Templates => "TEMPLATES",
         }
     }
 
@@ -109,6 +107,7 @@ impl Store {
             self.plain_put(mine)?,
             self.register_tenant(&c.tenant_id)?,
             self.plain_put(listed)?,
+            self.channel_in_book(c)?,
         ];
         match self.transact_or_reasons(items).await? {
             Ok(()) => Ok(()),
@@ -137,17 +136,10 @@ impl Store {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn register_tenant(&self, tenant: &str) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn register_tenant(&self, tenant: &str) -> Result<TransactWriteItem, StoreError> {
         let mut item = key("TENANTS", format!("T#{tenant}"));
         item.insert("tenantId".into(), s(tenant));
         self.plain_put(item)
-    }
-
-    async fn put_doc(&self, tenant: &str, doc: Doc, value: &Value) -> Result<(), StoreError> {
-        let mut item = doc.key(tenant);
-        item.insert("doc".into(), s(value.to_string()));
-        self.transact(vec![self.plain_put(item)?, self.register_tenant(tenant)?])
-            .await
     }
 
     async fn get_doc(&self, tenant: &str, doc: Doc) -> Result<Option<Value>, StoreError> {
@@ -225,16 +217,8 @@ impl Store {
         }
     }
 
-    pub async fn put_templates(&self, tenant: &str, templates: &Value) -> Result<(), StoreError> {
-        self.put_doc(tenant, Doc::Templates, templates).await
-    }
-
     pub async fn get_settings(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
         self.get_doc(tenant, Doc::Settings).await
-    }
-
-    pub async fn get_templates(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
-        self.get_doc(tenant, Doc::Templates).await
     }
 
     /// Every tenant that has saved settings or bound a channel (one partition, paged).
