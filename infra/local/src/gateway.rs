@@ -45,6 +45,9 @@ pub const ROUTES: &[(&str, &str, Function, bool)] = &[
     ("GET", "/contacts/{id}", Function::Contacts, true),
     ("GET", "/contacts/{id}/quota", Function::Contacts, true),
     ("GET", "/templates", Function::Contacts, true),
+    ("GET", "/quota", Function::Contacts, true),
+    ("GET", "/agents", Function::Contacts, true),
+    ("POST", "/active-messages", Function::Send, true),
     (
         "POST",
         "/contacts/{id}/active-messages",
@@ -53,6 +56,7 @@ pub const ROUTES: &[(&str, &str, Function, bool)] = &[
     ),
     ("GET", "/settings", Function::Settings, true),
     ("PUT", "/settings", Function::Settings, true),
+    ("PATCH", "/settings", Function::Settings, true),
     ("PUT", "/channels/{phoneNumberId}", Function::Settings, true),
     ("PUT", "/templates", Function::Settings, true),
     ("POST", "/templates/sync", Function::Settings, true),
@@ -157,6 +161,10 @@ impl Gateway {
         };
         res.headers
             .push(("access-control-allow-origin".into(), "*".into()));
+        res.headers.push((
+            "access-control-expose-headers".into(),
+            "retry-after,etag,idempotency-replay".into(),
+        ));
         res
     }
 
@@ -191,11 +199,16 @@ impl Gateway {
                 headers: vec![
                     (
                         "access-control-allow-methods".into(),
-                        "GET,POST,PUT,OPTIONS".into(),
+                        "GET,POST,PUT,PATCH,OPTIONS".into(),
                     ),
                     (
                         "access-control-allow-headers".into(),
-                        "authorization,content-type,idempotency-key".into(),
+                        "authorization,content-type,idempotency-key,if-match,accept-language"
+                            .into(),
+                    ),
+                    (
+                        "access-control-expose-headers".into(),
+                        "retry-after,etag,idempotency-replay".into(),
                     ),
                 ],
                 body: vec![],
