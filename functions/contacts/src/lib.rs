@@ -46,7 +46,8 @@ impl Deps {
 }
 
 pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
-    respond(route(deps, &req).await)
+    let result = route(deps, &req).await;
+    respond(&deps.store, &req, result).await
 }
 
 /// `GET /contacts`: one page of records.

@@ -22,6 +22,7 @@ use afterhours_adapters::graph::GraphClient;
 use afterhours_adapters::http::{
     respond, ApiError, ApiRequest, ApiResponse, Caller, MAX_DESK_BODY_BYTES,
 };
+use afterhours_adapters::i18n::Lang;
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::{ContactRecord, RecordKey, TemplateRef};
 use afterhours_adapters::store::{Counter, Reservation, SendContext, SendTarget, Slot, Store};
@@ -63,7 +64,8 @@ impl Deps {
 }
 
 pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
-    respond(send(deps, &req).await)
+    let result = send(deps, &req).await;
+    respond(&deps.store, &req, result).await
 }
 
 /// Who a send goes to.
@@ -132,7 +134,17 @@ async fn send(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         keys::KeyClaim::Replay(r) => return Ok(r),
         keys::KeyClaim::Proceed(pk) => pk,
     };
-    let result = send_claimed(deps, &caller, &target, &request, idempotency.as_deref()).await;
+    let asked = req
+        .header("accept-language")
+        .and_then(Lang::from_accept_language);
+    let result = send_claimed(
+        deps,
+        &caller,
+        &target,
+        &request,
+        (idempotency.as_deref(), asked),
+    )
+    .await;
     if let (Err(_), Some(pk)) = (&result, &idempotency) {
         // Refused before the Graph call: the key is freed, a retry is judged afresh.
         if let Err(e) = deps.store.drop_idempotency(pk).await {
@@ -310,7 +322,7 @@ async fn send_claimed(
     caller: &Caller,
     target: &Target,
     request: &SendRequest,
-    idempotency: Option<&str>,
+    (idempotency, asked): (Option<&str>, Option<Lang>),
 ) -> Result<ApiResponse, ApiError> {
     let now = (deps.clock)();
     let mut checked = check(deps, caller, target, request, now).await?;
@@ -327,6 +339,9 @@ async fn send_claimed(
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
         idempotency,
         now,
+        lang: asked
+            .or_else(|| Lang::from_tag(&checked.rules.settings.language))
+            .unwrap_or_default(),
     };
     Ok(outcome::deliver(deps, &attempt).await)
 }

@@ -8,6 +8,7 @@
 use afterhours_adapters::events::Event;
 use afterhours_adapters::graph::GraphError;
 use afterhours_adapters::http::{ApiError, ApiResponse, Caller};
+use afterhours_adapters::i18n::Lang;
 use afterhours_adapters::metrics::{emit_dimensioned, Counts};
 use afterhours_adapters::model::{SendTag, SentMessage, StoredResponse, UnknownSend};
 use afterhours_rules::cap::local_iso;
@@ -29,6 +30,8 @@ pub struct Attempt<'a> {
     pub quota: Option<afterhours_rules::cap::QuotaView>,
     pub idempotency: Option<&'a str>,
     pub now: DateTime<Utc>,
+    /// The language of the answer's message (stored with it for retries).
+    pub lang: Lang,
 }
 
 impl Attempt<'_> {
@@ -140,7 +143,7 @@ async fn sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) -> ApiResponse {
 }
 
 async fn unknown(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
-    let r = e.to_response();
+    let r = e.to_response_in(a.lang);
     let marked = match (a.target, a.stored(r.status, &r.body)) {
         (Target::Record(key), idempotency) => {
             deps.store
@@ -177,7 +180,7 @@ async fn refused(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
             tracing::error!(error = %err, "could not give a cap slot back");
         }
     }
-    let r = e.to_response();
+    let r = e.to_response_in(a.lang);
     if let Some(stored) = a.stored(r.status, &r.body) {
         if let Err(err) = deps.store.complete_idempotency(&stored).await {
             tracing::error!(error = %err, "the refusal could not be stored under its key");

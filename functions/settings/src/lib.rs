@@ -66,7 +66,8 @@ impl Deps {
 }
 
 pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
-    respond(route(deps, &req).await)
+    let result = route(deps, &req).await;
+    respond(&deps.store, &req, result).await
 }
 
 /// `GET /settings`: the settings in force, and whether they are the defaults.

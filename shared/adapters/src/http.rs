@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::i18n::Lang;
 use crate::store::{DynamoFailure, StoreError};
 
 /// A header map as (lowercase name, value) pairs; values that are not text are dropped.
@@ -299,8 +300,14 @@ impl ApiError {
         }
     }
 
-    /// `{"error": {"code", "message", ...details}}` with the fitting status.
+    /// `{"error": {"code", "message", ...details}}` with the fitting status,
+    /// the message in English.
     pub fn to_response(&self) -> ApiResponse {
+        self.to_response_in(Lang::EnUs)
+    }
+
+    /// The answer with its message in `lang` (the code stays the same).
+    pub fn to_response_in(&self, lang: Lang) -> ApiResponse {
         let (details, headers) = match self {
             ApiError::Unprocessable {
                 details: Value::Object(d),
@@ -324,13 +331,8 @@ impl ApiError {
             ),
             _ => (Map::new(), vec![]),
         };
-        ApiResponse::error_with(
-            self.status(),
-            self.code(),
-            &self.to_string(),
-            details,
-            headers,
-        )
+        let message = crate::i18n::localize(self, &details, lang);
+        ApiResponse::error_with(self.status(), self.code(), &message, details, headers)
     }
 
     /// A 400 for an identifier that cannot be used (`#`, empty, too long).
@@ -380,9 +382,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Turns a handler's result into the response, errors mapped in this one place.
-pub fn respond(result: Result<ApiResponse, ApiError>) -> ApiResponse {
-    result.unwrap_or_else(|e| e.to_response())
+/// Turns a handler's result into the response, errors mapped in this one
+/// place, their message in the request's language (see [`crate::i18n`]).
+pub async fn respond(
+    store: &crate::store::Store,
+    req: &ApiRequest,
+    result: Result<ApiResponse, ApiError>,
+) -> ApiResponse {
+    match result {
+        Ok(r) => r,
+        Err(e) => e.to_response_in(crate::i18n::language_of(store, req).await),
+    }
 }
 
 /// The roles of SPEC §5, weakest first.

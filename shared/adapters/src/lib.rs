@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod events;
 pub mod graph;
 pub mod http;
+pub mod i18n;
 pub mod lambda;
 pub mod logging;
 pub mod metrics;

@@ -1129,3 +1129,99 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
         "a-1..a-3 stay as channels' default agents"
     );
 }
+
+#[tokio::test]
+async fn messages_for_people_speak_the_tenants_language_and_accept_language_wins() {
+    let f = fixture().await;
+    let missing = |tenant: String, accept: Option<&'static str>| {
+        let f = &f;
+        async move {
+            let mut r = api("GET", "/contacts/bm9uZQ", claims(&tenant, "a-1", "agent"));
+            if let Some(a) = accept {
+                r.headers.insert("accept-language".into(), a.into());
+            }
+            let res = contacts::handle(&contacts_deps(f), r).await;
+            let b = res.json_body();
+            (
+                res.status,
+                b["error"]["code"].as_str().unwrap_or("").to_string(),
+                b["error"]["message"].as_str().unwrap_or("").to_string(),
+            )
+        }
+    };
+    // A tenant that saved no settings speaks pt_BR, the documented default.
+    let fresh = unique("lang");
+    let (st, code, pt) = missing(fresh.clone(), None).await;
+    assert_eq!((st, code.as_str()), (404, "not_found"));
+    assert!(pt.starts_with("Não encontrado"), "{pt}");
+    let (_, code_en, en) = missing(fresh.clone(), Some("en-US,en;q=0.9")).await;
+    assert_eq!(code_en, "not_found", "the code never changes");
+    assert!(en.starts_with("No such contact"), "{en}");
+    let (_, _, fr) = missing(fresh.clone(), Some("fr-FR")).await;
+    assert_eq!(
+        fr, pt,
+        "a language we do not speak falls back to the tenant's"
+    );
+    // A tenant that chose es_ES.
+    let es_tenant = unique("es");
+    let mut s = crate::webhook::settings(true, false);
+    s["language"] = json!("es_ES");
+    f.store.put_settings(&es_tenant, &s).await.unwrap();
+    let (_, _, es) = missing(es_tenant.clone(), None).await;
+    assert!(es.starts_with("No encontrado"), "{es}");
+    let (_, _, pt_asked) = missing(es_tenant, Some("pt-BR")).await;
+    assert_eq!(pt_asked, pt);
+}
+
+#[test]
+fn every_error_code_the_functions_answer_with_has_its_sentences() {
+    use afterhours_adapters::i18n::catalog_codes;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut codes = std::collections::BTreeSet::new();
+    let mut stack = vec![root.join("functions"), root.join("shared/adapters/src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for part in text.split("code: \"").skip(1) {
+                    let code: String = part.chars().take_while(|c| *c != '"').collect();
+                    if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                        codes.insert(code);
+                    }
+                }
+                for part in text.split("api_error(").skip(1) {
+                    if let Some(code) = part
+                        .split('"')
+                        .nth(1)
+                        .filter(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
+                    {
+                        codes.insert(code.to_string());
+                    }
+                }
+            }
+        }
+    }
+    for code in [
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "payload_too_large",
+        "precondition_failed",
+        "service_unavailable",
+    ] {
+        codes.insert(code.to_string());
+    }
+    assert!(codes.len() > 20, "{codes:?}");
+    let known = catalog_codes();
+    let missing: Vec<_> = codes
+        .iter()
+        .filter(|c| !known.contains(&c.as_str()) && c.as_str() != "whatsapp_rejected")
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no pt_BR/es_ES sentence for {missing:?}"
+    );
+}

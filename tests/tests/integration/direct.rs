@@ -115,6 +115,38 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
         (429, "active_message_limit_reached".into())
     );
     assert!(third.header("retry-after").is_some());
+    // The fixture's tenant speaks en_US; Accept-Language asks for another of ours.
+    let en = third.json_body()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        en.contains("You can send another active message to this customer at"),
+        "{en}"
+    );
+    for (accept, sentence) in [
+        ("es-ES,es;q=0.9", "Podrá enviar otro a las"),
+        ("pt-BR", "Você poderá enviar outra às"),
+    ] {
+        let mut asked = with_body(
+            api(
+                "POST",
+                "/active-messages",
+                claims(&s.f.tenant, "a-2", "agent"),
+            ),
+            &direct_body(&s),
+        );
+        asked
+            .headers
+            .insert("accept-language".into(), accept.into());
+        let r = send::handle(&d, asked).await;
+        assert_eq!(code(&r), "active_message_limit_reached");
+        let m = r.json_body()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(m.contains(sentence) && m.contains("22/11 08:10"), "{m}");
+    }
     assert_eq!(s.templates_sent().len(), 2);
     // a-1's quota for the same customer is untouched: the cap counts the sender.
     let mine = quota_of(&s, "a-1", &s.phone).await.json_body();

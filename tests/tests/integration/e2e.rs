@@ -244,10 +244,12 @@ async fn a_customers_night_and_an_agents_callback() {
     assert_eq!(refused["error"]["code"], "active_message_limit_reached");
     let retry: i64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry > 23 * 3600 && retry <= 24 * 3600, "{retry}");
-    assert!(refused["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("You can send another active message to this customer at"));
+    // The tenant speaks pt_BR: the sentence is Portuguese, with the local time it frees up.
+    let sentence = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        sentence.contains("Você poderá enviar outra às"),
+        "{sentence}"
+    );
 
     // The report shows only the callback still pending.
     let (st, summary, _) = s.call("POST", "/_local/report", None, None).await;

@@ -1,0 +1,234 @@
+//! Messages for people in the tenant's language (SPEC §5): `pt_BR`, `en_US`
+//! or `es_ES`, the request's `Accept-Language` winning when it names one of
+//! them. Handlers write their errors in English, with the details a person
+//! needs; [`localize`] gives the sentence of the answer's language from the
+//! error's `code` (which never changes) and its details. English keeps the
+//! handler's own sentence.
+
+mod catalog;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use afterhours_rules::cap::human_duration;
+use chrono::DateTime;
+use serde_json::{Map, Value};
+
+use crate::http::{ApiError, ApiRequest, Caller};
+use crate::store::Store;
+use crate::tenant::TtlCache;
+
+/// A language the desk speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// The documented default of a new tenant.
+    #[default]
+    PtBr,
+    EnUs,
+    EsEs,
+}
+
+impl Lang {
+    /// `pt_BR`, `pt-br`, `pt`, `en-US`, `es`...: the language it names, if one of ours.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "pt" => Some(Lang::PtBr),
+            "en" => Some(Lang::EnUs),
+            "es" => Some(Lang::EsEs),
+            _ => None,
+        }
+    }
+
+    /// The most preferred of ours in an `Accept-Language` header (by `q`,
+    /// then by order); `None` when it names none of them.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(f32, usize, Lang)> = None;
+        for (i, part) in header.split(',').enumerate().take(32) {
+            let mut pieces = part.split(';');
+            let Some(lang) = pieces.next().and_then(Lang::from_tag) else {
+                continue;
+            };
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .filter(|q| q.is_finite())
+                .unwrap_or(1.0);
+            if q <= 0.0 {
+                continue;
+            }
+            if best.is_none_or(|(bq, bi, _)| q > bq || (q == bq && i < bi)) {
+                best = Some((q, i, lang));
+            }
+        }
+        best.map(|(_, _, l)| l)
+    }
+
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::PtBr => "pt_BR",
+            Lang::EnUs => "en_US",
+            Lang::EsEs => "es_ES",
+        }
+    }
+}
+
+/// Every code the catalog has sentences for.
+pub fn catalog_codes() -> Vec<&'static str> {
+    catalog::SENTENCES.iter().map(|(c, ..)| *c).collect()
+}
+
+/// Tenants' languages, so that an error costs at most one settings read per
+/// tenant and [`LANGUAGE_TTL`] in one Lambda instance.
+fn languages() -> &'static TtlCache<String, Lang> {
+    static CACHE: OnceLock<TtlCache<String, Lang>> = OnceLock::new();
+    CACHE.get_or_init(|| TtlCache::new(LANGUAGE_TTL, 10_000))
+}
+
+/// How long a tenant's language is remembered for its errors.
+pub const LANGUAGE_TTL: Duration = Duration::from_secs(30);
+
+/// The language of a request's answer: `Accept-Language` when it names one
+/// of ours, else the tenant's (from its settings), else `pt_BR`.
+pub async fn language_of(store: &Store, req: &ApiRequest) -> Lang {
+    if let Some(l) = req
+        .header("accept-language")
+        .and_then(Lang::from_accept_language)
+    {
+        return l;
+    }
+    let Ok(caller) = Caller::from_claims(&req.claims) else {
+        return Lang::default();
+    };
+    if let Some(l) = languages().get(&caller.tenant) {
+        return l;
+    }
+    let lang = match store.get_settings(&caller.tenant).await {
+        Ok(doc) => doc
+            .as_ref()
+            .and_then(|d| d["language"].as_str())
+            .and_then(Lang::from_tag)
+            .unwrap_or_default(),
+        Err(_) => Lang::default(),
+    };
+    languages().put(caller.tenant, lang);
+    lang
+}
+
+/// The error's sentence in `lang`: the handler's own in English, the
+/// catalog's (with the details filled in) in the others.
+pub fn localize(e: &ApiError, details: &Map<String, Value>, lang: Lang) -> String {
+    if lang == Lang::EnUs {
+        return e.to_string();
+    }
+    match e.code() {
+        "active_message_limit_reached" => {
+            cap_refusal(details, lang).unwrap_or_else(|| catalog::sentence(e, lang))
+        }
+        "whatsapp_rejected" => {
+            let code = details
+                .get("whatsappCode")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            catalog::meta_explanation(code, lang).to_string()
+        }
+        _ => catalog::sentence(e, lang),
+    }
+}
+
+/// The cap refusal's sentence, from its details: the local time it becomes
+/// possible (with the date when that is not today) and how long until then.
+fn cap_refusal(details: &Map<String, Value>, lang: Lang) -> Option<String> {
+    let at = DateTime::parse_from_rfc3339(details.get("availableAt")?.as_str()?).ok()?;
+    let wait = details.get("retryAfterSeconds")?.as_i64()?;
+    let quota = details.get("quota")?;
+    let (used, limit) = (quota["used"].as_i64()?, quota["limit"].as_i64()?);
+    // "Now" in the tenant's zone is the availability minus the wait.
+    let now = at - chrono::Duration::seconds(wait);
+    let when = if now.date_naive() == at.date_naive() {
+        at.format("%H:%M").to_string()
+    } else {
+        at.format("%d/%m %H:%M").to_string()
+    };
+    let left = human_duration(wait);
+    Some(match lang {
+        Lang::PtBr => format!(
+            "Este cliente já recebeu {used} mensagens ativas suas nas últimas 24 horas (limite {limit}). Você poderá enviar outra às {when} (em {left})."
+        ),
+        Lang::EsEs => format!(
+            "Este cliente ya recibió {used} mensajes activos suyos en las últimas 24 horas (límite {limit}). Podrá enviar otro a las {when} (en {left})."
+        ),
+        Lang::EnUs => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn accept_language_picks_the_most_preferred_of_ours() {
+        for (h, l) in [
+            ("es-ES,es;q=0.9,en;q=0.8", Some(Lang::EsEs)),
+            ("fr-FR, en-US;q=0.5, pt-BR;q=0.7", Some(Lang::PtBr)),
+            ("en", Some(Lang::EnUs)),
+            ("pt_BR", Some(Lang::PtBr)),
+            ("fr, de", None),
+            ("en;q=0, es;q=0.1", Some(Lang::EsEs)),
+            ("", None),
+            ("en;q=abc", Some(Lang::EnUs)),
+        ] {
+            assert_eq!(Lang::from_accept_language(h), l, "{h:?}");
+        }
+    }
+
+    fn refusal(at: &str, wait: i64) -> (ApiError, Map<String, Value>) {
+        let mut d = Map::new();
+        d.insert("availableAt".into(), json!(at));
+        d.insert("retryAfterSeconds".into(), json!(wait));
+        d.insert(
+            "quota".into(),
+            json!({"limit": 2, "used": 2, "remaining": 0}),
+        );
+        let e = ApiError::TooManyRequests {
+            code: "active_message_limit_reached",
+            message: "This customer already got 2 active messages from you in the last 24 hours (limit 2). You can send another active message to this customer at 09:31 (in 52 min).".into(),
+            retry_after_seconds: wait,
+            details: d.clone(),
+        };
+        (e, d)
+    }
+
+    #[test]
+    fn the_cap_refusal_says_when_in_each_language() {
+        let (e, d) = refusal("2026-11-21T09:31:00-03:00", 3120);
+        assert_eq!(
+            localize(&e, &d, Lang::PtBr),
+            "Este cliente já recebeu 2 mensagens ativas suas nas últimas 24 horas (limite 2). Você poderá enviar outra às 09:31 (em 52 min)."
+        );
+        assert!(localize(&e, &d, Lang::EsEs).contains("a las 09:31 (en 52 min)"));
+        assert!(localize(&e, &d, Lang::EnUs).contains("at 09:31 (in 52 min)"));
+        // Tomorrow: the date is said too.
+        let (e, d) = refusal("2026-11-22T08:00:00-03:00", 12 * 3600);
+        assert!(localize(&e, &d, Lang::PtBr).contains("às 22/11 08:00 (em 12 h 00 min)"));
+    }
+
+    #[test]
+    fn metas_refusals_are_explained_in_each_language() {
+        let mut d = Map::new();
+        d.insert("whatsappCode".into(), json!(131047));
+        let e = ApiError::BadGateway {
+            code: "whatsapp_rejected",
+            message: "x".into(),
+            details: d.clone(),
+        };
+        assert!(localize(&e, &d, Lang::PtBr).contains("24 horas"));
+        assert!(localize(&e, &d, Lang::EsEs).contains("24 horas"));
+    }
+}
