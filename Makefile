@@ -2,15 +2,19 @@
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/afterhours-target
 
-.PHONY: run test fuzz services-up services-down lint-template package bench fmt clean-local
+.PHONY: run test browser-test fuzz services-up services-down lint-template package bench fmt clean-local
 
 ## Start the whole system locally (DynamoDB Local, moto, WhatsApp sandbox, API on :3000).
 run:
 	bash infra/scripts/run.sh
 
-## fmt --check, clippy -D warnings, and every test against DynamoDB Local and moto.
+## fmt --check, clippy -D warnings, every test against DynamoDB Local and moto, and the desk page in Chromium.
 test:
 	bash infra/scripts/test.sh
+
+## Only the desk page's browser tests (Playwright + Debian's Chromium), on their own ports.
+browser-test:
+	bash infra/scripts/browser.sh
 
 ## Start / stop only DynamoDB Local and moto (ports DDB_PORT, MOTO_PORT).
 services-up:

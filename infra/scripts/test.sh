@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: format and lint checks, then every test, with DynamoDB Local and
 # the moto server started on their own ports (so `make run` can stay up) and
-# stopped at the end.
+# stopped at the end, then the desk page's browser tests (infra/scripts/browser.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -23,4 +23,6 @@ set -e
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "total: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+# The desk page in headless Chromium (Debian's), against its own local stack.
+bash infra/scripts/browser.sh

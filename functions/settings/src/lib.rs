@@ -70,13 +70,15 @@ pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
     respond(&deps.store, &req, result).await
 }
 
-/// `GET /settings`: the settings in force, and whether they are the defaults.
+/// `GET /settings`: the settings in force, whether they are the defaults, and the tenant's channels.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     #[serde(flatten)]
     pub settings: Settings,
     pub is_default: bool,
+    /// The tenant's numbers, for the desk's channel picker.
+    pub channels: Vec<Channel>,
 }
 
 /// A field read as it came: the expected type, or whatever else was sent
@@ -154,10 +156,14 @@ fn with_etag(mut res: ApiResponse, version: u64) -> ApiResponse {
 }
 
 async fn get_settings(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiError> {
-    let (stored, version) = deps.store.get_settings_versioned(&caller.tenant).await?;
+    let ((stored, version), channels) = futures::try_join!(
+        deps.store.get_settings_versioned(&caller.tenant),
+        deps.store.tenant_channels(&caller.tenant)
+    )?;
     let view = SettingsView {
         settings: rules_of(stored.as_ref()).settings,
         is_default: stored.is_none(),
+        channels,
     };
     Ok(with_etag(ApiResponse::json(200, &view), version))
 }

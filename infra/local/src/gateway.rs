@@ -156,6 +156,8 @@ impl Gateway {
             gateway_error(413, "Request Entity Too Large")
         } else if req.method == "GET" && req.path == "/openapi.json" {
             Self::openapi()
+        } else if req.method == "GET" && (req.path == "/" || req.path.starts_with("/desk")) {
+            return crate::desk::serve(&req.path);
         } else {
             self.route(req).await
         };
@@ -178,8 +180,12 @@ impl Gateway {
         }
     }
 
-    /// `POST /_local/report`: the scheduled report, now.
+    /// `POST /_local/report`: the scheduled report, now; `POST /_local/token`:
+    /// the desk's local sign-in.
     async fn local_route(&self, req: &HttpRequest) -> HttpResponse {
+        if req.method == "POST" && req.path == "/_local/token" {
+            return crate::desk::token(&self.jwt, &req.body);
+        }
         if req.method != "POST" || req.path != "/_local/report" {
             return gateway_error(404, "Not Found");
         }

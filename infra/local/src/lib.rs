@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod capacity;
+pub mod desk;
 pub mod gateway;
 pub mod jwt;
 pub mod loadbench;

@@ -208,6 +208,7 @@ fn print_banner(port: &str, sandbox_port: &str) -> Result<(), String> {
     println!(
         r#"
 afterhours is running on loopback:
+  Desk page          http://127.0.0.1:{port}/     (open it in a browser; sign in by picking a role)
   API gateway        http://127.0.0.1:{port}      (routes of template.yaml, JWT HS256 with LOCAL_JWT_SECRET, iss {iss}, aud {aud})
   WhatsApp sandbox   http://127.0.0.1:{sandbox_port}      (GET /_sandbox/messages shows what was sent)
   WhatsApp API used  {graph}

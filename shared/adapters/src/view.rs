@@ -21,6 +21,8 @@ pub struct RecordView {
     pub name: Option<String>,
     pub display_name: String,
     pub contact: String,
+    /// The phone number id the customer wrote to (the send goes out from it).
+    pub channel: String,
     pub requested_callback: RequestedCallback,
     pub message_sent: bool,
     pub message_count: i64,
@@ -55,6 +57,7 @@ pub fn record_view(r: &ContactRecord, tz: Tz, quota: Option<QuotaView>) -> Recor
         name: r.name.clone(),
         display_name: display::display_name(r.name.as_deref()),
         contact: display::contact(r.wa_id.as_deref(), r.user_id.as_deref()),
+        channel: r.channel.clone(),
         requested_callback: r.requested_callback,
         message_sent: r.message_sent,
         message_count: r.message_count,

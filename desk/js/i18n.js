@@ -1,0 +1,135 @@
+// The desk's texts in pt_BR, en_US and es_ES, and the tenant-local formats.
+// Dates come from the API already in the tenant's zone (ISO 8601 with its
+// offset), so they are shown as written, never converted to the browser's.
+
+const TEXTS = {
+  en_US: {
+    language: "Language", signOut: "Sign out", navContacts: "Contacts outside business hours",
+    navGeneral: "Send active message", navSettings: "General settings",
+    signInTitle: "Sign in", signInLocal: "Local stack: pick who you are.",
+    roleAgent: "Agent (agent-1)", roleAgent2: "Agent (agent-2)", roleSupervisor: "Supervisor", roleAdmin: "Admin",
+    signInCognito: "Sign in with your company account",
+    contactsTitle: "Contacts outside business hours", agent: "Agent", callbackFilter: "Requested callback?",
+    sentFilter: "Message sent?", any: "Any", yes: "Yes", no: "No", na: "N/A", waiting: "Waiting",
+    colDate: "Contact date", colName: "Name", colNumber: "Number", colCallback: "Requested callback?",
+    colSent: "Message sent?", colAction: "Action", send: "Send active message", noName: "(No name)",
+    empty: "Nobody wrote while the team was closed in the last 7 days.",
+    next: "Next page", first: "First page", refresh: "Refresh",
+    naHint: "Many contacts show N/A: check the \"Notify the next service hours\" option in General settings.",
+    alwaysOpen: "24/7 service is on: nobody is ever outside business hours, so this list stays empty. The previous contacts come back if 24/7 service is switched off.",
+    availableIn: "Available again in {left}, at {at}", capReached: "Active message limit reached for this customer",
+    modalTitle: "Send active message to {who}", template: "Template", chooseTemplate: "Choose an approved template",
+    noTemplates: "This channel has no approved template.", variable: "Variable {name}", headerMedia: "Header {kind} (https link)",
+    fileName: "File name (optional)", preview: "Preview", confirm: "Confirm and send", cancel: "Cancel",
+    required: "Fill this in.", noLineBreaks: "No line breaks, tabs or more than 4 spaces in a row.", httpsOnly: "Use an https:// link.",
+    sent: "Active message sent.", generalTitle: "Send an active message to any customer", channel: "Channel",
+    number: "Customer number (with country code)", check: "Check", quotaLeft: "{n} of {limit} left in 24 h",
+    capOff: "No limit on active messages.", settingsTitle: "General settings", readOnly: "Only admins can change these settings.",
+    activeMessages: "Active messages", limitEnabled: "Limit the total number of active messages per customer",
+    limitMax: "Maximum per customer in 24 hours", hours: "Business hours", weekly: "Weekly hours (e.g. 08:00-12:00, 13:00-18:00)",
+    exceptions: "Date exceptions (one per line: 2026-12-25 closed, or 2026-12-24 08:00-12:00)", timezone: "Time zone",
+    alwaysOpenLabel: "24/7 service", notifyLabel: "Notify the next service hours", prompt: "Prompt texts (empty: the language's defaults)",
+    promptBody: "Message ({nextOpening} is the next opening)", yesButton: "Yes button", noButton: "No button",
+    save: "Save", saved: "Settings saved.", invalidFields: "Some fields are not valid.",
+    days: { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" },
+    loading: "Loading…", network: "The service could not be reached.",
+  },
+  pt_BR: {
+    language: "Idioma", signOut: "Sair", navContacts: "Contatos fora do horário de atendimento",
+    navGeneral: "Enviar mensagem ativa", navSettings: "Configurações gerais",
+    signInTitle: "Entrar", signInLocal: "Ambiente local: escolha quem você é.",
+    roleAgent: "Agente (agent-1)", roleAgent2: "Agente (agent-2)", roleSupervisor: "Supervisor", roleAdmin: "Administrador",
+    signInCognito: "Entrar com a conta da empresa",
+    contactsTitle: "Contatos fora do horário de atendimento", agent: "Agente", callbackFilter: "Solicitou retorno?",
+    sentFilter: "Mensagem enviada?", any: "Todos", yes: "Sim", no: "Não", na: "N/A", waiting: "Aguardando",
+    colDate: "Data do contato", colName: "Nome", colNumber: "Número", colCallback: "Solicitou retorno?",
+    colSent: "Mensagem enviada?", colAction: "Ação", send: "Enviar mensagem ativa", noName: "(Sem nome)",
+    empty: "Ninguém escreveu com a equipe fechada nos últimos 7 dias.",
+    next: "Próxima página", first: "Primeira página", refresh: "Atualizar",
+    naHint: "Muitos contatos aparecem como N/A: verifique a opção \"Notificar o próximo horário de atendimento\" nas Configurações gerais.",
+    alwaysOpen: "O atendimento 24/7 está ligado: ninguém fica fora do horário, então esta lista fica vazia. Os contatos anteriores voltam se o 24/7 for desligado.",
+    availableIn: "Disponível novamente em {left}, às {at}", capReached: "Limite de mensagens ativas atingido para este cliente",
+    modalTitle: "Enviar mensagem ativa para {who}", template: "Modelo", chooseTemplate: "Escolha um modelo aprovado",
+    noTemplates: "Este canal não tem modelo aprovado.", variable: "Variável {name}", headerMedia: "Cabeçalho {kind} (link https)",
+    fileName: "Nome do arquivo (opcional)", preview: "Pré-visualização", confirm: "Confirmar e enviar", cancel: "Cancelar",
+    required: "Preencha este campo.", noLineBreaks: "Sem quebras de linha, tabulações ou mais de 4 espaços seguidos.", httpsOnly: "Use um link https://.",
+    sent: "Mensagem ativa enviada.", generalTitle: "Enviar mensagem ativa a qualquer cliente", channel: "Canal",
+    number: "Número do cliente (com código do país)", check: "Verificar", quotaLeft: "Restam {n} de {limit} em 24 h",
+    capOff: "Sem limite de mensagens ativas.", settingsTitle: "Configurações gerais", readOnly: "Só administradores podem alterar estas configurações.",
+    activeMessages: "Mensagens ativas", limitEnabled: "Limitar o total de mensagens ativas por cliente",
+    limitMax: "Máximo por cliente em 24 horas", hours: "Horário de atendimento", weekly: "Horário semanal (ex.: 08:00-12:00, 13:00-18:00)",
+    exceptions: "Exceções por data (uma por linha: 2026-12-25 closed, ou 2026-12-24 08:00-12:00)", timezone: "Fuso horário",
+    alwaysOpenLabel: "Atendimento 24/7", notifyLabel: "Notificar o próximo horário de atendimento", prompt: "Textos do aviso (vazio: os do idioma)",
+    promptBody: "Mensagem ({nextOpening} é a próxima abertura)", yesButton: "Botão Sim", noButton: "Botão Não",
+    save: "Salvar", saved: "Configurações salvas.", invalidFields: "Alguns campos não são válidos.",
+    days: { mon: "Seg", tue: "Ter", wed: "Qua", thu: "Qui", fri: "Sex", sat: "Sáb", sun: "Dom" },
+    loading: "Carregando…", network: "Não foi possível falar com o serviço.",
+  },
+  es_ES: {
+    language: "Idioma", signOut: "Salir", navContacts: "Contactos fuera del horario de atención",
+    navGeneral: "Enviar mensaje activo", navSettings: "Configuración general",
+    signInTitle: "Iniciar sesión", signInLocal: "Entorno local: elija quién es.",
+    roleAgent: "Agente (agent-1)", roleAgent2: "Agente (agent-2)", roleSupervisor: "Supervisor", roleAdmin: "Administrador",
+    signInCognito: "Iniciar sesión con la cuenta de la empresa",
+    contactsTitle: "Contactos fuera del horario de atención", agent: "Agente", callbackFilter: "¿Solicitó respuesta?",
+    sentFilter: "¿Mensaje enviado?", any: "Todos", yes: "Sí", no: "No", na: "N/A", waiting: "Esperando",
+    colDate: "Fecha del contacto", colName: "Nombre", colNumber: "Número", colCallback: "¿Solicitó respuesta?",
+    colSent: "¿Mensaje enviado?", colAction: "Acción", send: "Enviar mensaje activo", noName: "(Sin nombre)",
+    empty: "Nadie escribió con el equipo cerrado en los últimos 7 días.",
+    next: "Página siguiente", first: "Primera página", refresh: "Actualizar",
+    naHint: "Muchos contactos aparecen como N/A: revise la opción \"Notificar el próximo horario de atención\" en Configuración general.",
+    alwaysOpen: "La atención 24/7 está activada: nadie queda fuera del horario, así que esta lista queda vacía. Los contactos anteriores vuelven si se desactiva.",
+    availableIn: "Disponible de nuevo en {left}, a las {at}", capReached: "Límite de mensajes activos alcanzado para este cliente",
+    modalTitle: "Enviar mensaje activo a {who}", template: "Plantilla", chooseTemplate: "Elija una plantilla aprobada",
+    noTemplates: "Este canal no tiene plantillas aprobadas.", variable: "Variable {name}", headerMedia: "Encabezado {kind} (enlace https)",
+    fileName: "Nombre del archivo (opcional)", preview: "Vista previa", confirm: "Confirmar y enviar", cancel: "Cancelar",
+    required: "Complete este campo.", noLineBreaks: "Sin saltos de línea, tabulaciones ni más de 4 espacios seguidos.", httpsOnly: "Use un enlace https://.",
+    sent: "Mensaje activo enviado.", generalTitle: "Enviar un mensaje activo a cualquier cliente", channel: "Canal",
+    number: "Número del cliente (con código de país)", check: "Comprobar", quotaLeft: "Quedan {n} de {limit} en 24 h",
+    capOff: "Sin límite de mensajes activos.", settingsTitle: "Configuración general", readOnly: "Solo los administradores pueden cambiar esta configuración.",
+    activeMessages: "Mensajes activos", limitEnabled: "Limitar el total de mensajes activos por cliente",
+    limitMax: "Máximo por cliente en 24 horas", hours: "Horario de atención", weekly: "Horario semanal (ej.: 08:00-12:00, 13:00-18:00)",
+    exceptions: "Excepciones por fecha (una por línea: 2026-12-25 closed, o 2026-12-24 08:00-12:00)", timezone: "Zona horaria",
+    alwaysOpenLabel: "Atención 24/7", notifyLabel: "Notificar el próximo horario de atención", prompt: "Textos del aviso (vacío: los del idioma)",
+    promptBody: "Mensaje ({nextOpening} es la próxima apertura)", yesButton: "Botón Sí", noButton: "Botón No",
+    save: "Guardar", saved: "Configuración guardada.", invalidFields: "Algunos campos no son válidos.",
+    days: { mon: "Lun", tue: "Mar", wed: "Mié", thu: "Jue", fri: "Vie", sat: "Sáb", sun: "Dom" },
+    loading: "Cargando…", network: "No se pudo contactar con el servicio.",
+  },
+};
+
+export const LANGS = Object.keys(TEXTS);
+let lang = "pt_BR";
+
+export function setLang(l) {
+  if (TEXTS[l]) lang = l;
+  document.documentElement.lang = lang.replace("_", "-");
+  document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
+}
+
+export const getLang = () => lang;
+
+/** The text `key` in the current language, `{name}` filled from `params`. */
+export function t(key, params = {}) {
+  const s = TEXTS[lang][key] ?? TEXTS.en_US[key] ?? key;
+  return typeof s === "string" ? s.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m)) : s;
+}
+
+/** "21/11 22:14" (pt, es) or "11/21 22:14" (en) from the API's local ISO time. */
+export function localDateTime(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
+  if (!m) return iso || "";
+  const [, , mo, d, h, mi] = m;
+  return lang === "en_US" ? `${mo}/${d} ${h}:${mi}` : `${d}/${mo} ${h}:${mi}`;
+}
+
+/** "HH:MM" of the API's local ISO time (the tenant's zone). */
+export const localTime = (iso) => (/T(\d{2}:\d{2})/.exec(iso || "") || [, ""])[1];
+
+/** "3 h 12 min", "52 min", "45 s". */
+export function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const min = Math.ceil(s / 60);
+  return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, "0")} min`;
+}
