@@ -26,24 +26,8 @@ if ! "$venv/bin/python" -c "import playwright, pytest" 2>/dev/null \
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
     "playwright==${PLAYWRIGHT_VERSION}" "pytest==${PYTEST_VERSION}"
 fi
-bash infra/scripts/deps.sh
-cargo build --quiet -p afterhours-local
-cli="$CARGO_TARGET_DIR/debug/afterhours-local"
-mkdir -p .local/logs
-cleanup() {
-  set +e
-  [ -n "${gw:-}" ] && kill "$gw" 2>/dev/null && wait "$gw" 2>/dev/null
-  bash infra/scripts/services.sh stop
-}
-trap cleanup EXIT
-bash infra/scripts/services.sh start
-"$cli" run >.local/logs/browser-stack.log 2>&1 &
-gw=$!
-for _ in $(seq 1 150); do
-  curl -fsS "http://127.0.0.1:${LOCAL_API_PORT}/openapi.json" >/dev/null 2>&1 && break
-  kill -0 "$gw" 2>/dev/null || { cat .local/logs/browser-stack.log; exit 1; }
-  sleep 0.2
-done
+# shellcheck source=own-stack.sh
+. infra/scripts/own-stack.sh browser
 export AFTERHOURS_CLI="$cli"
 PLAYWRIGHT_BROWSERS_PATH=0 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/browser "$@"

@@ -19,24 +19,8 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==${SCHEMATHESIS_VERSION}"
 fi
-bash infra/scripts/deps.sh
-cargo build --quiet -p afterhours-local
-cli="$CARGO_TARGET_DIR/debug/afterhours-local"
-cleanup() {
-  set +e
-  [ -n "${gw:-}" ] && kill "$gw" 2>/dev/null && wait "$gw" 2>/dev/null
-  bash infra/scripts/services.sh stop
-}
-trap cleanup EXIT
-bash infra/scripts/services.sh start
-"$cli" run >.local/logs/fuzz-stack.log 2>&1 &
-gw=$!
-api="http://127.0.0.1:${LOCAL_API_PORT}"
-for _ in $(seq 1 150); do
-  curl -fsS "$api/openapi.json" >/dev/null 2>&1 && break
-  kill -0 "$gw" 2>/dev/null || { cat .local/logs/fuzz-stack.log; exit 1; }
-  sleep 0.2
-done
+# shellcheck source=own-stack.sh
+. infra/scripts/own-stack.sh fuzz
 status=0
 passed=0
 failed=0

@@ -331,6 +331,8 @@ impl ApiError {
             ),
             _ => (Map::new(), vec![]),
         };
+        let mut details = details;
+        crate::i18n::localize_details(&mut details, lang);
         let message = crate::i18n::localize(self, &details, lang);
         ApiResponse::error_with(self.status(), self.code(), &message, details, headers)
     }

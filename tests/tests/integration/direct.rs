@@ -31,18 +31,8 @@ async fn direct(
     b: &Value,
     key: Option<&str>,
 ) -> ApiResponse {
-    let mut r = with_body(
-        api(
-            "POST",
-            "/active-messages",
-            claims(&s.f.tenant, agent, "agent"),
-        ),
-        b,
-    );
-    if let Some(k) = key {
-        r.headers.insert("idempotency-key".into(), k.into());
-    }
-    send::handle(deps, r).await
+    s.post_send(deps, "/active-messages", (agent, "agent"), b, key)
+        .await
 }
 
 async fn quota_of(s: &SendFixture, agent: &str, contact: &str) -> ApiResponse {

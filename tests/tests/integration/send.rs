@@ -112,14 +112,20 @@ impl SendFixture {
         b: &Value,
         key: Option<&str>,
     ) -> ApiResponse {
-        let mut r = with_body(
-            api(
-                "POST",
-                &format!("/contacts/{}/active-messages", self.record_id),
-                claims(&self.f.tenant, agent, role),
-            ),
-            b,
-        );
+        let path = format!("/contacts/{}/active-messages", self.record_id);
+        self.post_send(deps, &path, (agent, role), b, key).await
+    }
+
+    /// A send to `path` as (agent, role) of the fixture's tenant, with an optional `Idempotency-Key`.
+    pub async fn post_send(
+        &self,
+        deps: &send::Deps,
+        path: &str,
+        (agent, role): (&str, &str),
+        b: &Value,
+        key: Option<&str>,
+    ) -> ApiResponse {
+        let mut r = with_body(api("POST", path, claims(&self.f.tenant, agent, role)), b);
         if let Some(k) = key {
             r.headers.insert("idempotency-key".into(), k.into());
         }

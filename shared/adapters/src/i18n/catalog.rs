@@ -167,3 +167,57 @@ pub(super) fn meta_explanation(code: i64, lang: Lang) -> &'static str {
         _ => pt,
     }
 }
+
+/// A refused template variable (`problem` as the rules name it) in `lang`.
+pub(super) fn variable_problem(problem: &str, var: &str, lang: Lang) -> Option<String> {
+    let (pt, es) = match problem {
+        "missing" => (
+            "A variável {v} é obrigatória.",
+            "La variable {v} es obligatoria.",
+        ),
+        "empty" => ("A variável {v} está vazia.", "La variable {v} está vacía."),
+        "not_text" => (
+            "A variável {v} deve ser um texto.",
+            "La variable {v} debe ser un texto.",
+        ),
+        "newline" => (
+            "A variável {v} não pode ter quebra de linha.",
+            "La variable {v} no puede tener saltos de línea.",
+        ),
+        "tab" => (
+            "A variável {v} não pode ter tabulação.",
+            "La variable {v} no puede tener tabulaciones.",
+        ),
+        "spaces" => (
+            "A variável {v} não pode ter mais de 4 espaços seguidos.",
+            "La variable {v} no puede tener más de 4 espacios seguidos.",
+        ),
+        "too_long" => (
+            "A variável {v} passa do tamanho que a Meta aceita.",
+            "La variable {v} supera la longitud que Meta acepta.",
+        ),
+        "unknown" => (
+            "O modelo não tem a variável {v}.",
+            "La plantilla no tiene la variable {v}.",
+        ),
+        "wrong_type" => (
+            "O tipo de mídia do cabeçalho não é o que o modelo pede.",
+            "El tipo de medio del encabezado no es el que pide la plantilla.",
+        ),
+        "not_https" => (
+            "O cabeçalho precisa de um link https:// para a mídia.",
+            "El encabezado necesita un enlace https:// al medio.",
+        ),
+        "filename" => (
+            "O nome do arquivo só vale para documentos (até 240 caracteres).",
+            "El nombre de archivo solo vale para documentos (hasta 240 caracteres).",
+        ),
+        _ => return None,
+    };
+    let text = match lang {
+        Lang::PtBr => pt,
+        Lang::EsEs => es,
+        Lang::EnUs => return None,
+    };
+    Some(text.replace("{v}", var))
+}

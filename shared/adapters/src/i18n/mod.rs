@@ -141,6 +141,28 @@ pub fn localize(e: &ApiError, details: &Map<String, Value>, lang: Lang) -> Strin
     }
 }
 
+/// The per-variable details of a 422 (`{"variable", "problem", "message"}`)
+/// with their `message` in `lang`, from the `problem` code.
+pub fn localize_details(details: &mut Map<String, Value>, lang: Lang) {
+    if lang == Lang::EnUs {
+        return;
+    }
+    let Some(Value::Array(items)) = details.get_mut("details") else {
+        return;
+    };
+    for item in items {
+        let (Some(var), Some(problem)) = (
+            item.get("variable").and_then(Value::as_str),
+            item.get("problem").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if let Some(m) = catalog::variable_problem(problem, var, lang) {
+            item["message"] = Value::String(m);
+        }
+    }
+}
+
 /// The cap refusal's sentence, from its details: the local time it becomes
 /// possible (with the date when that is not today) and how long until then.
 fn cap_refusal(details: &Map<String, Value>, lang: Lang) -> Option<String> {
@@ -217,6 +239,26 @@ mod tests {
         // Tomorrow: the date is said too.
         let (e, d) = refusal("2026-11-22T08:00:00-03:00", 12 * 3600);
         assert!(localize(&e, &d, Lang::PtBr).contains("às 22/11 08:00 (em 12 h 00 min)"));
+    }
+
+    #[test]
+    fn variable_problems_are_said_in_each_language() {
+        let mut d = Map::new();
+        d.insert(
+            "details".into(),
+            json!([{"variable": "2", "problem": "empty", "message": "variable 2 is empty"},
+                   {"variable": "header", "problem": "not_https", "message": "x"}]),
+        );
+        let mut pt = d.clone();
+        localize_details(&mut pt, Lang::PtBr);
+        assert_eq!(pt["details"][0]["message"], "A variável 2 está vazia.");
+        assert!(pt["details"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("https://"));
+        let mut en = d.clone();
+        localize_details(&mut en, Lang::EnUs);
+        assert_eq!(en, d);
     }
 
     #[test]
