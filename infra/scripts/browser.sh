@@ -11,6 +11,8 @@ export LOCAL_API_PORT="${BROWSER_API_PORT:-3500}" DDB_PORT="${BROWSER_DDB_PORT:-
 unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_EVENTBRIDGE WHATSAPP_API_BASE_URL TABLE_NAME
 # shellcheck source=env.sh
 . infra/scripts/env.sh
+# The tests change settings and look at the result at once: no settings cache.
+export RULES_CACHE_SECONDS=0
 PLAYWRIGHT_VERSION=1.65.2
 PYTEST_VERSION=8.3.4
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"

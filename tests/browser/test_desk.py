@@ -195,3 +195,35 @@ def test_a_phone_sized_screen_shows_the_list_as_cards(browser):
     page.keyboard.press("Tab")
     shot(page, "phone")
     ctx.close()
+
+
+def patch_settings(patch):
+    st, body, _ = http("PATCH", f"{API}/settings", patch, token=token("admin"),
+                       headers={"Content-Type": "application/merge-patch+json"})
+    assert st == 200, body
+
+
+def test_many_na_rows_suggest_the_notify_option_and_24_7_explains_the_empty_list(page):
+    # With the prompt off, nobody is asked: the night's rows are N/A.
+    patch_settings({"notifyNextServiceHours": False})
+    try:
+        numbers = [new_number() for _ in range(3)]
+        for n in numbers:
+            customer_writes(n, "Sem Aviso")
+        sign_in(page, "agent-1", lang="en_US")
+        page.select_option("#requestedCallback", "n/a")
+        expect(row(page, numbers[0])).to_contain_text("N/A")
+        expect(page.locator("#na-hint")).to_contain_text("Notify the next service hours")
+    finally:
+        patch_settings({"notifyNextServiceHours": True})
+    patch_settings({"alwaysOpen": True})
+    try:
+        page.reload()
+        page.wait_for_selector("body[data-ready='true']")
+        expect(page.locator("#always-open")).to_contain_text("24/7 service is on")
+        expect(page.locator("#rows tr", has_text="+55")).to_have_count(0)
+    finally:
+        patch_settings({"alwaysOpen": False})
+    page.reload()
+    page.wait_for_selector("body[data-ready='true']")
+    expect(row(page, numbers[0])).to_have_count(1)

@@ -12,15 +12,24 @@ use serde_json::Value;
 
 use crate::store::{Store, StoreError};
 
-/// How long a tenant's settings stay cached in one Lambda instance.
+/// How long a tenant's settings stay cached in one Lambda instance, unless
+/// `RULES_CACHE_SECONDS` says otherwise (0: read them on every request).
 pub const RULES_TTL: Duration = Duration::from_secs(30);
 
-/// Tenants' rules, read from the store at most once per [`RULES_TTL`] per instance.
+/// [`RULES_TTL`], or `RULES_CACHE_SECONDS` when set to a whole number.
+pub fn rules_ttl() -> Duration {
+    std::env::var("RULES_CACHE_SECONDS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map_or(RULES_TTL, Duration::from_secs)
+}
+
+/// Tenants' rules, read from the store at most once per [`rules_ttl`] per instance.
 pub struct RulesCache(TtlCache<String, Arc<TenantRules>>);
 
 impl Default for RulesCache {
     fn default() -> Self {
-        RulesCache(TtlCache::new(RULES_TTL, 10_000))
+        RulesCache(TtlCache::new(rules_ttl(), 10_000))
     }
 }
 

@@ -262,3 +262,36 @@ async fn a_full_page_costs_one_read_when_dense_and_a_few_when_sparse() {
         assert!(after.items.is_empty() && after.next_cursor.is_none());
     }
 }
+
+#[tokio::test]
+async fn the_agent_selector_costs_two_queries_and_one_per_agent_on_the_page() {
+    let seeded = fresh_store().await;
+    for agent in ["a-1", "a-2", "a-3", "a-4", "a-5"] {
+        let k = key("t1", agent, "5511");
+        seeded
+            .record_inbound(&inbound(&k, &format!("w-{agent}"), t0(), None))
+            .await
+            .unwrap();
+    }
+    let (store, trips) = counted_store(&seeded);
+    let deps = contacts::Deps {
+        store,
+        cursors: CursorSigner::new(b"c"),
+        clock: fixed_clock(t0() + Duration::hours(1)),
+        rules: Default::default(),
+    };
+    let page = contacts::handle(
+        &deps,
+        with_query(
+            api("GET", "/agents", claims("t1", "s-1", "supervisor")),
+            &[("limit", "3")],
+        ),
+    )
+    .await;
+    assert_eq!(page.json_body()["items"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        trips.take(),
+        2 + 3,
+        "the registry and the channels, then one Query per agent shown"
+    );
+}

@@ -8,7 +8,6 @@
 mod catalog;
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use afterhours_rules::cap::human_duration;
 use chrono::DateTime;
@@ -84,14 +83,11 @@ pub fn catalog_codes() -> Vec<&'static str> {
 }
 
 /// Tenants' languages, so that an error costs at most one settings read per
-/// tenant and [`LANGUAGE_TTL`] in one Lambda instance.
+/// tenant and settings cache period ([`crate::tenant::rules_ttl`]) in one Lambda instance.
 fn languages() -> &'static TtlCache<String, Lang> {
     static CACHE: OnceLock<TtlCache<String, Lang>> = OnceLock::new();
-    CACHE.get_or_init(|| TtlCache::new(LANGUAGE_TTL, 10_000))
+    CACHE.get_or_init(|| TtlCache::new(crate::tenant::rules_ttl(), 10_000))
 }
-
-/// How long a tenant's language is remembered for its errors.
-pub const LANGUAGE_TTL: Duration = Duration::from_secs(30);
 
 /// The language of a request's answer: `Accept-Language` when it names one
 /// of ours, else the tenant's (from its settings), else `pt_BR`.
