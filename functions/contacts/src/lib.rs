@@ -18,6 +18,7 @@ use afterhours_adapters::view::{record_view, RecordView};
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::cap::{self, QuotaView};
 use afterhours_rules::ids::{customer_of, Ident};
+use afterhours_rules::settings::TenantRules;
 use afterhours_rules::templates::Template;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -192,12 +193,30 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
         ));
     }
     let page = deps.store.list_records(&query, &deps.cursors).await?;
-    // The quota is the caller's: it answers "can I send to this customer now?",
-    // and a send counts against its sender (a supervisor sees their own).
+    let items = with_callers_quota(deps, caller, &rules, &page.items, now).await?;
+    Ok(ApiResponse::json(
+        200,
+        &ListPage {
+            items,
+            next_cursor: page.next_cursor,
+            always_open: false,
+        },
+    ))
+}
+
+/// The records as the desk shows them, each with the caller's quota: it
+/// answers "can I send to this customer now?", and a send counts against its
+/// sender (a supervisor sees their own). One batch read for the page.
+async fn with_callers_quota(
+    deps: &Deps,
+    caller: &Caller,
+    rules: &TenantRules,
+    records: &[ContactRecord],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<RecordView>, ApiError> {
     let quotas = match rules.cap() {
         Some(limit) => {
-            let pairs: Vec<(String, String)> = page
-                .items
+            let pairs: Vec<(String, String)> = records
                 .iter()
                 .map(|r| (caller.agent.clone(), r.key.customer.clone()))
                 .collect();
@@ -207,8 +226,7 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
         }
         None => HashMap::new(),
     };
-    let items = page
-        .items
+    Ok(records
         .iter()
         .map(|r| {
             let q = quotas
@@ -216,15 +234,7 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
                 .map(|q| q.view(rules.tz()));
             record_view(r, rules.tz(), q)
         })
-        .collect();
-    Ok(ApiResponse::json(
-        200,
-        &ListPage {
-            items,
-            next_cursor: page.next_cursor,
-            always_open: false,
-        },
-    ))
+        .collect())
 }
 
 /// The record an id names, if the caller may see it.

@@ -165,7 +165,7 @@ impl Gateway {
             .push(("access-control-allow-origin".into(), "*".into()));
         res.headers.push((
             "access-control-expose-headers".into(),
-            "retry-after,etag,idempotency-replay".into(),
+            EXPOSED_HEADERS.into(),
         ));
         res
     }
@@ -200,25 +200,7 @@ impl Gateway {
 
     async fn route(&self, req: HttpRequest) -> HttpResponse {
         if req.method == "OPTIONS" {
-            return HttpResponse {
-                status: 204,
-                headers: vec![
-                    (
-                        "access-control-allow-methods".into(),
-                        "GET,POST,PUT,PATCH,OPTIONS".into(),
-                    ),
-                    (
-                        "access-control-allow-headers".into(),
-                        "authorization,content-type,idempotency-key,if-match,accept-language"
-                            .into(),
-                    ),
-                    (
-                        "access-control-expose-headers".into(),
-                        "retry-after,etag,idempotency-replay".into(),
-                    ),
-                ],
-                body: vec![],
-            };
+            return preflight();
         }
         let Some((template, function, auth, params)) = match_route(&req.method, &req.path) else {
             return gateway_error(404, "Not Found");
@@ -317,6 +299,26 @@ impl Gateway {
         ev
     }
 }
+
+/// The answer to a CORS preflight, with what API Gateway's CorsConfiguration allows.
+fn preflight() -> HttpResponse {
+    let header = |k: &str, v: &str| (k.to_string(), v.to_string());
+    HttpResponse {
+        status: 204,
+        headers: vec![
+            header("access-control-allow-methods", "GET,POST,PUT,PATCH,OPTIONS"),
+            header(
+                "access-control-allow-headers",
+                "authorization,content-type,idempotency-key,if-match,accept-language",
+            ),
+            header("access-control-expose-headers", EXPOSED_HEADERS),
+        ],
+        body: vec![],
+    }
+}
+
+/// The answer headers a browser's script may read.
+const EXPOSED_HEADERS: &str = "retry-after,etag,idempotency-replay";
 
 /// Whether a browser's `Origin` is the gateway itself (`http://{Host}`).
 fn same_origin(origin: &str, host: Option<&str>) -> bool {

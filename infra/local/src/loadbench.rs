@@ -211,33 +211,43 @@ pub async fn cost_table() -> Result<Vec<CostRow>, String> {
         .unwrap_or_default()
         .to_string();
     let (_, eb) = aws_clients(&b.cfg).await;
+    rows.push(send_cost(&b, &id, eb.clone()).await?);
+    rows.push(report_cost(&b, eb).await?);
+    Ok(rows)
+}
+
+/// One send with an `Idempotency-Key`, to the record `id`.
+async fn send_cost(
+    b: &Bench,
+    id: &str,
+    eb: aws_sdk_eventbridge::Client,
+) -> Result<CostRow, String> {
     let send = send::Deps {
         store: b.store.clone(),
         graph: b.graph.clone(),
-        events: Publisher::new(eb.clone(), b.cfg.event_bus.clone()),
+        events: Publisher::new(eb, b.cfg.event_bus.clone()),
         clock: fixed_clock(night() + chrono::Duration::hours(9)),
     };
     let mut req = desk(
         "POST",
         &format!("/contacts/{id}/active-messages"),
         &b.tenant,
-        Some(&id),
+        Some(id),
     );
     req.headers.insert("idempotency-key".into(), "bench".into());
     req.body = br#"{"template": {"name": "callback_after_hours", "language": "pt_BR"}, "variables": {"1": "Maria", "2": "Ana"}}"#.to_vec();
     let sent = send::handle(&send, req).await;
-    rows.push(CostRow {
+    let row = CostRow {
         operation: "send (with Idempotency-Key)",
         units: b.meter.take(),
-    });
+    };
     if sent.status != 200 {
         return Err(format!(
             "the benchmark's send answered {}: {}",
             sent.status, sent.body
         ));
     }
-    rows.push(report_cost(&b, eb).await?);
-    Ok(rows)
+    Ok(row)
 }
 
 /// The report of one tenant with 1,000 pending callbacks.

@@ -77,14 +77,14 @@ pub fn header_component(
             ))
         }
         (Some(k), None) => {
+            let article = if k == MediaKind::Image { "an" } else { "a" };
             return Err(problem(
                 "missing",
                 format!(
-                    "this template's header needs {} {}: give header.link (https)",
-                    if k == MediaKind::Image { "an" } else { "a" },
+                    "this template's header needs {article} {}: give header.link (https)",
                     k.as_type()
                 ),
-            ))
+            ));
         }
         (Some(k), Some(h)) => (k, h),
     };
@@ -107,30 +107,35 @@ pub fn header_component(
         ));
     }
     let mut media = json!({ "link": link });
-    match header.get("filename") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(f))
-            if kind == MediaKind::Document
-                && !f.trim().is_empty()
-                && f.chars().count() <= MAX_FILENAME_CHARS
-                && !f.chars().any(char::is_control) =>
-        {
-            media["filename"] = json!(f.trim());
-        }
-        Some(_) => {
-            return Err(problem(
-                "filename",
-                format!(
-                    "header.filename is only for documents, as text of 1 to {MAX_FILENAME_CHARS} characters"
-                ),
-            ))
-        }
+    if let Some(name) = file_name(kind, header.get("filename"))? {
+        media["filename"] = json!(name);
     }
     let t = kind.as_type();
     Ok(Some(json!({
         "type": "header",
         "parameters": [{ "type": t, t: media }],
     })))
+}
+
+/// A document's optional file name (refused for other media, or when blank or long).
+fn file_name(kind: MediaKind, value: Option<&Value>) -> Result<Option<String>, VariableError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(f))
+            if kind == MediaKind::Document
+                && !f.trim().is_empty()
+                && f.chars().count() <= MAX_FILENAME_CHARS
+                && !f.chars().any(char::is_control) =>
+        {
+            Ok(Some(f.trim().to_string()))
+        }
+        Some(_) => Err(problem(
+            "filename",
+            format!(
+                "header.filename is only for documents, as text of 1 to {MAX_FILENAME_CHARS} characters"
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]

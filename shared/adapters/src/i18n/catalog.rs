@@ -105,63 +105,86 @@ pub(super) fn sentence(e: &ApiError, lang: Lang) -> String {
         .unwrap_or_else(|| e.to_string())
 }
 
-/// Meta's refusal codes explained, as `graph::explain` does in English.
+/// Meta's refusal codes explained, as `graph::explain` does in English: (code, pt_BR, es_ES).
+const META: &[(i64, &str, &str)] = &[
+    (
+        131047,
+        "Já se passaram mais de 24 horas desde a última mensagem do cliente; só um modelo reabre a conversa.",
+        "Pasaron más de 24 horas desde el último mensaje del cliente; solo una plantilla reabre la conversación.",
+    ),
+    (
+        131026,
+        "A mensagem não pôde ser entregue: o número pode não ter WhatsApp, ou o cliente não aceitou os termos mais recentes ou usa um app antigo.",
+        "El mensaje no se pudo entregar: el número puede no tener WhatsApp, o el cliente no aceptó los términos más recientes o usa una app antigua.",
+    ),
+    (
+        131049,
+        "A Meta segurou esta mensagem para proteger a experiência do cliente (marketing demais). Tente mais tarde ou com outro modelo.",
+        "Meta retuvo este mensaje para proteger la experiencia del cliente (demasiado marketing). Inténtelo más tarde o con otra plantilla.",
+    ),
+    (
+        131056,
+        "Mensagens demais foram para este cliente a partir deste número em pouco tempo. Aguarde um pouco.",
+        "Se enviaron demasiados mensajes a este cliente desde este número en poco tiempo. Espere un poco.",
+    ),
+    (
+        132000,
+        "O número de variáveis não corresponde ao que o modelo espera.",
+        "La cantidad de variables no coincide con lo que espera la plantilla.",
+    ),
+    (
+        132001,
+        "O modelo não existe neste idioma ou ainda não foi aprovado.",
+        "La plantilla no existe en este idioma o aún no está aprobada.",
+    ),
+    (
+        132015,
+        "O modelo está pausado por baixa qualidade; edite ou substitua no WhatsApp Manager.",
+        "La plantilla está en pausa por baja calidad; edítela o reemplácela en WhatsApp Manager.",
+    ),
+    (
+        132016,
+        "O modelo foi desativado por baixa qualidade.",
+        "La plantilla fue desactivada por baja calidad.",
+    ),
+    (
+        130429,
+        "O número do WhatsApp atingiu seu limite de envio. Tente de novo em instantes.",
+        "El número de WhatsApp alcanzó su límite de envío. Inténtelo de nuevo en unos instantes.",
+    ),
+    (
+        131048,
+        "O número atingiu o limite por spam; menos mensagens podem sair por enquanto.",
+        "El número alcanzó el límite por spam; por ahora pueden salir menos mensajes.",
+    ),
+    (
+        131031,
+        "A conta do WhatsApp Business está bloqueada.",
+        "La cuenta de WhatsApp Business está bloqueada.",
+    ),
+    (
+        190,
+        "O token de acesso do WhatsApp é inválido ou venceu; um administrador precisa renová-lo.",
+        "El token de acceso de WhatsApp no es válido o caducó; un administrador debe renovarlo.",
+    ),
+    (
+        100,
+        "O WhatsApp recusou o pedido como inválido.",
+        "WhatsApp rechazó la solicitud por no ser válida.",
+    ),
+];
+
+/// Meta's refusal code explained in `lang` (pt_BR for English, whose
+/// sentence the handler already has).
 pub(super) fn meta_explanation(code: i64, lang: Lang) -> &'static str {
-    let (pt, es) = match code {
-        131047 => (
-            "Já se passaram mais de 24 horas desde a última mensagem do cliente; só um modelo reabre a conversa.",
-            "Pasaron más de 24 horas desde el último mensaje del cliente; solo una plantilla reabre la conversación.",
-        ),
-        131026 => (
-            "A mensagem não pôde ser entregue: o número pode não ter WhatsApp, ou o cliente não aceitou os termos mais recentes ou usa um app antigo.",
-            "El mensaje no se pudo entregar: el número puede no tener WhatsApp, o el cliente no aceptó los términos más recientes o usa una app antigua.",
-        ),
-        131049 => (
-            "A Meta segurou esta mensagem para proteger a experiência do cliente (marketing demais). Tente mais tarde ou com outro modelo.",
-            "Meta retuvo este mensaje para proteger la experiencia del cliente (demasiado marketing). Inténtelo más tarde o con otra plantilla.",
-        ),
-        131056 => (
-            "Mensagens demais foram para este cliente a partir deste número em pouco tempo. Aguarde um pouco.",
-            "Se enviaron demasiados mensajes a este cliente desde este número en poco tiempo. Espere un poco.",
-        ),
-        132000 => (
-            "O número de variáveis não corresponde ao que o modelo espera.",
-            "La cantidad de variables no coincide con lo que espera la plantilla.",
-        ),
-        132001 => (
-            "O modelo não existe neste idioma ou ainda não foi aprovado.",
-            "La plantilla no existe en este idioma o aún no está aprobada.",
-        ),
-        132015 => (
-            "O modelo está pausado por baixa qualidade; edite ou substitua no WhatsApp Manager.",
-            "La plantilla está en pausa por baja calidad; edítela o reemplácela en WhatsApp Manager.",
-        ),
-        132016 => (
-            "O modelo foi desativado por baixa qualidade.",
-            "La plantilla fue desactivada por baja calidad.",
-        ),
-        130429 => (
-            "O número do WhatsApp atingiu seu limite de envio. Tente de novo em instantes.",
-            "El número de WhatsApp alcanzó su límite de envío. Inténtelo de nuevo en unos instantes.",
-        ),
-        131048 => (
-            "O número atingiu o limite por spam; menos mensagens podem sair por enquanto.",
-            "El número alcanzó el límite por spam; por ahora pueden salir menos mensajes.",
-        ),
-        131031 => (
-            "A conta do WhatsApp Business está bloqueada.",
-            "La cuenta de WhatsApp Business está bloqueada.",
-        ),
-        190 => (
-            "O token de acesso do WhatsApp é inválido ou venceu; um administrador precisa renová-lo.",
-            "El token de acceso de WhatsApp no es válido o caducó; un administrador debe renovarlo.",
-        ),
-        100 => (
-            "O WhatsApp recusou o pedido como inválido.",
-            "WhatsApp rechazó la solicitud por no ser válida.",
-        ),
-        _ => ("O WhatsApp recusou a mensagem.", "WhatsApp rechazó el mensaje."),
-    };
+    let (pt, es) = META
+        .iter()
+        .find(|(c, ..)| *c == code)
+        .map(|(_, pt, es)| (*pt, *es))
+        .unwrap_or((
+            "O WhatsApp recusou a mensagem.",
+            "WhatsApp rechazó el mensaje.",
+        ));
     match lang {
         Lang::EsEs => es,
         _ => pt,

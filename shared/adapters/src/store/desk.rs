@@ -42,13 +42,24 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-/// Where a list read starts: the LSI position of the last item shown.
-fn position(pk: &str, sk: &str, lsk: &str) -> Item {
+/// Where a list read starts: the LSI position (sort key, index key) of the last item shown.
+fn position(pk: &str, (sk, lsk): (String, String)) -> Item {
     HashMap::from([
         ("PK".to_string(), s(pk)),
         ("SK".to_string(), s(sk)),
         ("LSK".to_string(), s(lsk)),
     ])
+}
+
+/// How many items the first read of a page asks for: unfiltered, exactly the
+/// page; filtered, more (each later read doubles it; DynamoDB stops at 1 MB
+/// per read in any case).
+fn first_read(q: &ListQuery<'_>) -> i32 {
+    if q.filter.is_empty() {
+        q.limit
+    } else {
+        q.limit.saturating_mul(4).max(100)
+    }
 }
 
 /// The list's filter expression and values: live records, and the query's filters.
@@ -97,21 +108,15 @@ impl Store {
             q.filter.message_sent
         );
         let mut start = match q.cursor {
-            Some(c) => {
-                let (sk, lsk) = signer.open(&scope, c).ok_or(StoreError::BadCursor)?;
-                Some(position(&pk, &sk, &lsk))
-            }
+            Some(c) => Some(position(
+                &pk,
+                signer.open(&scope, c).ok_or(StoreError::BadCursor)?,
+            )),
             None => None,
         };
         let (filter, values) = list_filter(q, &pk);
         let wanted = usize::try_from(q.limit).unwrap_or(1).max(1);
-        // Unfiltered reads ask for exactly the page; filtered ones for more,
-        // growing each time (DynamoDB stops at 1 MB per read in any case).
-        let mut read = if q.filter.is_empty() {
-            q.limit
-        } else {
-            q.limit.saturating_mul(4).max(100)
-        };
+        let mut read = first_read(q);
         let mut items = Vec::with_capacity(wanted);
         loop {
             let res = self

@@ -87,6 +87,21 @@ impl Store {
             "WABA",
             &[("tenantId", &c.tenant_id), ("wabaId", &c.waba_id)],
         )?;
+        let mut items = vec![channel, account];
+        items.extend(self.tenant_side_of(c)?);
+        match self.transact_or_reasons(items).await? {
+            Ok(()) => Ok(()),
+            Err(r) if super::failed_condition(&r, 0) => {
+                Err(StoreError::ChannelTaken(c.phone_number_id.clone()))
+            }
+            Err(_) => Err(StoreError::AccountTaken(c.waba_id.clone())),
+        }
+    }
+
+    /// What a binding writes under the tenant: its account, its registry
+    /// entry, the channel's copy (to list them) and the number's account
+    /// beside the templates.
+    fn tenant_side_of(&self, c: &Channel) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut mine = key(format!("T#{}", c.tenant_id), format!("WABA#{}", c.waba_id));
         mine.insert("wabaId".into(), s(&c.waba_id));
         let mut listed = key(
@@ -101,21 +116,12 @@ impl Store {
         ] {
             listed.insert(k.into(), s(v));
         }
-        let items = vec![
-            channel,
-            account,
+        Ok(vec![
             self.plain_put(mine)?,
             self.register_tenant(&c.tenant_id)?,
             self.plain_put(listed)?,
             self.channel_in_book(c)?,
-        ];
-        match self.transact_or_reasons(items).await? {
-            Ok(()) => Ok(()),
-            Err(r) if super::failed_condition(&r, 0) => {
-                Err(StoreError::ChannelTaken(c.phone_number_id.clone()))
-            }
-            Err(_) => Err(StoreError::AccountTaken(c.waba_id.clone())),
-        }
+        ])
     }
 
     /// Whether one of the tenant's channels belongs to this WhatsApp Business Account.

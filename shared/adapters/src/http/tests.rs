@@ -1,0 +1,117 @@
+use super::*;
+
+fn claims(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn cognito_claims_as_api_gateway_passes_them() {
+    let c = Caller::from_claims(&claims(&[
+        ("sub", "a-1"),
+        ("custom:tenant_id", "t1"),
+        ("cognito:groups", "[agent admin]"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        c,
+        Caller {
+            tenant: "t1".into(),
+            agent: "a-1".into(),
+            role: Role::Admin
+        }
+    );
+    let c = Caller::from_claims(&claims(&[
+        ("sub", "s"),
+        ("tenant_id", "t"),
+        ("role", "supervisor"),
+    ]))
+    .unwrap();
+    assert_eq!(c.role, Role::Supervisor);
+    let c = Caller::from_claims(&claims(&[
+        ("sub", "s"),
+        ("tenant_id", "t"),
+        ("cognito:groups", "[\"agent\"]"),
+    ]))
+    .unwrap();
+    assert_eq!(c.role, Role::Agent);
+}
+
+#[test]
+fn a_missing_or_unusable_claim_is_401() {
+    for c in [
+        claims(&[("custom:tenant_id", "t"), ("role", "agent")]),
+        claims(&[("sub", "a"), ("role", "agent")]),
+        claims(&[("sub", "a"), ("tenant_id", "t"), ("role", "root")]),
+        claims(&[("sub", "a"), ("tenant_id", "t")]),
+        claims(&[("sub", "a#b"), ("tenant_id", "t"), ("role", "agent")]),
+        claims(&[
+            ("sub", "a".repeat(129).as_str()),
+            ("tenant_id", "t"),
+            ("role", "agent"),
+        ]),
+    ] {
+        assert_eq!(Caller::from_claims(&c).unwrap_err().status(), 401, "{c:?}");
+    }
+}
+
+#[test]
+fn errors_have_one_json_shape() {
+    let r = ApiError::TooManyRequests {
+        code: "active_message_limit_reached",
+        message: "wait".into(),
+        retry_after_seconds: 60,
+        details: Map::from_iter([("retryAfterSeconds".to_string(), json!(60))]),
+    }
+    .to_response();
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("Retry-After"), Some("60"));
+    assert_eq!(
+        r.json_body(),
+        json!({"error": {"code": "active_message_limit_reached", "message": "wait", "retryAfterSeconds": 60}})
+    );
+}
+
+#[test]
+fn storage_failures_are_mapped_in_one_place() {
+    let throttled = ApiError::from(StoreError::Dynamo {
+        kind: DynamoFailure::Throttled,
+        detail: "ThrottlingError".into(),
+    })
+    .to_response();
+    assert_eq!(throttled.status, 503);
+    assert_eq!(throttled.header("Retry-After"), Some("2"));
+    let other = ApiError::from(StoreError::Dynamo {
+        kind: DynamoFailure::Other,
+        detail: "boom".into(),
+    });
+    assert_eq!((other.status(), other.code()), (503, "service_unavailable"));
+    assert!(
+        !other.to_string().contains("boom"),
+        "details stay in the log"
+    );
+    assert_eq!(
+        ApiError::from(StoreError::BadCursor).code(),
+        "invalid_cursor"
+    );
+    assert_eq!(
+        ApiError::from(StoreError::ChannelTaken("1".into())).status(),
+        409
+    );
+}
+
+#[test]
+fn base64_bodies_are_decoded() {
+    let ev: ApiGatewayV2httpRequest = serde_json::from_value(json!({
+        "version": "2.0", "rawPath": "/webhook", "headers": {"X-Hub-Signature-256": "sha256=ab"},
+        "requestContext": {"http": {"method": "POST", "path": "/webhook"}, "requestId": "r1"},
+        "body": "eyJhIjoxfQ==", "isBase64Encoded": true
+    }))
+    .unwrap();
+    let r = ApiRequest::from_apigw(ev);
+    assert_eq!(r.body, br#"{"a":1}"#);
+    assert_eq!(r.header("x-hub-signature-256"), Some("sha256=ab"));
+    assert_eq!(r.method, "POST");
+}
