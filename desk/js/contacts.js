@@ -104,7 +104,7 @@ export async function contactsView(view, session, params) {
     if (!ids.includes(state.agent)) ids.unshift(state.agent);
     agentSelect.replaceChildren(...ids.map((id) => {
       const a = agents.body.items.find((x) => x.agentId === id);
-      const label = a ? `${id} (${a.contacts} · ${a.callbacksPending}↩)` : id;
+      const label = a ? t("agentOption", { id, n: a.contacts, c: a.callbacksPending }) : id;
       return h("option", { value: id, selected: id === state.agent }, label);
     }));
   }

@@ -309,8 +309,8 @@ pub fn pending_key(
 }
 
 /// One pending callback (a night's message, the prompt, a Yes) for the
-/// benchmarks; `tag` keeps its wamids apart. The tenant must be registered
-/// (settings saved) for the report to find it.
+/// benchmarks; `tag` keeps its wamids apart. The caller registers the tenant
+/// (saves its settings once) so that the report finds it.
 pub async fn seed_pending(
     store: &Store,
     key: &afterhours_adapters::model::RecordKey,
@@ -318,10 +318,6 @@ pub async fn seed_pending(
     at: DateTime<Utc>,
 ) -> Result<(), String> {
     let e = |e: afterhours_adapters::store::StoreError| e.to_string();
-    store
-        .put_settings(&key.tenant, &json!({}))
-        .await
-        .map_err(e)?;
     let m = afterhours_adapters::model::Inbound {
         key: key.clone(),
         channel: "bench".into(),
