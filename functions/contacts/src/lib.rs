@@ -17,7 +17,7 @@ use afterhours_adapters::tenant::{templates_of, RulesCache};
 use afterhours_adapters::view::{record_view, RecordView};
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::cap::{self, QuotaView};
-use afterhours_rules::ids::{customer_of, Ident};
+use afterhours_rules::ids::{customer_of, is_phone_number_id, Ident};
 use afterhours_rules::settings::TenantRules;
 use afterhours_rules::templates::Template;
 use serde::Serialize;
@@ -354,6 +354,22 @@ async fn agents(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRes
     Ok(ApiResponse::json(200, &AgentPage { items, next_cursor }))
 }
 
+/// The `channel` of a query, if given (400 when it is not a phone number id).
+fn channel_param(req: &ApiRequest) -> Result<Option<&str>, ApiError> {
+    match req
+        .query
+        .get("channel")
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+    {
+        Some(c) if is_phone_number_id(c) => Ok(Some(c)),
+        Some(_) => Err(bad_query(
+            "channel must be a WhatsApp phone number id (letters and digits)".into(),
+        )),
+        None => Ok(None),
+    }
+}
+
 /// A channel of the caller's tenant (404 for a number of another tenant or none).
 async fn own_channel(deps: &Deps, caller: &Caller, pnid: &str) -> Result<Channel, ApiError> {
     deps.store
@@ -378,12 +394,7 @@ async fn templates(
     caller: &Caller,
 ) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Agent)?;
-    let channel = match req
-        .query
-        .get("channel")
-        .map(|c| c.trim())
-        .filter(|c| !c.is_empty())
-    {
+    let channel = match channel_param(req)? {
         Some(pnid) => Some(own_channel(deps, caller, pnid).await?),
         None => None,
     };
@@ -428,12 +439,7 @@ async fn quota_by_contact(
                 .into(),
         )
     })?;
-    if let Some(pnid) = req
-        .query
-        .get("channel")
-        .map(|c| c.trim())
-        .filter(|c| !c.is_empty())
-    {
+    if let Some(pnid) = channel_param(req)? {
         own_channel(deps, caller, pnid).await?;
     }
     let (_, quota) = caller_quota(deps, caller, &customer).await?;

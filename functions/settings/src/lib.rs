@@ -10,7 +10,7 @@ use afterhours_adapters::http::{
 use afterhours_adapters::model::Channel;
 use afterhours_adapters::store::{DynamoFailure, Store, StoreError};
 use afterhours_adapters::tenant::rules_of;
-use afterhours_rules::ids::Ident;
+use afterhours_rules::ids::{is_phone_number_id, Ident};
 use afterhours_rules::settings::{self, Settings};
 use afterhours_rules::templates::parse_template_list;
 use afterhours_rules::FieldError;
@@ -278,12 +278,7 @@ async fn number_is_in_account(deps: &Deps, pnid: &str, waba: &str) -> Result<(),
 /// The phone number id of the path, as Meta writes them.
 fn phone_number_id(req: &ApiRequest, errors: &mut Vec<FieldError>) -> String {
     let pnid = req.path_param("phoneNumberId").unwrap_or_default().trim();
-    let ok = !pnid.is_empty()
-        && pnid.len() <= 64
-        && pnid
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !ok {
+    if !is_phone_number_id(pnid) {
         errors.push(FieldError::new(
             "phoneNumberId",
             "must be the WhatsApp phone number id (letters and digits)",

@@ -68,6 +68,14 @@ impl std::ops::Deref for Ident {
     }
 }
 
+/// A WhatsApp phone number id as Meta writes them: 1 to 64 letters, digits,
+/// `_` or `-` (it goes into a key and into Graph API URLs).
+pub fn is_phone_number_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// A customer named by the desk (`+55 11 99999-0000`, `5511999990000`, or a
 /// business-scoped user id such as `BR.1a2b3c`), as the customer key the
 /// webhook stores: the phone's digits as WhatsApp writes them (`wa_id`), or
