@@ -84,8 +84,11 @@ def test_over_the_cap_the_button_warns_the_tooltip_says_when_and_trying_shows_th
     button = row(page, number).locator("button.send")
     expect(button).to_have_class(re.compile("capped"))
     expect(button.locator(".warn-icon")).to_be_visible()
-    button.hover()
     tip = row(page, number).locator(".tooltip")
+    button.focus()  # keyboard users get the tooltip too
+    expect(tip).to_be_visible()
+    page.locator("#refresh-anchor, h1").first.click()
+    button.hover()
     expect(tip).to_be_visible()
     expect(tip).to_have_text(re.compile(r"^Available again in (23 h 5\d min|24 h 00 min), at \d{2}:\d{2}$"))
     shot(page, "tooltip")
@@ -227,3 +230,18 @@ def test_many_na_rows_suggest_the_notify_option_and_24_7_explains_the_empty_list
     page.reload()
     page.wait_for_selector("body[data-ready='true']")
     expect(row(page, numbers[0])).to_have_count(1)
+
+
+def test_the_modal_works_from_the_keyboard(page):
+    number = new_number()
+    customer_writes(number, "Teclado Silva")
+    sign_in(page, "agent-1", lang="en_US")
+    button = row(page, number).get_by_role("button", name="Send active message")
+    button.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("dialog[open]")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#tpl")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    expect(button).to_be_focused()
