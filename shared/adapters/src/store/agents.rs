@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Deserialize;
 
-use super::item::parse;
+use super::item::{channel_of, parse};
+use super::tenants::TENANT_CHANNEL;
 use super::{key, n, s, Store, StoreError};
 use crate::model::{agent_pk, Channel};
 
@@ -32,18 +33,6 @@ struct AgentItem {
     agent: String,
     #[serde(rename = "expiresAt")]
     expires_at: i64,
-}
-
-#[derive(Deserialize)]
-struct TenantChannelItem {
-    #[serde(rename = "phoneNumberId")]
-    phone_number_id: String,
-    #[serde(rename = "wabaId")]
-    waba_id: String,
-    #[serde(rename = "displayPhoneNumber")]
-    display_phone_number: String,
-    #[serde(rename = "defaultAgentId")]
-    default_agent_id: String,
 }
 
 #[derive(Deserialize)]
@@ -76,18 +65,15 @@ impl Store {
 
     /// The tenant's channels (numbers it bound), by phone number id.
     pub async fn tenant_channels(&self, tenant: &str) -> Result<Vec<Channel>, StoreError> {
-        let items = self.tenant_items(tenant, "CHAN#").await?;
+        let items = self.tenant_items(tenant, TENANT_CHANNEL).await?;
         items
             .iter()
             .map(|i| {
-                let c: TenantChannelItem = parse(i)?;
-                Ok(Channel {
-                    phone_number_id: c.phone_number_id,
-                    tenant_id: tenant.to_string(),
-                    waba_id: c.waba_id,
-                    display_phone_number: c.display_phone_number,
-                    default_agent_id: c.default_agent_id,
-                })
+                let sk = i
+                    .get("SK")
+                    .and_then(|v| v.as_s().ok())
+                    .map_or("", String::as_str);
+                channel_of(sk.strip_prefix(TENANT_CHANNEL).unwrap_or(sk), i)
             })
             .collect()
     }

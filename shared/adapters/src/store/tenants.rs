@@ -43,6 +43,19 @@ struct CustomerAgentItem {
     expires_at: Option<i64>,
 }
 
+/// The sort-key prefix of a tenant's copy of each bound number.
+pub(super) const TENANT_CHANNEL: &str = "CHAN#";
+
+/// What a channel item holds besides its key (the number's own item and the tenant's copy).
+fn channel_attributes(c: &Channel) -> [(&'static str, &str); 4] {
+    [
+        ("tenantId", &c.tenant_id),
+        ("wabaId", &c.waba_id),
+        ("displayPhoneNumber", &c.display_phone_number),
+        ("defaultAgentId", &c.default_agent_id),
+    ]
+}
+
 /// How long the customer → agent memory outlives the last active message.
 pub const CUSTOMER_AGENT_DAYS: i64 = 30;
 
@@ -74,12 +87,7 @@ impl Store {
         let channel = owned(
             format!("CH#{}", c.phone_number_id),
             "CHANNEL",
-            &[
-                ("tenantId", &c.tenant_id),
-                ("wabaId", &c.waba_id),
-                ("displayPhoneNumber", &c.display_phone_number),
-                ("defaultAgentId", &c.default_agent_id),
-            ],
+            &channel_attributes(c),
         )?;
         // A WhatsApp Business Account belongs to one tenant, like a number.
         let account = owned(
@@ -104,16 +112,12 @@ impl Store {
     fn tenant_side_of(&self, c: &Channel) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut mine = key(format!("T#{}", c.tenant_id), format!("WABA#{}", c.waba_id));
         mine.insert("wabaId".into(), s(&c.waba_id));
+        // The same attributes as the channel's own item, so `channel_of` reads both.
         let mut listed = key(
             format!("T#{}", c.tenant_id),
-            format!("CHAN#{}", c.phone_number_id),
+            format!("{TENANT_CHANNEL}{}", c.phone_number_id),
         );
-        for (k, v) in [
-            ("phoneNumberId", &c.phone_number_id),
-            ("wabaId", &c.waba_id),
-            ("displayPhoneNumber", &c.display_phone_number),
-            ("defaultAgentId", &c.default_agent_id),
-        ] {
+        for (k, v) in channel_attributes(c) {
             listed.insert(k.into(), s(v));
         }
         Ok(vec![
