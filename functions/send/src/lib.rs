@@ -22,7 +22,7 @@ use afterhours_adapters::graph::GraphClient;
 use afterhours_adapters::http::{
     respond, ApiError, ApiRequest, ApiResponse, Caller, MAX_DESK_BODY_BYTES,
 };
-use afterhours_adapters::i18n::Lang;
+use afterhours_adapters::i18n::answer_language;
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::{ContactRecord, RecordKey, TemplateRef};
 use afterhours_adapters::store::{Counter, Reservation, SendContext, SendTarget, Slot, Store};
@@ -134,15 +134,12 @@ async fn send(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         keys::KeyClaim::Replay(r) => return Ok(r),
         keys::KeyClaim::Proceed(pk) => pk,
     };
-    let asked = req
-        .header("accept-language")
-        .and_then(Lang::from_accept_language);
     let result = send_claimed(
         deps,
         &caller,
         &target,
         &request,
-        (idempotency.as_deref(), asked),
+        (idempotency.as_deref(), req),
     )
     .await;
     if let (Err(_), Some(pk)) = (&result, &idempotency) {
@@ -322,7 +319,7 @@ async fn send_claimed(
     caller: &Caller,
     target: &Target,
     request: &SendRequest,
-    (idempotency, asked): (Option<&str>, Option<Lang>),
+    (idempotency, req): (Option<&str>, &ApiRequest),
 ) -> Result<ApiResponse, ApiError> {
     let now = (deps.clock)();
     let mut checked = check(deps, caller, target, request, now).await?;
@@ -339,9 +336,7 @@ async fn send_claimed(
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
         idempotency,
         now,
-        lang: asked
-            .or_else(|| Lang::from_tag(&checked.rules.settings.language))
-            .unwrap_or_default(),
+        lang: answer_language(req, &checked.rules.settings.language),
     };
     Ok(outcome::deliver(deps, &attempt).await)
 }

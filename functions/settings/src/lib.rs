@@ -188,7 +188,8 @@ async fn write_settings(
     loop {
         let (stored, version) = deps.store.get_settings_versioned(&caller.tenant).await?;
         if wanted.is_some_and(|w| w != version) {
-            return Err(stale());
+            // The same answer as a write that loses the race below.
+            return Err(StoreError::Stale(format!("settings of {}", caller.tenant)).into());
         }
         let next = if patch {
             let mut current =
@@ -213,13 +214,6 @@ async fn write_settings(
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-fn stale() -> ApiError {
-    ApiError::PreconditionFailed(
-        "The settings were changed by someone else since you read them; reload them and try again."
-            .into(),
-    )
 }
 
 /// A required identifier-like text field (1 to 128 characters, no `#`).

@@ -89,13 +89,24 @@ fn languages() -> &'static TtlCache<String, Lang> {
     CACHE.get_or_init(|| TtlCache::new(crate::tenant::rules_ttl(), 10_000))
 }
 
+/// The language `Accept-Language` asks for, when it names one of ours.
+pub fn asked(req: &ApiRequest) -> Option<Lang> {
+    req.header("accept-language")
+        .and_then(Lang::from_accept_language)
+}
+
+/// The language of the answer to a handler that already read the tenant's
+/// settings: `Accept-Language` first, then the tenant's, else `pt_BR`.
+pub fn answer_language(req: &ApiRequest, tenant_language: &str) -> Lang {
+    asked(req)
+        .or_else(|| Lang::from_tag(tenant_language))
+        .unwrap_or_default()
+}
+
 /// The language of a request's answer: `Accept-Language` when it names one
 /// of ours, else the tenant's (from its settings), else `pt_BR`.
 pub async fn language_of(store: &Store, req: &ApiRequest) -> Lang {
-    if let Some(l) = req
-        .header("accept-language")
-        .and_then(Lang::from_accept_language)
-    {
+    if let Some(l) = asked(req) {
         return l;
     }
     let Ok(caller) = Caller::from_claims(&req.claims) else {
