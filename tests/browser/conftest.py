@@ -101,6 +101,25 @@ def sign_in(page, who, lang=None):
     page.wait_for_selector("#rows tr:not(.skeleton)", timeout=15000)
 
 
+def watch_toasts(page):
+    """Records every toast the page shows from now on, so a test can count
+    them whatever their timers did since."""
+    page.evaluate("""() => {
+        window.__toasts = [];
+        new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => {
+            if (n.classList && n.classList.contains('toast')) {
+                window.__toasts.push({error: n.classList.contains('error'), text: n.textContent});
+            }
+        }))).observe(document.getElementById('toasts'), {childList: true});
+    }""")
+
+
+def toasts_seen(page, count):
+    """The first `count` toasts recorded by watch_toasts, once there are that many."""
+    page.wait_for_function("n => window.__toasts.length >= n", arg=count, timeout=15000)
+    return page.evaluate("window.__toasts")
+
+
 def shot(page, name, **kw):
     os.makedirs(SHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), **kw)

@@ -6,7 +6,7 @@ import re
 from playwright.sync_api import expect
 
 from conftest import (API, CHANNEL, SANDBOX, close_all_week, customer_writes, http, new_number,
-                      record_of, send_by_api, shot, sign_in, taps, token)
+                      record_of, send_by_api, shot, sign_in, taps, toasts_seen, token, watch_toasts)
 
 
 def templates_to(number):
@@ -100,36 +100,47 @@ def test_over_the_cap_the_button_warns_the_tooltip_says_when_and_trying_shows_th
     dialog.locator("#confirm").click()
     toast = page.locator(".toast.error")
     expect(toast).to_contain_text("You can send another active message to this customer at")
+    assert len(templates_to(number)) == 2, "the refused attempt reached nobody"
 
 
 def test_an_admin_turns_the_cap_off_and_on(page):
     admin = token("admin")
-    sign_in(page, "admin-1", lang="en_US")
-    page.goto(f"{API}/desk/#/settings")
-    box = page.get_by_label("Limit the total number of active messages per customer")
-    expect(box).to_be_checked()
-    box.uncheck()
-    page.locator("#save").click()
-    expect(page.locator(".toast")).to_contain_text("Settings saved.")
-    assert http("GET", f"{API}/settings", token=admin)[1]["activeMessageLimit"]["enabled"] is False
-    box.check()
-    page.locator("#s-max").fill("0")
-    page.locator("#save").click()
-    # A 422 shows on its field, and nothing changes.
-    expect(page.locator("[data-error-for='activeMessageLimit.maxPerContactPer24h']")).not_to_be_empty()
-    assert http("GET", f"{API}/settings", token=admin)[1]["activeMessageLimit"]["enabled"] is False
-    page.locator("#s-max").fill("2")
-    for day in ("mon", "tue", "wed", "thu", "fri"):
-        page.locator(f"#s-{day}").fill("08:00-12:00, 13:00-18:00")
-    page.locator("#save").click()
-    expect(page.locator(".toast", has_text="Settings saved.")).to_have_count(2)
-    settings = http("GET", f"{API}/settings", token=admin)[1]
-    assert settings["activeMessageLimit"] == {"enabled": True, "maxPerContactPer24h": 2}
-    assert settings["businessHours"]["weekly"]["tue"] == [["08:00", "12:00"], ["13:00", "18:00"]]
-    assert "sat" not in settings["businessHours"]["weekly"]
-    assert settings["timezone"] == "America/Sao_Paulo", "the rest is as it was"
-    page.evaluate("document.getElementById('toasts').replaceChildren()")
-    shot(page, "settings", full_page=True)
+    try:
+        sign_in(page, "admin-1", lang="en_US")
+        page.goto(f"{API}/desk/#/settings")
+        watch_toasts(page)
+        box = page.get_by_label("Limit the total number of active messages per customer")
+        expect(box).to_be_checked()
+        box.uncheck()
+        page.locator("#save").click()
+        assert toasts_seen(page, 1) == [{"error": False, "text": "Settings saved."}]
+        assert http("GET", f"{API}/settings", token=admin)[1]["activeMessageLimit"]["enabled"] is False
+        box.check()
+        page.locator("#s-max").fill("0")
+        page.locator("#save").click()
+        # A 422 shows on its field, and nothing changes.
+        expect(page.locator("[data-error-for='activeMessageLimit.maxPerContactPer24h']")).not_to_be_empty()
+        assert http("GET", f"{API}/settings", token=admin)[1]["activeMessageLimit"]["enabled"] is False
+        page.locator("#s-max").fill("2")
+        for day in ("mon", "tue", "wed", "thu", "fri"):
+            page.locator(f"#s-{day}").fill("08:00-12:00, 13:00-18:00")
+        page.locator("#save").click()
+        saved = [t for t in toasts_seen(page, 2) if t == {"error": False, "text": "Settings saved."}]
+        assert len(saved) == 2, page.evaluate("window.__toasts")
+        settings = http("GET", f"{API}/settings", token=admin)[1]
+        assert settings["activeMessageLimit"] == {"enabled": True, "maxPerContactPer24h": 2}
+        assert settings["businessHours"]["weekly"]["tue"] == [["08:00", "12:00"], ["13:00", "18:00"]]
+        assert "sat" not in settings["businessHours"]["weekly"]
+        assert settings["timezone"] == "America/Sao_Paulo", "the rest is as it was"
+        page.evaluate("document.getElementById('toasts').replaceChildren()")
+        shot(page, "settings", full_page=True)
+    finally:
+        # What the other tests rely on: closed all week, the cap of 2 on.
+        close_all_week()
+        st, body, _ = http("PATCH", f"{API}/settings",
+                           {"activeMessageLimit": {"enabled": True, "maxPerContactPer24h": 2}},
+                           token=admin, headers={"Content-Type": "application/merge-patch+json"})
+        assert st == 200, body
 
 
 def test_others_see_the_settings_read_only(page):
@@ -170,34 +181,65 @@ def test_the_general_screen_sends_to_any_number_with_the_same_cap(page):
     number = new_number()
     sign_in(page, "agent-1", lang="en_US")
     page.goto(f"{API}/desk/#/general")
+    watch_toasts(page)
     page.locator("#number").fill(f"+{number}")
     page.locator("#check").click()
     expect(page.locator("#quota")).to_contain_text("2 of 2 left in 24 h")
-    for left in ("1 of 2", "0 of 2"):
+
+    def send_one():
         page.locator("#quota button.send").click()
         dialog = page.locator("dialog[open]")
         dialog.locator("#tpl").select_option("callback_after_hours|pt_BR")
         dialog.locator("#f-1").fill("Paula")
         dialog.locator("#f-2").fill("Ana")
         dialog.locator("#confirm").click()
-        expect(page.locator(".toast").last).to_have_text("Active message sent.")
+
+    for sent, left in ((1, "1 of 2"), (2, "0 of 2")):
+        send_one()
+        assert toasts_seen(page, sent)[sent - 1] == {"error": False, "text": "Active message sent."}
         expect(page.locator("#quota")).to_contain_text(f"{left} left in 24 h")
+        assert len(templates_to(number)) == sent
     expect(page.locator("#quota button.send .warn-icon")).to_be_visible()
+    # A third attempt is refused, and nothing more reaches WhatsApp.
+    page.locator("#quota button.send").click()
+    if page.locator("dialog[open]").count():
+        dialog = page.locator("dialog[open]")
+        dialog.locator("#tpl").select_option("callback_after_hours|pt_BR")
+        dialog.locator("#f-1").fill("Paula")
+        dialog.locator("#f-2").fill("Ana")
+        dialog.locator("#confirm").click()
+    third = toasts_seen(page, 3)[2]
+    assert third["error"] and "You can send another active message to this customer at" in third["text"], third
+    assert len(templates_to(number)) == 2
 
 
 def test_a_phone_sized_screen_shows_the_list_as_cards(browser):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US")
-    page = ctx.new_page()
-    number = new_number()
-    customer_writes(number, "Lia Prado")
-    sign_in(page, "agent-1", lang="en_US")
-    r = row(page, number)
-    expect(r.get_by_role("button", name="Send active message")).to_be_visible()
-    box = r.bounding_box()
-    assert box["width"] <= 390, box
-    page.keyboard.press("Tab")
-    shot(page, "phone")
-    ctx.close()
+    try:
+        page = ctx.new_page()
+        number = new_number()
+        customer_writes(number, "Lia Prado")
+        sign_in(page, "agent-1", lang="en_US")
+        r = row(page, number)
+        expect(r.get_by_role("button", name="Send active message")).to_be_visible()
+        # Cards: no table header, each row a block, each cell a labelled line.
+        expect(page.locator("thead")).to_be_hidden()
+        layout = r.evaluate("""tr => ({
+            row: getComputedStyle(tr).display,
+            cells: [...tr.cells].map(td => getComputedStyle(td).display),
+            labels: [...tr.cells].map(td => getComputedStyle(td, '::before').content),
+            lefts: [...tr.cells].map(td => Math.round(td.getBoundingClientRect().left)),
+        })""")
+        assert layout["row"] == "block", layout
+        assert set(layout["cells"]) == {"flex"}, layout
+        assert len(set(layout["lefts"])) == 1, "the cells stack, one under another"
+        assert '"Name"' in layout["labels"], layout
+        box = r.bounding_box()
+        assert box["width"] <= 390, box
+        page.keyboard.press("Tab")
+        shot(page, "phone")
+    finally:
+        ctx.close()
 
 
 def patch_settings(patch):

@@ -134,10 +134,32 @@ mod tests {
         let c = TtlCache::new(Duration::from_millis(0), 4);
         c.put("a", 1);
         assert_eq!(c.get(&"a"), None);
+    }
+
+    #[test]
+    fn a_full_cache_evicts_expired_entries_first_then_everything() {
+        let len = |c: &TtlCache<&str, i32>| c.map.lock().unwrap().len();
+        // Expired entries are removed (not only hidden) once the cache is full.
+        let c = TtlCache::new(Duration::from_millis(0), 2);
+        c.put("a", 1);
+        c.put("b", 2);
+        assert_eq!(len(&c), 2);
+        c.put("c", 3);
+        assert_eq!(len(&c), 1);
+        // Live entries: a full cache starts over rather than grow past its bound.
         let c = TtlCache::new(Duration::from_secs(60), 2);
         c.put("a", 1);
         c.put("b", 2);
+        assert_eq!((c.get(&"a"), c.get(&"b")), (Some(1), Some(2)));
         c.put("c", 3);
-        assert_eq!(c.get(&"c"), Some(3));
+        assert_eq!(len(&c), 1);
+        assert_eq!(
+            (c.get(&"a"), c.get(&"b"), c.get(&"c")),
+            (None, None, Some(3))
+        );
+        // Overwriting a key of a cache that is not full keeps the others.
+        c.put("c", 4);
+        c.put("d", 5);
+        assert_eq!((c.get(&"c"), c.get(&"d")), (Some(4), Some(5)));
     }
 }

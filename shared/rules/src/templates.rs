@@ -530,6 +530,19 @@ mod tests {
                 ("order_id", json!("1"))
             ]))
             .is_ok());
+        let refused = t
+            .validate_variables(&vars(&[
+                ("customer_name", json!("a     b")),
+                ("order_id", json!("1")),
+            ]))
+            .unwrap_err();
+        assert_eq!(
+            refused
+                .iter()
+                .map(|e| (e.variable.as_str(), e.problem))
+                .collect::<Vec<_>>(),
+            [("customer_name", "spaces")]
+        );
     }
 
     #[test]

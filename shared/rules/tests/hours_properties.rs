@@ -62,22 +62,45 @@ fn instant() -> impl Strategy<Value = DateTime<Utc>> {
     (start..end).prop_map(|s| Utc.timestamp_opt(s - s % 60, 0).unwrap())
 }
 
+/// `next_opening(t)` is open and nothing between `t` and it is; when there is
+/// none, nothing is open in the year it searched.
+fn check_next_opening(s: &Schedule, t: DateTime<Utc>) -> Result<(), TestCaseError> {
+    let Some(next) = s.next_opening(t) else {
+        // Openings start on local quarter hours, which are UTC quarter hours in
+        // these zones: t itself and every quarter hour after it cover them all.
+        prop_assert!(!s.is_open(t), "{t} is open but has no next opening");
+        let mut u = t - Duration::minutes(t.timestamp() / 60 % 15) + Duration::minutes(15);
+        while u < t + Duration::days(366) {
+            prop_assert!(!s.is_open(u), "{u} is open, yet no next opening after {t}");
+            u += Duration::minutes(15);
+        }
+        return Ok(());
+    };
+    prop_assert!(next >= t);
+    prop_assert!(s.is_open(next), "next opening {next} is not open");
+    // No open minute between t and the next opening (bounded to 2 days of minutes).
+    let mut u = t;
+    let stop = next.min(t + Duration::days(2));
+    while u < stop {
+        prop_assert!(!s.is_open(u), "{u} is open before the next opening {next}");
+        u += Duration::minutes(1);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn next_opening_is_open_and_nothing_before_it_is(s in schedule(), t in instant()) {
-        if let Some(next) = s.next_opening(t) {
-            prop_assert!(next >= t);
-            prop_assert!(s.is_open(next), "next opening {next} is not open");
-            // No open minute between t and the next opening (bounded to 2 days of minutes).
-            let mut u = t;
-            let stop = next.min(t + Duration::days(2));
-            while u < stop {
-                prop_assert!(!s.is_open(u), "{u} is open before the next opening {next}");
-                u += Duration::minutes(1);
-            }
-        }
+        check_next_opening(&s, t)?;
+    }
+
+    #[test]
+    fn a_schedule_of_exceptions_only_opens_on_them_or_never(s in schedule(), t in instant()) {
+        // No weekly hours: past the last exception there is no next opening at all.
+        let s = Schedule { weekly: Default::default(), ..s };
+        check_next_opening(&s, t)?;
     }
 
     #[test]

@@ -399,18 +399,23 @@ async fn settings_are_read_by_anyone_and_written_by_admins_only() {
     assert_eq!(d.json_body()["timezone"], "America/Sao_Paulo");
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("Asia/Tokyo");
-    assert_eq!(
-        admin(&f, "PUT", "/settings", &fresh, "supervisor", &s)
+    for role in ["supervisor", "agent"] {
+        let refused = admin(&f, "PUT", "/settings", &fresh, role, &s).await;
+        assert_eq!(
+            error_code(&refused),
+            (403, "forbidden".to_string()),
+            "{role}"
+        );
+        let between = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null)
             .await
-            .status,
-        403
-    );
-    assert_eq!(
-        admin(&f, "PUT", "/settings", &fresh, "agent", &s)
-            .await
-            .status,
-        403
-    );
+            .json_body();
+        assert_eq!(
+            (between["timezone"].as_str(), between["isDefault"].as_bool()),
+            (Some("America/Sao_Paulo"), Some(true)),
+            "a {role}'s write changed nothing"
+        );
+    }
+    assert_eq!(f.store.get_settings(&fresh).await.unwrap(), None);
     let ok = admin(&f, "PUT", "/settings", &fresh, "admin", &s).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     let back = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null)
@@ -541,19 +546,18 @@ pub fn meta_templates() -> Value {
 #[tokio::test]
 async fn templates_are_stored_by_admins_and_listed_when_approved() {
     let f = fixture().await;
-    assert_eq!(
-        admin(
-            &f,
-            "PUT",
-            "/templates",
-            &f.tenant,
-            "agent",
-            &meta_templates()
-        )
-        .await
-        .status,
-        403
-    );
+    for role in ["agent", "supervisor"] {
+        let refused = admin(&f, "PUT", "/templates", &f.tenant, role, &meta_templates()).await;
+        assert_eq!(
+            error_code(&refused),
+            (403, "forbidden".to_string()),
+            "{role}"
+        );
+        assert!(
+            items(&get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await).is_empty(),
+            "a {role}'s write stored nothing"
+        );
+    }
     let r = admin(
         &f,
         "PUT",

@@ -61,12 +61,19 @@ async fn a_late_delivery_processed_after_opening_is_recorded_without_a_prompt() 
 
 #[tokio::test]
 async fn a_prompt_names_the_next_opening_after_now_not_after_the_message() {
-    // Written Friday 23:10, processed Saturday 10:00 (still closed): back Monday 08:00.
+    // Written Thursday 23:10 (next opening: Friday 08:00), delivered late and
+    // processed Saturday 10:00, still closed: the prompt says Monday 08:00.
+    let thursday_night = Utc.with_ymd_and_hms(2026, 11, 20, 2, 10, 0).unwrap();
     let saturday = Utc.with_ymd_and_hms(2026, 11, 21, 13, 0, 0).unwrap();
     let f = fixture_with(settings(true, false), saturday).await;
     let body = messages_payload(
         &f.pnid,
-        &[("wamid.sat", "5511999990102", night().timestamp(), None)],
+        &[(
+            "wamid.thu",
+            "5511999990102",
+            thursday_night.timestamp(),
+            None,
+        )],
     );
     assert_eq!(f.post(&body).await.status, 200);
     let sent = prompts(&f);
@@ -74,7 +81,8 @@ async fn a_prompt_names_the_next_opening_after_now_not_after_the_message() {
     let text = sent[0]["body"]["interactive"]["body"]["text"]
         .as_str()
         .unwrap();
-    assert!(text.contains("08:00"), "{text}");
+    assert!(text.contains("on Monday, Nov 23 at 08:00"), "{text}");
+    assert!(!text.contains("Friday"), "{text}");
 }
 
 #[tokio::test]
@@ -124,8 +132,9 @@ async fn a_retry_after_the_agent_or_the_settings_changed_changes_nothing() {
     let f = fixture().await;
     let phone = "5511999990103";
     let first = messages_payload(&f.pnid, &[("wamid.d1", phone, night().timestamp(), None)]);
-    f.post(&first).await;
-    // Another agent reaches the customer; the settings change too.
+    assert_eq!(f.post(&first).await.status, 200);
+    // Another agent reaches the customer; the settings change too (Friday
+    // closes at 17:00, so the closed period would now start an hour earlier).
     let k = f.records("a-1").await[0].key.clone();
     mark_sent(&f.store, &k, "a-7", ("t", "pt_BR"), "wamid.other", night())
         .await
@@ -136,8 +145,13 @@ async fn a_retry_after_the_agent_or_the_settings_changed_changes_nothing() {
     let fresh = at(&f, night() + Duration::minutes(5));
     let retry = webhook::handle(&fresh, webhook_post(&first)).await;
     assert_eq!(retry.status, 200);
-    assert!(f.records("a-7").await.is_empty(), "no second record");
-    assert_eq!(f.records("a-1").await[0].message_count, 1);
+    assert!(
+        f.records("a-7").await.is_empty(),
+        "no record for the new agent"
+    );
+    let a1 = f.records("a-1").await;
+    assert_eq!(a1.len(), 1, "no record for the new closed period: {a1:?}");
+    assert_eq!((a1[0].key.clone(), a1[0].message_count), (k, 1));
     assert_eq!(prompts(&f).len(), 1, "no second prompt");
 }
 

@@ -170,7 +170,15 @@ async fn expired_callbacks_are_not_reported() {
     let r = report_fixture(night() + Duration::days(7) + Duration::minutes(1)).await;
     record(&r.store, "t1", "a-1", "5511", 0, Some(true), None).await;
     r.store.put_settings("t1", &json!({})).await.unwrap();
-    assert_eq!(run_all(&r.deps).await.records, 0);
+    let s = run_all(&r.deps).await;
+    // The tenant was read, found nothing to report, and nothing failed.
+    assert_eq!(
+        (s.tenants_scanned, s.records, s.events, s.failures.len()),
+        (1, 0, 0, 0),
+        "{s:?}"
+    );
+    assert!(s.failed_tenants.is_empty(), "{s:?}");
+    assert!(r.watcher.drain().await.is_empty());
 }
 
 #[tokio::test]

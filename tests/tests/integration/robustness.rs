@@ -2,6 +2,7 @@
 //! and bodies through the local gateway with a valid token, against DynamoDB
 //! Local. Every answer is a status the API documents, with a JSON error body.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use afterhours_adapters::cursor::CursorSigner;
@@ -169,14 +170,35 @@ fn no_request_makes_a_handler_panic() {
 /// A store whose DynamoDB never answers: any storage call is a 503, so a 4xx
 /// proves the request was refused before reaching storage.
 fn dead_store() -> afterhours_adapters::store::Store {
+    store_at("http://127.0.0.1:9")
+}
+
+/// A store client without retries, on `endpoint`.
+fn store_at(endpoint: &str) -> afterhours_adapters::store::Store {
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
-        .endpoint_url("http://127.0.0.1:9")
+        .endpoint_url(endpoint)
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
         .build();
     afterhours_adapters::store::Store::new(aws_sdk_dynamodb::Client::from_conf(conf), "dead")
+}
+
+/// A store whose endpoint accepts connections, counts them and closes them
+/// unanswered: every storage call fails, and is counted.
+async fn watched_dead_store() -> (afterhours_adapters::store::Store, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    (store_at(&format!("http://127.0.0.1:{port}")), calls)
 }
 
 /// Arbitrary JSON, with the desk's own field names so values reach deeper checks.
@@ -213,7 +235,7 @@ fn no_body_makes_a_handler_panic_and_bad_ones_never_reach_storage() {
         .enable_all()
         .build()
         .unwrap();
-    let store = dead_store();
+    let (store, calls) = rt.block_on(watched_dead_store());
     let graph = rt.block_on(GraphStandIn::start());
     let send_deps = send::Deps {
         store: store.clone(),
@@ -251,20 +273,26 @@ fn no_body_makes_a_handler_panic_and_bad_ones_never_reach_storage() {
                 req.path_params.insert("id".into(), record.clone());
             }
             req.path_params.insert("phoneNumberId".into(), "555".into());
+            // The answer's language is asked for: no error path looks up the tenant's.
+            req.headers.insert("accept-language".into(), "en-US".into());
             req.body = body;
+            let before = calls.load(Ordering::SeqCst);
             let res = rt.block_on(async {
                 match route {
                     0 | 1 => send::handle(&send_deps, req).await,
                     _ => settings::handle(&settings_deps, req).await,
                 }
             });
-            // 4xx, or 503 when a valid request reached the dead storage; never a panic or a 500.
-            prop_assert!(
-                (400..500).contains(&res.status) || res.status == 503,
-                "{} {}",
-                res.status,
-                res.body
-            );
+            let reached = calls.load(Ordering::SeqCst) - before;
+            // A refused body made no storage call; a 503 is only ever a valid
+            // request that reached the dead storage. Never a panic or a 500.
+            match res.status {
+                400..=499 => {
+                    prop_assert_eq!(reached, 0, "{} {} reached storage", res.status, res.body)
+                }
+                503 => prop_assert!(reached > 0, "503 without a storage call: {}", res.body),
+                other => prop_assert!(false, "{} {}", other, res.body),
+            }
             prop_assert!(res.json_body()["error"]["code"].is_string(), "{}", res.body);
             Ok(())
         })

@@ -238,12 +238,16 @@ async fn messages_inside_hours_are_not_recorded() {
 #[tokio::test]
 async fn a_24_7_tenant_records_nothing() {
     let f = fixture_with(settings(true, true), night()).await;
-    f.post(&messages_payload(
-        &f.pnid,
-        &[("wamid.x", "5511999990005", night().timestamp(), None)],
-    ))
-    .await;
+    let res = f
+        .post(&messages_payload(
+            &f.pnid,
+            &[("wamid.x", "5511999990005", night().timestamp(), None)],
+        ))
+        .await;
+    // Acknowledged (anything else makes Meta retry for days), nothing kept, nothing sent.
+    assert_eq!(res.status, 200, "{}", res.body);
     assert!(f.records("a-1").await.is_empty());
+    assert!(f.graph.sandbox.sent().is_empty());
 }
 
 #[tokio::test]
@@ -389,12 +393,15 @@ async fn a_customer_without_a_phone_is_kept_by_business_scoped_id() {
 #[tokio::test]
 async fn messages_older_than_seven_days_are_skipped() {
     let f = fixture_with(settings(true, false), night() + Duration::days(7)).await;
-    f.post(&messages_payload(
-        &f.pnid,
-        &[("wamid.old", "5511999990011", night().timestamp(), None)],
-    ))
-    .await;
+    let res = f
+        .post(&messages_payload(
+            &f.pnid,
+            &[("wamid.old", "5511999990011", night().timestamp(), None)],
+        ))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
     assert!(f.records("a-1").await.is_empty());
+    assert!(f.graph.sandbox.sent().is_empty());
 }
 
 #[tokio::test]
@@ -466,17 +473,20 @@ async fn statuses_update_the_delivery_state_in_order_only() {
     };
     let t = night().timestamp();
     assert_eq!(f.post(&status("read", t + 20, json!([]))).await.status, 200);
-    f.post(&status("delivered", t + 10, json!([]))).await;
+    let late = f.post(&status("delivered", t + 10, json!([]))).await;
+    assert_eq!(late.status, 200, "{}", late.body);
     assert_eq!(
         f.records("a-1").await[0].delivery.as_ref().unwrap().status,
         DeliveryStatus::Read
     );
-    f.post(&status(
-        "failed",
-        t + 30,
-        json!([{"code": 131047, "title": "Re-engagement message"}]),
-    ))
-    .await;
+    let failed = f
+        .post(&status(
+            "failed",
+            t + 30,
+            json!([{"code": 131047, "title": "Re-engagement message"}]),
+        ))
+        .await;
+    assert_eq!(failed.status, 200, "{}", failed.body);
     let d = f.records("a-1").await[0].delivery.clone().unwrap();
     assert_eq!(
         (d.status.as_str(), d.error),

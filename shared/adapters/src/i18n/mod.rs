@@ -270,14 +270,28 @@ mod tests {
 
     #[test]
     fn metas_refusals_are_explained_in_each_language() {
-        let mut d = Map::new();
-        d.insert("whatsappCode".into(), json!(131047));
-        let e = ApiError::BadGateway {
-            code: "whatsapp_rejected",
-            message: "x".into(),
-            details: d.clone(),
+        let e = crate::graph::api_error(
+            crate::graph::GraphError::Rejected {
+                http_status: 400,
+                code: 131047,
+                title: "Re-engagement message".into(),
+                details: None,
+            },
+            "unknown_outcome",
+            "timeout",
+            "unreachable",
+        );
+        let crate::http::ApiError::BadGateway { details: d, .. } = &e else {
+            panic!("{e:?}");
         };
-        assert!(localize(&e, &d, Lang::PtBr).contains("24 horas"));
-        assert!(localize(&e, &d, Lang::EsEs).contains("24 horas"));
+        // A phrase only each language's sentence has.
+        for (lang, phrase) in [
+            (Lang::EnUs, "More than 24 hours have passed"),
+            (Lang::PtBr, "Já se passaram mais de 24 horas"),
+            (Lang::EsEs, "Pasaron más de 24 horas"),
+        ] {
+            let sentence = localize(&e, d, lang);
+            assert!(sentence.contains(phrase), "{lang:?}: {sentence}");
+        }
     }
 }
