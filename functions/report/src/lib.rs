@@ -25,8 +25,10 @@ use afterhours_rules::cap::local_iso;
 use afterhours_rules::display;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sha2::Sha256;
 
 /// The `DetailType` of the report's events.
 pub const DETAIL_TYPE: &str = "UnansweredCallbacksReport";
@@ -43,26 +45,120 @@ pub struct Deps {
     pub clock: Clock,
     /// The largest entry to put on the bus (EventBridge's limit; smaller in tests).
     pub max_entry_bytes: usize,
+    /// Signs the continuations this function hands on, and checks the ones it receives.
+    pub continuations: Continuations,
 }
 
 impl Deps {
+    /// With a continuation key of its own, random: continuations are accepted
+    /// only by this very `Deps` (one process, as the local stack and the tests run it).
     pub fn new(store: Store, events: Publisher, clock: Clock) -> Self {
+        let key = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
         Deps {
             store,
             events,
             clock,
             max_entry_bytes: MAX_ENTRY_BYTES,
+            continuations: Continuations::new(key.as_bytes()),
         }
     }
 
+    /// `CONTINUATION_KEY` (or `CONTINUATION_KEY_SECRET_ARN`, a secret that only
+    /// this function may read) signs the continuations of every instance.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let boot = Boot::load().await?;
-        Ok(Deps::new(
-            boot.store.clone(),
-            boot.publisher(),
-            system_clock(),
-        ))
+        let key = afterhours_adapters::config::secret("CONTINUATION_KEY").await?;
+        if key.len() < 16 {
+            return Err(ConfigError(
+                "CONTINUATION_KEY must be at least 16 characters".into(),
+            ));
+        }
+        Ok(Deps {
+            continuations: Continuations::new(key.as_bytes()),
+            ..Deps::new(boot.store.clone(), boot.publisher(), system_clock())
+        })
     }
+}
+
+/// The key that signs a run's continuation events and checks the ones received.
+#[derive(Clone)]
+pub struct Continuations {
+    key: Vec<u8>,
+}
+
+impl Continuations {
+    pub fn new(key: &[u8]) -> Self {
+        Continuations { key: key.to_vec() }
+    }
+
+    /// What an invocation's event asks for at `now`: the schedule's starts a
+    /// fresh run; a continuation goes on only when this key signed it,
+    /// unchanged, for a run that started less than [`MAX_RUN_HOURS`] ago.
+    pub fn input_of(
+        &self,
+        ev: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<RunInput, ContinuationRefused> {
+        if ev["detail-type"] != CONTINUATION_DETAIL_TYPE {
+            return Ok(RunInput::default());
+        }
+        let c: Continuation = serde_json::from_value(ev["detail"].clone())
+            .map_err(|_| ContinuationRefused("not a continuation of this function"))?;
+        let started = c
+            .input
+            .started_at
+            .ok_or(ContinuationRefused("no start time"))?;
+        let sig = hex::decode(&c.signature).map_err(|_| ContinuationRefused("bad signature"))?;
+        if self
+            .mac(&c.input)
+            .is_none_or(|m| m.verify_slice(&sig).is_err())
+        {
+            return Err(ContinuationRefused("bad signature"));
+        }
+        let age = now - started;
+        if age > chrono::Duration::hours(MAX_RUN_HOURS) || age < -chrono::Duration::minutes(5) {
+            return Err(ContinuationRefused("a run that is not under way"));
+        }
+        Ok(c.input)
+    }
+
+    /// The MAC of a run's input (HMAC takes any key length: never `None` in practice).
+    fn mac(&self, input: &RunInput) -> Option<Hmac<Sha256>> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).ok()?;
+        let started = input.started_at.map_or(0, |t| t.timestamp_millis());
+        mac.update(format!("continuation/v1\n{started}\n").as_bytes());
+        mac.update(input.after.as_deref().unwrap_or("").as_bytes());
+        Some(mac)
+    }
+
+    /// The continuation event's detail: the input and its signature.
+    pub fn sign(&self, input: RunInput) -> Value {
+        let signature = self
+            .mac(&input)
+            .map(|m| hex::encode(m.finalize().into_bytes()))
+            .unwrap_or_default();
+        serde_json::to_value(Continuation { input, signature }).unwrap_or_default()
+    }
+}
+
+/// How long after its start a run's continuation is still taken.
+pub const MAX_RUN_HOURS: i64 = 12;
+
+/// A continuation event this function did not hand on (or too old to go on).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("report continuation refused: {0}")]
+pub struct ContinuationRefused(pub &'static str);
+
+/// What a continuation event carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Continuation {
+    #[serde(flatten)]
+    input: RunInput,
+    signature: String,
 }
 
 /// Where a run starts: after tenant `after` (from the beginning when none),
@@ -72,17 +168,6 @@ impl Deps {
 pub struct RunInput {
     pub after: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
-}
-
-impl RunInput {
-    /// The invocation's event: a continuation from the bus, or the schedule's (a fresh run).
-    pub fn from_event(ev: &Value) -> RunInput {
-        if ev["detail-type"] == CONTINUATION_DETAIL_TYPE {
-            serde_json::from_value(ev["detail"].clone()).unwrap_or_default()
-        } else {
-            RunInput::default()
-        }
-    }
 }
 
 /// Until when a run may start another tenant.
@@ -351,7 +436,7 @@ pub async fn hand_off(deps: &Deps, summary: &Summary) -> Result<(), String> {
     };
     let event = Event {
         detail_type: CONTINUATION_DETAIL_TYPE.into(),
-        detail: serde_json::to_value(&input).unwrap_or_default(),
+        detail: deps.continuations.sign(input),
     };
     let outcome = deps.events.publish(&[event]).await;
     match outcome.failed.first() {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use afterhours_adapters::lambda::{init_failed, invocation_span};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use report::{Budget, RunInput};
+use report::Budget;
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -33,9 +33,19 @@ async fn main() -> Result<(), Error> {
     let deps = &deps;
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| async move {
         let span = invocation_span(&ev.context.request_id);
-        let input = RunInput::from_event(&ev.payload);
         let budget = budget(ev.context.deadline);
         async move {
+            let input = match deps.continuations.input_of(&ev.payload, (deps.clock)()) {
+                Ok(input) => input,
+                Err(refused) => {
+                    // Not retried (it would be refused again), only counted.
+                    tracing::error!(error = %refused, "report continuation refused");
+                    afterhours_adapters::metrics::Counts::new()
+                        .add("ReportContinuationsRefused", 1)
+                        .emit();
+                    return Ok(serde_json::json!({"refused": refused.0}));
+                }
+            };
             let summary = report::run(deps, &input, &budget).await;
             let handed = report::hand_off(deps, &summary).await;
             if let Some(e) = summary.error() {

@@ -73,36 +73,40 @@ async fn runtime_api(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let served = Arc::new(Mutex::new(0u32));
     let event_body = event.to_string();
-    let server = tokio::spawn(crate::server::serve(listener, move |req: HttpRequest| {
-        let (tx, served, event_body) = (tx.clone(), served.clone(), event_body.clone());
-        async move {
-            if req.method == "GET" && req.path.ends_with("/runtime/invocation/next") {
-                let _ = tx.send(Seen::Next);
-                let first = {
-                    let mut n = served.lock().unwrap_or_else(|e| e.into_inner());
-                    *n += 1;
-                    *n == 1
-                };
-                if !first {
-                    // Later polls wait until the process is stopped.
-                    std::future::pending::<()>().await;
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        crate::gateway::MAX_BODY_BYTES,
+        move |req: HttpRequest| {
+            let (tx, served, event_body) = (tx.clone(), served.clone(), event_body.clone());
+            async move {
+                if req.method == "GET" && req.path.ends_with("/runtime/invocation/next") {
+                    let _ = tx.send(Seen::Next);
+                    let first = {
+                        let mut n = served.lock().unwrap_or_else(|e| e.into_inner());
+                        *n += 1;
+                        *n == 1
+                    };
+                    if !first {
+                        // Later polls wait until the process is stopped.
+                        std::future::pending::<()>().await;
+                    }
+                    return HttpResponse {
+                        status: 200,
+                        headers: invocation_headers(),
+                        body: event_body.into_bytes(),
+                    };
                 }
-                return HttpResponse {
-                    status: 200,
-                    headers: invocation_headers(),
-                    body: event_body.into_bytes(),
-                };
+                if req.method == "POST" {
+                    let _ = tx.send(Seen::Response(req.body.clone()));
+                }
+                HttpResponse {
+                    status: 202,
+                    headers: vec![],
+                    body: b"{}".to_vec(),
+                }
             }
-            if req.method == "POST" {
-                let _ = tx.send(Seen::Response(req.body.clone()));
-            }
-            HttpResponse {
-                status: 202,
-                headers: vec![],
-                body: b"{}".to_vec(),
-            }
-        }
-    }));
+        },
+    ));
     Ok((addr, server))
 }
 

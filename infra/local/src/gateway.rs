@@ -115,7 +115,6 @@ fn gateway_error(status: u16, message: &str) -> HttpResponse {
         401 => "unauthorized",
         403 => "forbidden",
         404 => "not_found",
-        413 => "payload_too_large",
         _ => "bad_request",
     };
     HttpResponse::json(
@@ -145,16 +144,18 @@ impl Gateway {
     }
 
     pub async fn handle(&self, req: HttpRequest) -> HttpResponse {
+        if req.body.len() > MAX_BODY_BYTES {
+            return crate::server::payload_too_large();
+        }
         if req.path.starts_with("/_local/") {
-            // Local-only routes: same-origin requests only, and no CORS header.
-            return match req.header("origin") {
-                Some(o) if !same_origin(o, req.header("host")) => gateway_error(403, "Forbidden"),
-                _ => self.local_route(&req).await,
+            // Local-only routes: a loopback Host, same-origin only, no CORS header.
+            return if local_only_allows(req.header("host"), req.header("origin")) {
+                self.local_route(&req).await
+            } else {
+                gateway_error(403, "Forbidden")
             };
         }
-        let mut res = if req.body.len() > MAX_BODY_BYTES {
-            gateway_error(413, "Request Entity Too Large")
-        } else if req.method == "GET" && req.path == "/openapi.json" {
+        let mut res = if req.method == "GET" && req.path == "/openapi.json" {
             Self::openapi()
         } else if req.method == "GET" && (req.path == "/" || req.path.starts_with("/desk")) {
             return crate::desk::serve(&req.path);
@@ -321,8 +322,31 @@ fn preflight() -> HttpResponse {
 const EXPOSED_HEADERS: &str = "retry-after,etag,idempotency-replay";
 
 /// Whether a browser's `Origin` is the gateway itself (`http://{Host}`).
-fn same_origin(origin: &str, host: Option<&str>) -> bool {
-    host.is_some_and(|h| origin.eq_ignore_ascii_case(&format!("http://{h}")))
+/// Whether a local-only route may answer: the `Host` names this machine's
+/// loopback by address or as `localhost` (any port; a DNS name that merely
+/// resolves to 127.0.0.1 is a rebinding and is refused), and an `Origin`, when
+/// the client sent one, is that same host.
+pub fn local_only_allows(host: Option<&str>, origin: Option<&str>) -> bool {
+    let Some(host) = host.map(str::trim) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().map(|a| format!("[{a}]")),
+        None => host.split(':').next().map(String::from),
+    };
+    let port_ok = |rest: &str| {
+        rest.is_empty()
+            || rest
+                .strip_prefix(':')
+                .is_some_and(|p| p.parse::<u16>().is_ok())
+    };
+    let loopback = name.is_some_and(|n| {
+        matches!(
+            n.to_ascii_lowercase().as_str(),
+            "127.0.0.1" | "localhost" | "[::1]"
+        ) && port_ok(&host[n.len()..])
+    });
+    loopback && origin.is_none_or(|o| o.eq_ignore_ascii_case(&format!("http://{host}")))
 }
 
 /// How long one local "invocation" of the report may run before it hands the
@@ -372,6 +396,37 @@ fn merged(pairs: impl IntoIterator<Item = (String, String)>) -> Map<String, Valu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_only_routes_answer_this_machines_names_only() {
+        for (host, origin) in [
+            ("127.0.0.1:3000", None),
+            ("localhost:3000", Some("http://localhost:3000")),
+            ("LOCALHOST", None),
+            ("[::1]:3000", Some("http://[::1]:3000")),
+            ("127.0.0.1", Some("http://127.0.0.1")),
+        ] {
+            assert!(local_only_allows(Some(host), origin), "{host} {origin:?}");
+        }
+        for (host, origin) in [
+            (None, None),
+            (Some("rebind.example:3000"), None),
+            (
+                Some("rebind.example:3000"),
+                Some("http://rebind.example:3000"),
+            ),
+            (Some("127.0.0.1.rebind.example:3000"), None),
+            (Some("localhost.example"), None),
+            (Some("127.0.0.1:3000"), Some("http://127.0.0.1:3001")),
+            (Some("127.0.0.1:3000"), Some("https://127.0.0.1:3000")),
+            (Some("127.0.0.1:3000"), Some("null")),
+            (Some("127.0.0.1:x"), None),
+            (Some("[::1]x"), None),
+            (Some("[::2]:3000"), None),
+        ] {
+            assert!(!local_only_allows(host, origin), "{host:?} {origin:?}");
+        }
+    }
 
     #[test]
     fn routes_match_with_their_parameters() {

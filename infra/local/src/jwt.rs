@@ -96,8 +96,24 @@ impl Authorizer {
         if !audience_ok {
             return Err("wrong audience");
         }
-        Ok(claims)
+        Ok(with_local_shorthands(claims))
     }
+}
+
+/// The local stack's shorthand claims, `tenant_id` and `role`, as the
+/// Cognito claims the functions read (`custom:tenant_id`, `cognito:groups`),
+/// where the token does not carry those. Only this gateway does it: the
+/// functions themselves accept Cognito's names alone, in AWS and here.
+fn with_local_shorthands(mut claims: HashMap<String, String>) -> HashMap<String, String> {
+    for (short, cognito) in [
+        ("tenant_id", "custom:tenant_id"),
+        ("role", "cognito:groups"),
+    ] {
+        if let Some(v) = claims.get(short).cloned() {
+            claims.entry(cognito.to_string()).or_insert(v);
+        }
+    }
+    claims
 }
 
 /// A token for (tenant, agent, role) valid for `ttl_secs`, with Cognito's
@@ -215,5 +231,28 @@ mod tests {
             B64.encode(r#"{"exp":9999999999}"#)
         );
         assert_eq!(verify(b"k", &none, 0), Err("unsupported algorithm"));
+    }
+
+    #[test]
+    fn the_gateway_maps_the_local_shorthands_and_keeps_cognitos_claims() {
+        let auth = Authorizer::local(b"k");
+        let base = json!({"iss": DEFAULT_ISSUER, "aud": DEFAULT_AUDIENCE, "exp": 2000, "sub": "a"});
+        let mut short = base.clone();
+        short["tenant_id"] = json!("t");
+        short["role"] = json!("admin");
+        let c = auth.verify(&mint(b"k", &short), 1000).unwrap();
+        assert_eq!(
+            (c["custom:tenant_id"].as_str(), c["cognito:groups"].as_str()),
+            ("t", "admin")
+        );
+        // A token with Cognito's own claims keeps them, whatever else it says.
+        let mut both = short.clone();
+        both["custom:tenant_id"] = json!("t2");
+        both["cognito:groups"] = json!(["agent"]);
+        let c = auth.verify(&mint(b"k", &both), 1000).unwrap();
+        assert_eq!(
+            (c["custom:tenant_id"].as_str(), c["cognito:groups"].as_str()),
+            ("t2", "[agent]")
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -69,8 +69,30 @@ pub fn percent_decode(s: &str) -> String {
         .into_owned()
 }
 
-/// Serves until the listener fails; every connection on its own task.
-pub async fn serve<F, Fut>(listener: TcpListener, handler: F)
+/// The answer to a body over the limit, in API Gateway's shape (`message`)
+/// and the project's (`error`).
+pub fn payload_too_large() -> HttpResponse {
+    let message = "Request Entity Too Large";
+    HttpResponse::json(
+        413,
+        &serde_json::json!({"message": message, "error": {"code": "payload_too_large", "message": message}}),
+    )
+}
+
+/// A request's body, read up to `max` bytes: `None` as soon as it is longer
+/// (what was read so far is dropped; the rest is never buffered).
+async fn read_body(body: Incoming, max: usize) -> Option<Vec<u8>> {
+    match Limited::new(body, max).collect().await {
+        Ok(b) => Some(b.to_bytes().to_vec()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => None,
+        // A connection broken mid-body: the handler sees what a client sent, nothing.
+        Err(_) => Some(Vec::new()),
+    }
+}
+
+/// Serves until the listener fails; every connection on its own task. A body
+/// longer than `max_body` is refused with 413 before the handler sees it.
+pub async fn serve<F, Fut>(listener: TcpListener, max_body: usize, handler: F)
 where
     F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = HttpResponse> + Send + 'static,
@@ -86,19 +108,20 @@ where
                 let handler = handler.clone();
                 async move {
                     let (parts, body) = req.into_parts();
-                    let body = body
-                        .collect()
-                        .await
-                        .map(|b| b.to_bytes().to_vec())
-                        .unwrap_or_default();
-                    let request = HttpRequest {
-                        method: parts.method.to_string(),
-                        path: parts.uri.path().to_string(),
-                        raw_query: parts.uri.query().unwrap_or("").to_string(),
-                        headers: afterhours_adapters::http::header_pairs(&parts.headers).collect(),
-                        body,
+                    let res = match read_body(body, max_body).await {
+                        None => payload_too_large(),
+                        Some(body) => {
+                            handler(HttpRequest {
+                                method: parts.method.to_string(),
+                                path: parts.uri.path().to_string(),
+                                raw_query: parts.uri.query().unwrap_or("").to_string(),
+                                headers: afterhours_adapters::http::header_pairs(&parts.headers)
+                                    .collect(),
+                                body,
+                            })
+                            .await
+                        }
                     };
-                    let res = handler(request).await;
                     let mut builder = Response::builder().status(res.status);
                     for (k, v) in &res.headers {
                         builder = builder.header(k.as_str(), v.as_str());

@@ -106,16 +106,24 @@ pub async fn gateway_from_env() -> Result<Gateway, ConfigError> {
 
 /// Serves the gateway on a bound listener (in a task).
 pub fn spawn_gateway(listener: TcpListener, gateway: Arc<Gateway>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(crate::server::serve(listener, move |req| {
-        let g = gateway.clone();
-        async move { g.handle(req).await }
-    }))
+    tokio::spawn(crate::server::serve(
+        listener,
+        crate::gateway::MAX_BODY_BYTES,
+        move |req| {
+            let g = gateway.clone();
+            async move { g.handle(req).await }
+        },
+    ))
 }
 
 /// Serves the sandbox on a bound listener (in a task).
 pub fn spawn_sandbox(listener: TcpListener, sandbox: Arc<Sandbox>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(crate::server::serve(listener, move |req| {
-        let s = sandbox.clone();
-        async move { s.handle(req).await }
-    }))
+    tokio::spawn(crate::server::serve(
+        listener,
+        crate::gateway::MAX_BODY_BYTES,
+        move |req| {
+            let s = sandbox.clone();
+            async move { s.handle(req).await }
+        },
+    ))
 }

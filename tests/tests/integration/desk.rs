@@ -221,14 +221,55 @@ async fn roles_decide_whose_contacts_can_be_listed() {
     )
     .await;
     assert!(items(&none).is_empty());
-    let mut no_role = claims(&f.tenant, "a-1", "agent");
-    no_role.remove("cognito:groups");
+    // A token whose groups name no role of ours (none, or a look-alike) is 403.
+    for groups in [
+        None,
+        Some("[Admins]"),
+        Some("[ADMIN]"),
+        Some("[sales,admin]"),
+    ] {
+        let mut no_role = claims(&f.tenant, "a-1", "agent");
+        no_role.remove("cognito:groups");
+        if let Some(g) = groups {
+            no_role.insert("cognito:groups".into(), g.into());
+        }
+        let res = contacts::handle(&contacts_deps(&f), api("GET", "/contacts", no_role)).await;
+        assert_eq!(
+            error_code(&res),
+            (403, "forbidden".to_string()),
+            "{groups:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_group_that_only_looks_like_admin_cannot_write_settings() {
+    let f = fixture().await;
+    let mut s = crate::webhook::settings(true, false);
+    s["timezone"] = json!("Asia/Tokyo");
+    for groups in ["[Admins]", "[ADMIN]", "[sales,admin]", "[\"sales,admin\"]"] {
+        let mut c = claims(&f.tenant, "boss", "admin");
+        c.insert("cognito:groups".into(), groups.into());
+        let res = settings::handle(
+            &settings_deps(&f),
+            with_body(api("PUT", "/settings", c), &s),
+        )
+        .await;
+        assert_eq!(error_code(&res), (403, "forbidden".to_string()), "{groups}");
+    }
     assert_eq!(
-        contacts::handle(&contacts_deps(&f), api("GET", "/contacts", no_role))
-            .await
-            .status,
-        401
+        f.store.get_settings(&f.tenant).await.unwrap().unwrap()["timezone"],
+        "America/Sao_Paulo"
     );
+    // The exact name, in API Gateway's flattened list, is an admin.
+    let mut c = claims(&f.tenant, "boss", "admin");
+    c.insert("cognito:groups".into(), "[sales admin]".into());
+    let ok = settings::handle(
+        &settings_deps(&f),
+        with_body(api("PUT", "/settings", c), &s),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
 }
 
 #[tokio::test]

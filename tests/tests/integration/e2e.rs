@@ -320,3 +320,118 @@ async fn the_gateway_checks_identity_like_api_gateway_and_keeps_local_routes_loc
     assert!(same.headers().get("access-control-allow-origin").is_none());
     assert_eq!(local(None).await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn the_local_token_is_refused_to_a_rebound_dns_name_and_to_other_origins() {
+    let s = start().await;
+    let port = s.api.rsplit(':').next().unwrap().to_string();
+    let token = |host: String, origin: Option<String>| {
+        let mut req = s
+            .http
+            .post(format!("{}/_local/token", s.api))
+            .header("host", host)
+            .body(r#"{"role": "admin"}"#);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    // A page on a DNS name that resolves to 127.0.0.1 is same-origin with itself: refused.
+    let rebound = format!("rebind.example:{port}");
+    assert_eq!(
+        token(rebound.clone(), Some(format!("http://{rebound}"))).await,
+        403
+    );
+    assert_eq!(token(rebound, None).await, 403);
+    // Another local origin (another port) is refused too.
+    let other = format!("http://127.0.0.1:{}", port.parse::<u16>().unwrap() ^ 1);
+    assert_eq!(token(format!("127.0.0.1:{port}"), Some(other)).await, 403);
+    // This machine's own names: the page (same origin) and the dev CLI (no Origin).
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        assert_eq!(
+            token(host.clone(), Some(format!("http://{host}"))).await,
+            200,
+            "{host}"
+        );
+        assert_eq!(token(host.clone(), None).await, 200, "{host}");
+    }
+}
+
+#[tokio::test]
+async fn bodies_are_limited_while_read_on_every_route() {
+    let s = start().await;
+    let big = vec![b'x'; afterhours_local::gateway::MAX_BODY_BYTES + 1];
+    for path in ["/_local/token", "/_local/report", "/webhook", "/settings"] {
+        let res = s
+            .http
+            .post(format!("{}{path}", s.api))
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413, "{path}");
+        let body: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], "payload_too_large", "{path}");
+    }
+    // A body streamed without a length, and never finished, is answered as
+    // soon as it passes the limit (not buffered to its end, which never comes).
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = s.api.trim_start_matches("http://").to_string();
+    let conn = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let (mut rx, mut tx) = conn.into_split();
+    let writer = tokio::spawn(async move {
+        let head = format!(
+            "POST /_local/token HTTP/1.1\r\nhost: {host}\r\ntransfer-encoding: chunked\r\n\r\n"
+        );
+        tx.write_all(head.as_bytes()).await?;
+        let chunk = vec![b'x'; 1024 * 1024];
+        for _ in 0..11 {
+            tx.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
+            tx.write_all(&chunk).await?;
+            tx.write_all(b"\r\n").await?;
+        }
+        std::future::pending::<()>().await;
+        Ok::<_, std::io::Error>(tx)
+    });
+    let mut head = [0u8; 12];
+    rx.read_exact(&mut head).await.unwrap();
+    writer.abort();
+    assert_eq!(&head, b"HTTP/1.1 413");
+}
+
+#[tokio::test]
+async fn dynamodb_local_answers_cors_only_for_the_local_gateways_page() {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {
+        format!(
+            "http://127.0.0.1:{}",
+            std::env::var("DDB_PORT").unwrap_or("8000".into())
+        )
+    });
+    let gateway_port = std::env::var("LOCAL_API_PORT").unwrap_or_else(|_| "3000".into());
+    let http = reqwest::Client::new();
+    let preflight = |origin: String| {
+        http.request(reqwest::Method::OPTIONS, &endpoint)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type,x-amz-target,authorization",
+            )
+            .send()
+    };
+    let allowed = |r: &reqwest::Response| {
+        r.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap_or("").to_string())
+    };
+    let evil = preflight("http://evil.example".into()).await.unwrap();
+    assert_eq!(allowed(&evil), None);
+    let page = format!("http://127.0.0.1:{gateway_port}");
+    let ours = preflight(page.clone()).await.unwrap();
+    assert_eq!(allowed(&ours), Some(page));
+}

@@ -296,7 +296,11 @@ async fn a_run_out_of_time_hands_the_rest_to_a_fresh_invocation() {
                     continuation["detail-type"],
                     report::CONTINUATION_DETAIL_TYPE
                 );
-                input = report::RunInput::from_event(continuation);
+                input = r
+                    .deps
+                    .continuations
+                    .input_of(continuation, night() + Duration::hours(1))
+                    .unwrap();
             }
             None => {
                 assert_eq!(s.continue_after, None);
@@ -478,4 +482,59 @@ async fn a_service_that_refuses_oversized_requests_gets_none_from_a_20000_callba
     assert_eq!(oversized.num_calls(), 0, "no request over 256 KB");
     assert_eq!(out.published, events.len());
     assert!(out.failed.is_empty());
+}
+
+#[tokio::test]
+async fn a_continuation_put_on_the_bus_by_anyone_else_starts_nothing() {
+    let r = report_fixture(night() + Duration::hours(1)).await;
+    three_tenants(&r.store).await;
+    let s = report::run(
+        &r.deps,
+        &report::RunInput::default(),
+        &report::Budget::until(std::time::Instant::now()),
+    )
+    .await;
+    report::hand_off(&r.deps, &s).await.unwrap();
+    let genuine = r
+        .watcher
+        .drain()
+        .await
+        .into_iter()
+        .find(|e| e["detail-type"] == report::CONTINUATION_DETAIL_TYPE)
+        .expect("the run handed its rest on");
+    let now = night() + Duration::hours(1);
+    let keys = &r.deps.continuations;
+    assert_eq!(
+        keys.input_of(&genuine, now).unwrap().after.as_deref(),
+        Some("t1")
+    );
+    let refused = |ev: &serde_json::Value, at| keys.input_of(ev, at).map_err(|e| e.0);
+    // Forged by another sender: no signature, another key, or a changed cursor.
+    let mut unsigned = genuine.clone();
+    unsigned["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("signature");
+    let other_key = report::Continuations::new(b"someone else's key").sign(report::RunInput {
+        after: None,
+        started_at: Some(now),
+    });
+    let mut forged = genuine.clone();
+    forged["detail"] = other_key;
+    let mut moved = genuine.clone();
+    moved["detail"]["after"] = json!("t0");
+    let mut restarted = genuine.clone();
+    restarted["detail"]["startedAt"] = json!((now - Duration::minutes(1)).to_rfc3339());
+    assert_eq!(
+        refused(&unsigned, now),
+        Err("not a continuation of this function")
+    );
+    for ev in [&forged, &moved, &restarted] {
+        assert_eq!(refused(ev, now), Err("bad signature"), "{ev}");
+    }
+    // Replayed the next day: that run is over.
+    assert_eq!(
+        refused(&genuine, now + Duration::days(1)),
+        Err("a run that is not under way")
+    );
 }

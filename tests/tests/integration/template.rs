@@ -175,13 +175,21 @@ fn the_sample_events_are_what_api_gateway_and_the_schedule_send() {
     let ev: ApiGatewayV2httpRequest = serde_json::from_value(read("contacts-get.json")).unwrap();
     let caller = afterhours_adapters::http::Caller::from_claims(&ApiRequest::from_apigw(ev).claims);
     assert_eq!(caller.unwrap().tenant, "demo");
+    // The continuation sample is signed with `make run`'s continuation key.
     let continuation = read("report-continuation.json");
+    let local = report::Continuations::new(b"local-report-continuation-key");
+    let half_an_hour_in =
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 22, 11, 30, 0).unwrap();
     assert_eq!(
-        report::RunInput::from_event(&continuation).after.as_deref(),
+        local
+            .input_of(&continuation, half_an_hour_in)
+            .unwrap()
+            .after
+            .as_deref(),
         Some("demo")
     );
     assert_eq!(
-        report::RunInput::from_event(&read("report-schedule.json")),
-        report::RunInput::default()
+        local.input_of(&read("report-schedule.json"), half_an_hour_in),
+        Ok(report::RunInput::default())
     );
 }

@@ -418,17 +418,16 @@ impl Caller {
         let clean = |v: Option<&String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let agent = clean(claims.get("sub"))
             .ok_or_else(|| ApiError::Unauthorized("The token has no subject (sub).".into()))?;
-        let tenant = clean(claims.get("custom:tenant_id"))
-            .or_else(|| clean(claims.get("tenant_id")))
-            .ok_or_else(|| {
-                ApiError::Unauthorized("The token names no tenant (custom:tenant_id).".into())
-            })?;
-        let groups = clean(claims.get("cognito:groups"))
-            .or_else(|| clean(claims.get("role")))
-            .unwrap_or_default();
+        // Cognito's claims only: the local stack's `tenant_id` / `role`
+        // shorthands are mapped by its own gateway, never accepted here.
+        let tenant = clean(claims.get("custom:tenant_id")).ok_or_else(|| {
+            ApiError::Unauthorized("The token names no tenant (custom:tenant_id).".into())
+        })?;
+        let groups = clean(claims.get("cognito:groups")).unwrap_or_default();
         let role = parse_roles(&groups).ok_or_else(|| {
-            ApiError::Unauthorized(
-                "The token has no known role (agent, supervisor or admin).".into(),
+            ApiError::Forbidden(
+                "The token's groups name no role of this service (agent, supervisor or admin)."
+                    .into(),
             )
         })?;
         let unusable =
@@ -469,14 +468,28 @@ pub fn role_name(r: Role) -> &'static str {
     }
 }
 
-/// The strongest known role in a claim: `admin`, `[admin]`, `[agent supervisor]`,
-/// `["agent","admin"]` or `agent,admin` (API Gateway flattens lists to strings).
-fn parse_roles(s: &str) -> Option<Role> {
-    s.split([',', ' ', '[', ']', '"'])
-        .filter_map(|p| match p.trim().to_ascii_lowercase().as_str() {
-            "agent" | "agents" => Some(Role::Agent),
-            "supervisor" | "supervisors" => Some(Role::Supervisor),
-            "admin" | "admins" => Some(Role::Admin),
+/// The strongest role among the groups of a `cognito:groups` claim, by exact
+/// name (`agent`, `supervisor`, `admin`, case-sensitive). API Gateway hands
+/// an array over as `[agent admin]` (split on whitespace only); a JSON array
+/// `["agent","admin"]` works too. `Admins`, `ADMIN` or `sales,admin` are no role.
+fn parse_roles(claim: &str) -> Option<Role> {
+    let claim = claim.trim();
+    let groups: Vec<String> = match serde_json::from_str::<Vec<String>>(claim) {
+        Ok(list) => list,
+        Err(_) => {
+            let inner = claim
+                .strip_prefix('[')
+                .and_then(|c| c.strip_suffix(']'))
+                .unwrap_or(claim);
+            inner.split_whitespace().map(String::from).collect()
+        }
+    };
+    groups
+        .iter()
+        .filter_map(|g| match g.as_str() {
+            "agent" => Some(Role::Agent),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
             _ => None,
         })
         .max()

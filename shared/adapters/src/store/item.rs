@@ -11,22 +11,76 @@ use serde_json::Value;
 use super::{Item, StoreError};
 use crate::model::{Channel, ContactRecord, Delivery, PointerKind, RecordKey, TemplateRef};
 
-/// The item's key for error messages.
-fn key_of(item: &Item) -> String {
+/// An item's kind, for error messages: the first part of its PK and its SK
+/// (`T/CUST`, `T#A/C`), never an id or a number.
+fn kind_of(pk: &str, sk: &str) -> String {
+    let tags = |k: &str| {
+        k.split('#')
+            .step_by(2)
+            .take_while(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_uppercase()))
+            .collect::<Vec<_>>()
+            .join("#")
+    };
+    format!("{}/{}", tags(pk), tags(sk))
+}
+
+/// What a malformed item's error may say of it: its kind, and a short hash
+/// of its key (enough to find it, telling nothing of the customer).
+pub(super) fn malformed(item: &Item, reason: impl std::fmt::Display) -> StoreError {
+    use sha2::{Digest, Sha256};
     let part = |k: &str| {
         item.get(k)
             .and_then(|v| v.as_s().ok())
             .map_or("?", String::as_str)
             .to_string()
     };
-    format!("{}/{}", part("PK"), part("SK"))
+    let (pk, sk) = (part("PK"), part("SK"));
+    let hash = Sha256::digest(format!("{pk}/{sk}").as_bytes());
+    StoreError::Malformed {
+        kind: kind_of(&pk, &sk),
+        key_hash: hex::encode(&hash[..6]),
+        reason: redact(&reason.to_string()),
+    }
 }
 
-pub(super) fn malformed(item: &Item, reason: impl std::fmt::Display) -> StoreError {
-    StoreError::Malformed {
-        key: key_of(item),
-        reason: reason.to_string(),
+/// serde's messages quote the values they refused (`invalid type: string
+/// "5511…"`): quoted text and long digit runs are left out.
+fn redact(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut quoted = false;
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        if digits.chars().count() >= 5 {
+            out.push('…');
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in reason.chars() {
+        if c == '"' {
+            flush(&mut digits, &mut out);
+            if !quoted {
+                out.push_str("\"…");
+            }
+            quoted = !quoted;
+            if !quoted {
+                out.push('"');
+            }
+            continue;
+        }
+        if quoted {
+            continue;
+        }
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
     }
+    flush(&mut digits, &mut out);
+    out
 }
 
 /// Any item as `T`.
@@ -268,7 +322,7 @@ mod tests {
         i.remove("firstAt");
         let e = record_of(&i).unwrap_err();
         assert!(
-            matches!(&e, StoreError::Malformed { key, reason } if key == "T#t#A#a/C#c#1" && reason.contains("firstAt")),
+            matches!(&e, StoreError::Malformed { kind, reason, .. } if kind == "T#A/C" && reason.contains("firstAt")),
             "{e}"
         );
         let mut i = record_item();
@@ -287,5 +341,60 @@ mod tests {
         assert_eq!(counter_of(&i).unwrap().version, 3);
         i.insert("sends".into(), AttributeValue::L(vec![s("yesterday")]));
         assert!(matches!(counter_of(&i), Err(StoreError::Malformed { .. })));
+    }
+
+    #[test]
+    fn a_malformed_items_error_names_no_phone_number() {
+        let phone = "5511999990000";
+        let mut i = key("T#t1", format!("CUST#{phone}"));
+        i.insert("agentId".into(), n(7));
+        i.insert("waId".into(), n(5511999990000));
+        let mut rec = record_item();
+        rec.insert("SK".into(), s(format!("C#{phone}#1700000000")));
+        rec.insert("waId".into(), AttributeValue::M(Default::default()));
+        rec.insert("msgCount".into(), s(phone));
+        for e in [
+            malformed(
+                &i,
+                format!("invalid type: string \"{phone}\", expected i64"),
+            ),
+            record_of(&rec).unwrap_err(),
+        ] {
+            let logged = e.to_string();
+            assert!(!logged.contains(phone), "{logged}");
+            assert!(!logged.contains("99999"), "{logged}");
+            assert!(logged.contains("key hash"), "{logged}");
+        }
+        let e = malformed(&i, "missing field `agentId`");
+        assert!(
+            matches!(&e, StoreError::Malformed { kind, key_hash, reason }
+                if kind == "T/CUST" && key_hash.len() == 12 && reason == "missing field `agentId`"),
+            "{e}"
+        );
+        // The same key always hashes the same, another key differently.
+        let again = malformed(&i, "x");
+        let other = malformed(&key("T#t1", "CUST#5511999990001"), "x");
+        let hash = |e: &StoreError| match e {
+            StoreError::Malformed { key_hash, .. } => key_hash.clone(),
+            _ => unreachable!(),
+        };
+        assert_eq!(hash(&e), hash(&again));
+        assert_ne!(hash(&e), hash(&other));
+    }
+
+    #[test]
+    fn serdes_quoted_values_and_long_numbers_are_left_out() {
+        assert_eq!(
+            redact("invalid type: string \"5511 9999\", expected i64 at line 1"),
+            "invalid type: string \"…\", expected i64 at line 1"
+        );
+        assert_eq!(
+            redact("invalid value: integer `5511999990000`"),
+            "invalid value: integer `…`"
+        );
+        assert_eq!(
+            redact("missing field `firstAt` 1234"),
+            "missing field `firstAt` 1234"
+        );
     }
 }

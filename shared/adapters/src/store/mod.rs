@@ -69,8 +69,14 @@ pub enum DynamoFailure {
 pub enum StoreError {
     #[error("dynamodb ({kind:?}): {detail}")]
     Dynamo { kind: DynamoFailure, detail: String },
-    #[error("stored item {key} is malformed: {reason}")]
-    Malformed { key: String, reason: String },
+    /// Names the item by its kind and a hash of its key, never the key
+    /// itself: keys carry customers' numbers, and this error is logged.
+    #[error("stored item {kind} (key hash {key_hash}) is malformed: {reason}")]
+    Malformed {
+        kind: String,
+        key_hash: String,
+        reason: String,
+    },
     #[error("the cursor is not one this service issued for this query")]
     BadCursor,
     #[error("phone number {0} is bound to another tenant")]
