@@ -179,6 +179,8 @@ pub struct Stats {
     pub prompts_failed: usize,
     pub answered_yes: usize,
     pub answered_no: usize,
+    /// Taps quoting a prompt that went to another customer (changed nothing).
+    pub foreign_taps: usize,
     pub statuses: usize,
 }
 
@@ -196,6 +198,7 @@ impl Stats {
             .add("PromptsFailed", self.prompts_failed)
             .add("CallbacksAnsweredYes", self.answered_yes)
             .add("CallbacksAnsweredNo", self.answered_no)
+            .add("ForeignTaps", self.foreign_taps)
             .add("StatusesApplied", self.statuses);
         c.emit();
         for (why, n) in &self.skipped {

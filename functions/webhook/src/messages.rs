@@ -2,7 +2,9 @@
 //! next-hours prompt for the first of a closed period (only while still
 //! closed, several of one POST at once), the customer's Yes/No.
 
-use afterhours_adapters::model::{Channel, Inbound, IngestOutcome, PromptTag, RecordKey};
+use afterhours_adapters::model::{
+    Channel, Inbound, IngestOutcome, PromptTag, RecordKey, Tap, TapOutcome,
+};
 use afterhours_adapters::store::{DynamoFailure, StoreError};
 use afterhours_rules::display::mask;
 use afterhours_rules::prompt::{answer_of, prompt_body, prompt_message};
@@ -66,14 +68,22 @@ pub async fn process(
     };
     if let (MessageKind::ButtonReply { id, .. }, Some(ctx)) = (&m.kind, &m.context_id) {
         if let Some(yes) = answer_of(id) {
-            let answered = deps
-                .store
-                .answer_callback(&channel.tenant_id, ctx, yes, m.timestamp)
-                .await?;
-            if answered && yes {
-                stats.answered_yes += 1;
-            } else if answered {
-                stats.answered_no += 1;
+            let tap = Tap {
+                tenant: &channel.tenant_id,
+                customer,
+                prompt_wamid: ctx,
+                yes,
+                at: m.timestamp,
+            };
+            match deps.store.answer_callback(&tap).await? {
+                TapOutcome::Answered if yes => stats.answered_yes += 1,
+                TapOutcome::Answered => stats.answered_no += 1,
+                TapOutcome::Foreign => {
+                    // Whose number it was stays out of the logs.
+                    tracing::warn!("a tap quoting a prompt sent to another customer; ignored");
+                    stats.foreign_taps += 1;
+                }
+                TapOutcome::Unchanged => {}
             }
         }
     }

@@ -331,7 +331,13 @@ pub async fn seed_pending(
     let prompt = format!("wamid.benchprompt{tag}");
     store.mark_prompt_sent(key, &prompt, at).await.map_err(e)?;
     store
-        .answer_callback(&key.tenant, &prompt, true, at)
+        .answer_callback(&afterhours_adapters::model::Tap {
+            tenant: &key.tenant,
+            customer: &key.customer,
+            prompt_wamid: &prompt,
+            yes: true,
+            at,
+        })
         .await
         .map_err(e)?;
     Ok(())

@@ -135,6 +135,36 @@ pub enum IngestOutcome {
     Duplicate,
 }
 
+/// A customer's tap on a prompt's button.
+#[derive(Debug, Clone, Copy)]
+pub struct Tap<'a> {
+    pub tenant: &'a str,
+    /// Who tapped (the customer id, as records name customers).
+    pub customer: &'a str,
+    /// The prompt the tap quotes (`context.id`).
+    pub prompt_wamid: &'a str,
+    pub yes: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// What a tap did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TapOutcome {
+    /// The record took the answer.
+    Answered,
+    /// Nothing changed: a redelivered or older tap, another tenant's prompt,
+    /// or a tap kept until the prompt's bookkeeping arrives.
+    Unchanged,
+    /// The prompt went to another customer: nothing changed.
+    Foreign,
+}
+
+impl TapOutcome {
+    pub fn answered(self) -> bool {
+        self == TapOutcome::Answered
+    }
+}
+
 /// Filters of `GET /contacts`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListFilter {

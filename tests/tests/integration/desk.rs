@@ -4,6 +4,7 @@
 use afterhours_adapters::cursor::CursorSigner;
 use afterhours_adapters::http::ApiResponse;
 use afterhours_adapters::lambda::fixed_clock;
+use afterhours_adapters::model::Tap;
 use afterhours_tests::*;
 use chrono::Duration;
 use serde_json::{json, Value};
@@ -1091,12 +1092,13 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
         .find(|r| r.name.as_deref() == Some("Maria"))
         .unwrap();
     f.store
-        .answer_callback(
-            &f.tenant,
-            maria.prompt_wamid.as_deref().unwrap(),
-            true,
-            night(),
-        )
+        .answer_callback(&Tap {
+            tenant: &f.tenant,
+            customer: &maria.key.customer,
+            prompt_wamid: maria.prompt_wamid.as_deref().unwrap(),
+            yes: true,
+            at: night(),
+        })
         .await
         .unwrap();
     // A channel whose default agent has no record yet still lists them.

@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use afterhours_adapters::lambda::fixed_clock;
 use afterhours_adapters::model::{Inbound, IngestOutcome, PromptTag, RecordKey};
 use afterhours_rules::callback::RequestedCallback;
-use afterhours_rules::prompt::YES_ID;
+use afterhours_rules::prompt::{NO_ID, YES_ID};
 use afterhours_tests::*;
 use chrono::{Duration, TimeZone, Utc};
 use futures::stream::{self, StreamExt};
@@ -336,4 +336,111 @@ async fn ten_thousand_messages_of_one_night_keep_the_record_small() {
         .map(|(k, v)| k.len() + format!("{v:?}").len())
         .sum();
     assert!(size < 2_000, "the record stays small: {size}");
+}
+
+#[tokio::test]
+async fn a_customer_cannot_answer_another_customers_prompt() {
+    let f = fixture().await;
+    let (y, x) = ("5511999990111", "5511999990112");
+    let body = messages_payload(
+        &f.pnid,
+        &[
+            ("wamid.y1", y, night().timestamp(), Some("Yara")),
+            ("wamid.x1", x, night().timestamp(), Some("Xavier")),
+        ],
+    );
+    assert_eq!(f.post(&body).await.status, 200);
+    let record_of = |recs: Vec<afterhours_adapters::model::ContactRecord>, who: &str| {
+        recs.into_iter().find(|r| r.key.customer == who).unwrap()
+    };
+    let ys_prompt = record_of(f.records("a-1").await, y).prompt_wamid.unwrap();
+    // X taps Yes quoting the prompt that went to Y: acknowledged, and nothing changes.
+    let forged = tap(
+        &f.pnid,
+        x,
+        &ys_prompt,
+        YES_ID,
+        night() + Duration::minutes(2),
+        "wamid.forged",
+    );
+    assert_eq!(f.post(&forged).await.status, 200);
+    let recs = f.records("a-1").await;
+    assert_eq!(
+        record_of(recs.clone(), y).requested_callback,
+        RequestedCallback::Pending
+    );
+    assert_eq!(
+        record_of(recs, x).requested_callback,
+        RequestedCallback::Pending
+    );
+    // Y's own tap still counts.
+    let own = tap(
+        &f.pnid,
+        y,
+        &ys_prompt,
+        YES_ID,
+        night() + Duration::minutes(3),
+        "wamid.own",
+    );
+    assert_eq!(f.post(&own).await.status, 200);
+    assert_eq!(
+        record_of(f.records("a-1").await, y).requested_callback,
+        RequestedCallback::Yes
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_tap_parked_before_the_prompts_bookkeeping_is_never_applied() {
+    let f = fixture().await;
+    let (y, x) = ("5511999990113", "5511999990114");
+    // Y's record, whose prompt went out but whose bookkeeping was not stored.
+    let k = RecordKey {
+        tenant: f.tenant.clone(),
+        agent: "a-1".into(),
+        customer: y.into(),
+        period: Utc
+            .with_ymd_and_hms(2026, 11, 20, 21, 0, 0)
+            .unwrap()
+            .timestamp(),
+    };
+    f.store
+        .record_inbound(&Inbound {
+            key: k.clone(),
+            channel: f.pnid.clone(),
+            wamid: "wamid.y".into(),
+            at: night(),
+            wa_id: Some(y.into()),
+            user_id: None,
+            name: None,
+        })
+        .await
+        .unwrap();
+    // Y taps No; then X, later, taps Yes on the same prompt: both parked.
+    for (who, button, minute, id) in [(y, NO_ID, 2, "wamid.tap-y"), (x, YES_ID, 3, "wamid.tap-x")] {
+        let t = tap(
+            &f.pnid,
+            who,
+            "wamid.prompt-y",
+            button,
+            night() + Duration::minutes(minute),
+            id,
+        );
+        assert_eq!(f.post(&t).await.status, 200);
+    }
+    // The prompt's status completes the bookkeeping: Y's own answer lands, X's never.
+    let status = envelope(
+        &f.pnid,
+        json!({"statuses": [{"id": "wamid.prompt-y", "status": "delivered",
+            "timestamp": (night().timestamp() + 60).to_string(), "recipient_id": y,
+            "biz_opaque_callback_data": PromptTag::new(&k).encode()}]}),
+    );
+    assert_eq!(f.post(&status).await.status, 200);
+    let rec = f.store.get_record(&k, night()).await.unwrap().unwrap();
+    assert_eq!(rec.requested_callback, RequestedCallback::No);
+    assert!(f
+        .store
+        .pending_callbacks(&f.tenant, night())
+        .await
+        .unwrap()
+        .is_empty());
 }

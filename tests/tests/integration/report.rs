@@ -46,7 +46,13 @@ async fn record(
         let prompt = format!("p-{tenant}-{customer}");
         store.mark_prompt_sent(&k, &prompt, at).await.unwrap();
         store
-            .answer_callback(tenant, &prompt, yes, at + Duration::minutes(1))
+            .answer_callback(&afterhours_adapters::model::Tap {
+                tenant,
+                customer,
+                prompt_wamid: &prompt,
+                yes,
+                at: at + Duration::minutes(1),
+            })
             .await
             .unwrap();
     }

@@ -77,12 +77,13 @@ pub async fn send_fixture(cap: Option<u32>) -> SendFixture {
     .await;
     let rec = f.records("a-1").await.remove(0);
     f.store
-        .answer_callback(
-            &f.tenant,
-            rec.prompt_wamid.as_deref().unwrap(),
-            true,
-            night(),
-        )
+        .answer_callback(&afterhours_adapters::model::Tap {
+            tenant: &f.tenant,
+            customer: &rec.key.customer,
+            prompt_wamid: rec.prompt_wamid.as_deref().unwrap(),
+            yes: true,
+            at: night(),
+        })
         .await
         .unwrap();
     let eb = eventbridge().await;

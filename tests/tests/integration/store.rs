@@ -4,7 +4,7 @@
 use afterhours_adapters::cursor::CursorSigner;
 use afterhours_adapters::model::{
     Channel, DeliveryUpdate, Inbound, IngestOutcome, ListFilter, ListQuery, RecordKey,
-    StoredResponse, TemplateRef,
+    StoredResponse, Tap, TapOutcome, TemplateRef,
 };
 use afterhours_adapters::store::{IdempotencyClaim, Reservation, SendTarget, StoreError};
 use afterhours_rules::callback::RequestedCallback;
@@ -272,22 +272,30 @@ async fn the_callback_answer_moves_the_record_in_and_out_of_the_pending_index() 
         RequestedCallback::Pending
     );
     let tap = t0() + Duration::minutes(2);
-    assert!(store
-        .answer_callback("t1", "wamid.prompt", true, tap)
-        .await
-        .unwrap());
-    assert!(
-        !store
-            .answer_callback("t1", "wamid.prompt", true, tap)
-            .await
-            .unwrap(),
+    let answer = |tenant: &'static str, yes: bool, at| {
+        let store = store.clone();
+        async move {
+            store
+                .answer_callback(&Tap {
+                    tenant,
+                    customer: "5511",
+                    prompt_wamid: "wamid.prompt",
+                    yes,
+                    at,
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(answer("t1", true, tap).await, TapOutcome::Answered);
+    assert_eq!(
+        answer("t1", true, tap).await,
+        TapOutcome::Unchanged,
         "a redelivered tap changes nothing"
     );
-    assert!(
-        !store
-            .answer_callback("t2", "wamid.prompt", false, tap + Duration::minutes(1))
-            .await
-            .unwrap(),
+    assert_eq!(
+        answer("t2", false, tap + Duration::minutes(1)).await,
+        TapOutcome::Unchanged,
         "another tenant cannot answer"
     );
     let pending = store.pending_callbacks("t1", t0()).await.unwrap();
@@ -298,10 +306,10 @@ async fn the_callback_answer_moves_the_record_in_and_out_of_the_pending_index() 
         .await
         .unwrap()
         .is_empty());
-    assert!(store
-        .answer_callback("t1", "wamid.prompt", false, tap + Duration::minutes(1))
-        .await
-        .unwrap());
+    assert_eq!(
+        answer("t1", false, tap + Duration::minutes(1)).await,
+        TapOutcome::Answered
+    );
     assert!(store
         .pending_callbacks("t1", t0())
         .await
@@ -316,10 +324,17 @@ async fn the_callback_answer_moves_the_record_in_and_out_of_the_pending_index() 
             .requested_callback,
         RequestedCallback::No
     );
-    assert!(!store
-        .answer_callback("t1", "wamid.unknown", true, tap)
-        .await
-        .unwrap());
+    let unknown = Tap {
+        tenant: "t1",
+        customer: "5511",
+        prompt_wamid: "wamid.unknown",
+        yes: true,
+        at: tap,
+    };
+    assert_eq!(
+        store.answer_callback(&unknown).await.unwrap(),
+        TapOutcome::Unchanged
+    );
 }
 
 #[tokio::test]
@@ -335,7 +350,13 @@ async fn a_sent_record_leaves_the_pending_index_and_remembers_the_sender() {
         .await
         .unwrap();
     store
-        .answer_callback("t1", "wamid.prompt", true, t0())
+        .answer_callback(&Tap {
+            tenant: "t1",
+            customer: "5511",
+            prompt_wamid: "wamid.prompt",
+            yes: true,
+            at: t0(),
+        })
         .await
         .unwrap();
     afterhours_tests::mark_sent(
@@ -629,7 +650,16 @@ async fn expired_records_are_never_returned() {
         .await
         .unwrap();
     store.mark_prompt_sent(&k, "p", t0()).await.unwrap();
-    store.answer_callback("t1", "p", true, t0()).await.unwrap();
+    store
+        .answer_callback(&Tap {
+            tenant: "t1",
+            customer: "5511",
+            prompt_wamid: "p",
+            yes: true,
+            at: t0(),
+        })
+        .await
+        .unwrap();
     let later = t0() + Duration::days(7);
     assert!(store
         .get_record(&k, later - Duration::seconds(1))

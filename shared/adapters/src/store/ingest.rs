@@ -13,7 +13,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::item::{parse, Pointer, PointerItem};
 use super::{applied, failed_condition, key, n, s, Item, Store, StoreError};
-use crate::model::{DeliveryUpdate, Inbound, IngestOutcome, PointerKind, RecordKey};
+use crate::model::{
+    DeliveryUpdate, Inbound, IngestOutcome, PointerKind, RecordKey, Tap, TapOutcome,
+};
 
 /// A pending callback's sort key in the pending index and the LSI: first contact, then identity.
 pub(super) fn order_key(first_at: DateTime<Utc>, k: &RecordKey) -> String {
@@ -312,8 +314,9 @@ impl Store {
 
     /// The prompt's bookkeeping completed from one of its statuses (found
     /// through the record named in its `biz_opaque_callback_data`), when the
-    /// webhook that sent it stopped before storing it; a tap that came in
-    /// the meantime and was parked is applied now. Returns whether it changed.
+    /// webhook that sent it stopped before storing it; a tap of the record's
+    /// own customer that came in the meantime and was parked is applied now
+    /// (anyone else's parked tap never is). Returns whether it changed.
     pub async fn complete_prompt(
         &self,
         k: &RecordKey,
@@ -323,13 +326,19 @@ impl Store {
         if !self.mark_prompt_sent(k, wamid, at).await? {
             return Ok(false);
         }
-        let parked = match self.get_consistent(key(format!("W#{wamid}"), "W")).await? {
-            Some(item) => parse::<PointerItem>(&item)?.parked(),
-            None => None,
-        };
-        if let Some((answer, at)) = parked {
-            self.answer_callback(&k.tenant, wamid, answer == RequestedCallback::Yes, at)
-                .await?;
+        let parked = self
+            .get_consistent(key(format!("W#{wamid}"), "W"))
+            .await?
+            .and_then(|item| parked_tap(&item, &k.customer));
+        if let Some((yes, at)) = parked {
+            self.answer_callback(&Tap {
+                tenant: &k.tenant,
+                customer: &k.customer,
+                prompt_wamid: wamid,
+                yes,
+                at,
+            })
+            .await?;
         }
         Ok(true)
     }
@@ -345,79 +354,78 @@ impl Store {
     }
 
     /// A tap on a prompt whose bookkeeping is not stored (yet): kept on the
-    /// pointer's item until [`Store::complete_prompt`] finds it. Only a newer tap wins.
-    async fn park_answer(
-        &self,
-        tenant: &str,
-        prompt_wamid: &str,
-        yes: bool,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    /// pointer's item, under the customer who tapped, until
+    /// [`Store::complete_prompt`] finds it. Only a newer tap of the same
+    /// customer replaces it, so nobody else's tap can take its place.
+    async fn park_answer(&self, t: &Tap<'_>) -> Result<bool, StoreError> {
+        let (answer, when) = parked_names(t.customer);
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("W#{prompt_wamid}"), "W")))
+            .set_key(Some(key(format!("W#{}", t.prompt_wamid), "W")))
             .update_expression(
-                "SET tenantId = if_not_exists(tenantId, :t), parkedAnswer = :ans, parkedAt = :at, expiresAt = :exp",
+                "SET tenantId = if_not_exists(tenantId, :t), #ans = :ans, #at = :at, expiresAt = :exp",
             )
             .condition_expression(
-                "attribute_not_exists(recordPK) AND (attribute_not_exists(parkedAt) OR parkedAt < :at)",
+                "attribute_not_exists(recordPK) AND (attribute_not_exists(#at) OR #at < :at)",
             )
-            .expression_attribute_values(":t", s(tenant))
-            .expression_attribute_values(":ans", callback(RequestedCallback::answer(yes)))
-            .expression_attribute_values(":at", n(at.timestamp()))
-            .expression_attribute_values(":exp", expiry(at, 1))
+            .expression_attribute_names("#ans", answer)
+            .expression_attribute_names("#at", when)
+            .expression_attribute_values(":t", s(t.tenant))
+            .expression_attribute_values(":ans", callback(RequestedCallback::answer(t.yes)))
+            .expression_attribute_values(":at", n(t.at.timestamp()))
+            .expression_attribute_values(":exp", expiry(t.at, 1))
             .send()
             .await;
         applied(res)
     }
 
-    /// The customer tapped Yes or No on the prompt `prompt_wamid`. Only a newer tap
-    /// changes the answer, so a redelivered tap changes nothing. A pending `yes`
-    /// puts the record in the pending-callback index; anything else takes it out.
-    /// Returns whether the record changed.
-    pub async fn answer_callback(
-        &self,
-        tenant: &str,
-        prompt_wamid: &str,
-        yes: bool,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let p = match self.pointer(tenant, prompt_wamid).await? {
+    /// The customer tapped Yes or No on the prompt they were sent. Only a
+    /// newer tap changes the answer, so a redelivered tap changes nothing; a
+    /// tap quoting a prompt that went to another customer changes nothing
+    /// ([`TapOutcome::Foreign`]). A pending `yes` puts the record in the
+    /// pending-callback index; anything else takes it out.
+    pub async fn answer_callback(&self, t: &Tap<'_>) -> Result<TapOutcome, StoreError> {
+        let p = match self.pointer(t.tenant, t.prompt_wamid).await? {
             Some(p) if p.kind == PointerKind::Prompt => p,
-            Some(_) => return Ok(false),
+            Some(_) => return Ok(TapOutcome::Unchanged),
             None => {
                 // Its pointer is not stored: keep the tap for when the prompt's status brings it.
-                if self.park_answer(tenant, prompt_wamid, yes, at).await? {
+                if self.park_answer(t).await? {
                     tracing::warn!(
                         "a tap on a prompt without bookkeeping; parked until its status"
                     );
-                    return Ok(false);
+                    return Ok(TapOutcome::Unchanged);
                 }
                 // The pointer appeared in between (or a newer tap is parked).
-                match self.pointer(tenant, prompt_wamid).await? {
+                match self.pointer(t.tenant, t.prompt_wamid).await? {
                     Some(p) if p.kind == PointerKind::Prompt => p,
-                    _ => return Ok(false),
+                    _ => return Ok(TapOutcome::Unchanged),
                 }
             }
         };
+        if customer_of_sk(&p.record_sk) != Some(t.customer) {
+            return Ok(TapOutcome::Foreign);
+        }
         let attempt = |with_index: bool| {
             let req = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key(p.record_pk.clone(), p.record_sk.clone())))
-                .expression_attribute_values(":ans", callback(RequestedCallback::answer(yes)))
-                .expression_attribute_values(":at", n(at.timestamp()))
-                .expression_attribute_values(":w", s(prompt_wamid));
-            let base = "attribute_exists(PK) AND promptWamid = :w AND (attribute_not_exists(callbackAt) OR callbackAt < :at)";
+                .expression_attribute_values(":ans", callback(RequestedCallback::answer(t.yes)))
+                .expression_attribute_values(":at", n(t.at.timestamp()))
+                .expression_attribute_values(":w", s(t.prompt_wamid))
+                .expression_attribute_values(":c", s(t.customer));
+            let base = "attribute_exists(PK) AND promptWamid = :w AND customerId = :c \
+                        AND (attribute_not_exists(callbackAt) OR callbackAt < :at)";
             let req = if with_index {
                 req.update_expression(
                     "SET requestedCallback = :ans, callbackAt = :at, GSI1PK = :g, GSI1SK = LSK",
                 )
                 .condition_expression(format!("{base} AND messageSent = :false"))
-                .expression_attribute_values(":g", s(format!("T#{tenant}")))
+                .expression_attribute_values(":g", s(format!("T#{}", t.tenant)))
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
             } else {
                 req.update_expression(
@@ -427,11 +435,14 @@ impl Store {
             };
             req.send()
         };
-        if yes && applied(attempt(true).await)? {
-            return Ok(true);
-        }
-        // A `no`, or a `yes` on a record already answered by an active message.
-        applied(attempt(false).await)
+        let answered = (t.yes && applied(attempt(true).await)?)
+            // A `no`, or a `yes` on a record already answered by an active message.
+            || applied(attempt(false).await)?;
+        Ok(if answered {
+            TapOutcome::Answered
+        } else {
+            TapOutcome::Unchanged
+        })
     }
 
     /// A delivery status for a message this system sent. Statuses never move a
@@ -466,4 +477,30 @@ impl Store {
         };
         applied(req.send().await).map(Some)
     }
+}
+
+/// The customer a record's sort key (`C#{customer}#{period}`) names.
+fn customer_of_sk(sk: &str) -> Option<&str> {
+    sk.strip_prefix("C#")?.rsplit_once('#').map(|(c, _)| c)
+}
+
+/// The attributes a customer's parked tap is kept in on a prompt's pointer item.
+fn parked_names(customer: &str) -> (String, String) {
+    (
+        format!("parkedAnswer_{customer}"),
+        format!("parkedAt_{customer}"),
+    )
+}
+
+/// The tap `customer` parked on a pointer item: yes or no, and when.
+fn parked_tap(item: &Item, customer: &str) -> Option<(bool, DateTime<Utc>)> {
+    use chrono::TimeZone;
+    let (answer, when) = parked_names(customer);
+    let yes = match item.get(&answer)?.as_s().ok()?.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return None,
+    };
+    let secs: i64 = item.get(&when)?.as_n().ok()?.parse().ok()?;
+    Some((yes, Utc.timestamp_opt(secs, 0).single()?))
 }

@@ -221,7 +221,8 @@ pub(super) struct Pointer {
     pub kind: PointerKind,
 }
 
-/// A pointer's item: where it leads, and a tap parked there before it led anywhere.
+/// A pointer's item: where it leads (taps parked there before it led
+/// anywhere are read by the ingest module, per customer).
 #[derive(Debug, Clone, Deserialize)]
 pub(super) struct PointerItem {
     #[serde(rename = "tenantId")]
@@ -232,10 +233,6 @@ pub(super) struct PointerItem {
     record_sk: Option<String>,
     #[serde(rename = "pointerKind")]
     kind: Option<PointerKind>,
-    #[serde(rename = "parkedAnswer")]
-    parked_answer: Option<RequestedCallback>,
-    #[serde(rename = "parkedAt")]
-    parked_at: Option<i64>,
 }
 
 impl PointerItem {
@@ -246,12 +243,6 @@ impl PointerItem {
             record_sk: self.record_sk?,
             kind: self.kind?,
         })
-    }
-
-    /// The parked tap: the answer and when it was given.
-    pub(super) fn parked(&self) -> Option<(RequestedCallback, DateTime<Utc>)> {
-        let at = Utc.timestamp_opt(self.parked_at?, 0).single()?;
-        Some((self.parked_answer?, at))
     }
 }
 
