@@ -10,7 +10,7 @@ use afterhours_adapters::graph::GraphError;
 use afterhours_adapters::http::{ApiError, ApiResponse, Caller};
 use afterhours_adapters::i18n::Lang;
 use afterhours_adapters::metrics::{emit_dimensioned, Counts};
-use afterhours_adapters::model::{SendTag, SentMessage, StoredResponse, UnknownSend};
+use afterhours_adapters::model::{DirectSend, SendTag, SentMessage, StoredResponse, UnknownSend};
 use afterhours_rules::cap::local_iso;
 use afterhours_rules::display::mask;
 use chrono::{DateTime, Utc};
@@ -49,6 +49,7 @@ impl Attempt<'_> {
             send_id: self.send_id.clone(),
             template: Some(c.template.clone()),
             customer,
+            sent_at: Some(self.now.timestamp()),
         };
         json!({
             "messaging_product": "whatsapp",
@@ -118,14 +119,16 @@ async fn sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) -> ApiResponse {
             .await
             .map(|_| ()),
         Target::Direct(d) => {
+            let send = DirectSend {
+                tenant: &a.caller.tenant,
+                customer: &d.customer,
+                sender: &a.caller.agent,
+                wamid,
+                sent_at: a.now,
+                at: a.now,
+            };
             deps.store
-                .direct_sent(
-                    &a.caller.tenant,
-                    &d.customer,
-                    &a.caller.agent,
-                    a.now,
-                    a.stored(200, &body).as_ref(),
-                )
+                .direct_sent(&send, a.stored(200, &body).as_ref())
                 .await
         }
     };

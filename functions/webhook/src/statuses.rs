@@ -4,7 +4,7 @@
 //! whose webhook stopped before storing it.
 
 use afterhours_adapters::model::{
-    Channel, DeliveryUpdate, PromptTag, RecordKey, SendTag, Settlement,
+    Channel, DeliveryUpdate, DirectSend, PromptTag, RecordKey, SendTag, Settlement,
 };
 use afterhours_adapters::store::StoreError;
 use afterhours_rules::webhook::StatusUpdate;
@@ -48,10 +48,19 @@ async fn settle(deps: &Deps, channel: &Channel, s: &StatusUpdate) -> Result<bool
         return Ok(false);
     };
     if let Some(customer) = tag.customer.as_deref().filter(|_| tag.record.is_empty()) {
-        // A direct send (no record): settles the cap slot and the customer's agent.
+        // A direct send (no record) whose answer was lost: settles the cap slot
+        // and, as of the send's own time, the customer's agent.
+        let send = DirectSend {
+            tenant: &channel.tenant_id,
+            customer,
+            sender: &tag.sender,
+            wamid: &s.id,
+            sent_at: tag.sent_at_or(s.timestamp),
+            at: s.timestamp,
+        };
         return deps
             .store
-            .settle_direct(&channel.tenant_id, customer, &tag, s.status, s.timestamp)
+            .settle_direct(&send, &tag, s.status, s.error.as_ref())
             .await;
     }
     let Some(key) = RecordKey::from_id(&channel.tenant_id, &tag.record) else {

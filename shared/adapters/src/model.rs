@@ -4,7 +4,7 @@ use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::ids::Ident;
 use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
 use base64::Engine;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A WhatsApp number bound to one tenant.
@@ -196,7 +196,10 @@ pub struct ListQuery<'a> {
 #[serde(rename_all = "lowercase")]
 pub enum PointerKind {
     Prompt,
+    /// An active message sent from a record: the pointer leads to it.
     Active,
+    /// A direct send (no record): the pointer item holds its own delivery state.
+    Direct,
 }
 
 impl PointerKind {
@@ -205,8 +208,21 @@ impl PointerKind {
         match self {
             PointerKind::Prompt => "prompt",
             PointerKind::Active => "active",
+            PointerKind::Direct => "direct",
         }
     }
+}
+
+/// A direct send (`POST /active-messages`): to whom, by whom, its `wamid`,
+/// when it was made, and when this news of it came (its answer or a status).
+#[derive(Debug, Clone, Copy)]
+pub struct DirectSend<'a> {
+    pub tenant: &'a str,
+    pub customer: &'a str,
+    pub sender: &'a str,
+    pub wamid: &'a str,
+    pub sent_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
 }
 
 /// A delivery status to apply to the record an active message was sent from.
@@ -262,6 +278,19 @@ pub struct SendTag {
     /// A direct send's customer (`POST /active-messages`); then `record` is empty.
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
+    /// When the send was made (epoch seconds): what decides whose customer
+    /// it is when a status settles a send whose answer was lost.
+    #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<i64>,
+}
+
+impl SendTag {
+    /// The send's own time; a tag from before it carried one falls back to `status_at`.
+    pub fn sent_at_or(&self, status_at: DateTime<Utc>) -> DateTime<Utc> {
+        self.sent_at
+            .and_then(|s| Utc.timestamp_opt(s, 0).single())
+            .unwrap_or(status_at)
+    }
 }
 
 /// Meta's limit for `biz_opaque_callback_data`.
@@ -369,6 +398,7 @@ mod tests {
                 language: "pt_BR".into(),
             }),
             customer: None,
+            sent_at: Some(1_763_766_000),
         };
         assert_eq!(SendTag::parse(&tag.encode()), Some(tag.clone()));
         let long = SendTag {

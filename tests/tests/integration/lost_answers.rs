@@ -284,6 +284,7 @@ async fn a_status_that_comes_before_the_lost_answer_is_marked_is_not_overwritten
         send_id: "send-1".into(),
         template: None,
         customer: None,
+        sent_at: None,
     };
     let settled =
         s.f.store

@@ -454,7 +454,7 @@ impl Store {
         u: &DeliveryUpdate<'_>,
     ) -> Result<Option<bool>, StoreError> {
         let p = match self.pointer(u.tenant, u.wamid).await? {
-            Some(p) if p.kind == PointerKind::Active => p,
+            Some(p) if matches!(p.kind, PointerKind::Active | PointerKind::Direct) => p,
             Some(_) => return Ok(Some(false)),
             None => return Ok(None),
         };

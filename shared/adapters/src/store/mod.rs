@@ -187,6 +187,14 @@ fn transact_failure(e: TransactError) -> StoreError {
     }
 }
 
+/// A transaction cancelled by failed conditions, as an error.
+fn cancelled(reasons: &[CancellationReason]) -> StoreError {
+    StoreError::Dynamo {
+        kind: DynamoFailure::ConditionalCheck,
+        detail: format!("transaction cancelled: {:?}", reason_codes(reasons)),
+    }
+}
+
 /// The codes of a cancelled transaction's reasons, for messages.
 fn reason_codes(reasons: &[CancellationReason]) -> Vec<&str> {
     reasons.iter().map(|r| r.code().unwrap_or("?")).collect()
@@ -370,10 +378,7 @@ impl Store {
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         match self.transact_or_reasons(items).await? {
             Ok(()) => Ok(()),
-            Err(reasons) => Err(StoreError::Dynamo {
-                kind: DynamoFailure::ConditionalCheck,
-                detail: format!("transaction cancelled: {:?}", reason_codes(&reasons)),
-            }),
+            Err(reasons) => Err(cancelled(&reasons)),
         }
     }
 

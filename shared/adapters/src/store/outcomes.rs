@@ -7,13 +7,13 @@
 //! "unknown" never overwrites what a status already told.
 
 use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
-use super::{applied, key, n, s, Store, StoreError};
+use super::{applied, cancelled, failed_condition, key, n, s, Store, StoreError};
 use crate::model::{
-    PointerKind, RecordKey, SendTag, SentMessage, Settlement, StoredResponse, TemplateRef,
-    UnknownSend,
+    DirectSend, PointerKind, RecordKey, SendTag, SentMessage, Settlement, StoredResponse,
+    TemplateRef, UnknownSend,
 };
 
 /// A send known to have gone out, from its answer or from a status.
@@ -25,19 +25,31 @@ struct WentOut<'a> {
     template: Option<&'a TemplateRef>,
     wamid: &'a str,
     status: DeliveryStatus,
+    /// When the send was made.
+    sent_at: DateTime<Utc>,
+    /// When this news of it came (the answer, or the status).
     at: DateTime<Utc>,
 }
 
-/// The customer → agent item: who last reached this customer (SPEC §4).
+/// The customer → agent item: who last reached this customer, and
+/// `updatedAt`, the time of that send.
 fn customer_agent(tenant: &str, customer: &str, sender: &str, at: DateTime<Utc>) -> super::Item {
     let mut cust = key(format!("T#{tenant}"), format!("CUST#{customer}"));
     cust.insert("agentId".into(), s(sender));
     cust.insert("updatedAt".into(), n(at.timestamp()));
-    // Nothing about a customer outlives its purpose (SPEC §8).
+    // Nothing about a customer outlives its purpose: forgotten 30 days after the send.
     let forget = at + chrono::Duration::days(super::tenants::CUSTOMER_AGENT_DAYS);
     cust.insert("expiresAt".into(), n(forget.timestamp()));
     cust
 }
+
+/// Only a later send (or the same one again) changes whose customer it is:
+/// a send, answer or status arriving out of order never hands a customer back.
+const NEWER_SEND: &str =
+    "attribute_not_exists(PK) OR updatedAt < :at OR (updatedAt = :at AND agentId = :a)";
+
+/// How long a direct send's pointer (and its delivery state) is kept.
+const DIRECT_POINTER_DAYS: i64 = afterhours_rules::RETENTION_DAYS + 1;
 
 /// Not settled yet by this send.
 const NOT_SETTLED: &str =
@@ -55,9 +67,10 @@ impl Store {
             template,
             wamid,
             status,
+            sent_at,
             at,
         } = *w;
-        let mut set = "SET messageSent = :true, sentBy = :by, sentAt = :at, sentWamid = :w, settledSend = :sid, \
+        let mut set = "SET messageSent = :true, sentBy = :by, sentAt = :sat, sentWamid = :w, settledSend = :sid, \
                        deliveryStatus = :st, deliveryAt = :at, deliveryRank = :rank"
             .to_string();
         let mut update = Update::builder()
@@ -66,6 +79,7 @@ impl Store {
             .condition_expression(NOT_SETTLED)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":by", s(sender))
+            .expression_attribute_values(":sat", n(sent_at.timestamp()))
             .expression_attribute_values(":at", n(at.timestamp()))
             .expression_attribute_values(":w", s(wamid))
             .expression_attribute_values(":sid", s(send_id))
@@ -86,22 +100,125 @@ impl Store {
         Ok(vec![
             TransactWriteItem::builder().update(update).build(),
             self.pointer_put(wamid, k, PointerKind::Active, at)?,
-            self.plain_put(customer_agent(&k.tenant, &k.customer, sender, at))?,
+            self.owner_put(&k.tenant, &k.customer, sender, sent_at)?,
         ])
     }
 
-    /// A direct send (`POST /active-messages`) went out: the customer is
-    /// remembered as the sender's and the answer stored under the key, in
-    /// one transaction; no record is marked.
-    pub async fn direct_sent(
+    /// The customer becomes `sender`'s, as of the send at `sent_at`, unless a
+    /// later send already made them someone's ([`NEWER_SEND`]).
+    fn owner_put(
         &self,
         tenant: &str,
         customer: &str,
         sender: &str,
-        at: DateTime<Utc>,
+        sent_at: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(customer_agent(tenant, customer, sender, sent_at)))
+            .condition_expression(NEWER_SEND)
+            .expression_attribute_values(":at", n(sent_at.timestamp()))
+            .expression_attribute_values(":a", s(sender))
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Runs a transaction whose item `owner` is an [`owner_put`](Self::owner_put):
+    /// when that condition alone fails (a later send owns the customer), the
+    /// rest is applied without it. Any other failed condition is an error, as
+    /// [`Store::transact`] gives it.
+    async fn transact_with_owner(
+        &self,
+        mut items: Vec<TransactWriteItem>,
+        owner: usize,
+    ) -> Result<(), StoreError> {
+        let reasons = match self.transact_or_reasons(items.clone()).await? {
+            Ok(()) => return Ok(()),
+            Err(reasons) => reasons,
+        };
+        let only_owner = failed_condition(&reasons, owner)
+            && (0..items.len()).all(|i| i == owner || !failed_condition(&reasons, i));
+        if !only_owner {
+            return Err(cancelled(&reasons));
+        }
+        items.remove(owner);
+        self.transact(items).await
+    }
+
+    /// The pointer from a direct send's `wamid`: it leads to itself and holds
+    /// the send's delivery state (there is no record). `first` makes it the
+    /// send's settlement: written only when no status settled it before.
+    fn direct_pointer(
+        &self,
+        d: &DirectSend<'_>,
+        status: DeliveryStatus,
+        error: Option<&DeliveryError>,
+        first: bool,
+    ) -> Result<Update, StoreError> {
+        let pk = format!("W#{}", d.wamid);
+        let mut set = vec![
+            "tenantId = :t",
+            "pointerKind = :kind",
+            "recordPK = :pk",
+            "recordSK = :sk",
+            "sentWamid = :w",
+            "sentBy = :by",
+            "expiresAt = :exp",
+        ];
+        // The answer never overwrites a state a status brought first.
+        set.push(if first {
+            "deliveryStatus = :st, deliveryAt = :at, deliveryRank = :rank"
+        } else {
+            "deliveryStatus = if_not_exists(deliveryStatus, :st), deliveryAt = if_not_exists(deliveryAt, :at), \
+             deliveryRank = if_not_exists(deliveryRank, :rank)"
+        });
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), "W")))
+            .expression_attribute_values(":t", s(d.tenant))
+            .expression_attribute_values(":kind", s(PointerKind::Direct.as_str()))
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":sk", s("W"))
+            .expression_attribute_values(":w", s(d.wamid))
+            .expression_attribute_values(":by", s(d.sender))
+            .expression_attribute_values(":st", s(status.as_str()))
+            .expression_attribute_values(":at", n(d.at.timestamp()))
+            .expression_attribute_values(":rank", n(i64::from(status.rank())))
+            .expression_attribute_values(
+                ":exp",
+                n((d.sent_at + chrono::Duration::days(DIRECT_POINTER_DAYS)).timestamp()),
+            );
+        if let Some(e) = error {
+            set.push("deliveryErrorCode = :ec, deliveryErrorTitle = :et");
+            update = update
+                .expression_attribute_values(":ec", n(e.code))
+                .expression_attribute_values(":et", s(&e.title));
+        }
+        if first {
+            update = update.condition_expression("attribute_not_exists(recordPK)");
+        }
+        update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .build()
+            .map_err(StoreError::build)
+    }
+
+    /// A direct send (`POST /active-messages`) went out: the customer is
+    /// remembered as the sender's (unless a later send owns them), the
+    /// `wamid` points at the send's delivery state, and the answer is stored
+    /// under the key, in one transaction; no record is marked.
+    pub async fn direct_sent(
+        &self,
+        d: &DirectSend<'_>,
         idempotency: Option<&StoredResponse<'_>>,
     ) -> Result<(), StoreError> {
-        let mut items = vec![self.plain_put(customer_agent(tenant, customer, sender, at))?];
+        let mut items = vec![
+            self.owner_put(d.tenant, d.customer, d.sender, d.sent_at)?,
+            TransactWriteItem::builder()
+                .update(self.direct_pointer(d, DeliveryStatus::Accepted, None, false)?)
+                .build(),
+        ];
         if let Some(r) = idempotency {
             items.push(
                 TransactWriteItem::builder()
@@ -109,37 +226,43 @@ impl Store {
                     .build(),
             );
         }
-        self.transact(items).await
+        self.transact_with_owner(items, 0).await
     }
 
-    /// A status of a direct send whose answer was lost: went out → the
-    /// customer becomes the sender's (once; a repeated status changes
-    /// nothing); failed → its cap slot is given back. `Ok(true)` when it changed something.
+    /// The first status of a direct send whose answer was lost settles it,
+    /// once (its pointer is written then; later statuses only update the
+    /// delivery state): went out → the customer becomes the sender's as of
+    /// the send's own time; failed → its cap slot is given back.
+    /// `Ok(true)` when it changed something.
     pub async fn settle_direct(
         &self,
-        tenant: &str,
-        customer: &str,
+        d: &DirectSend<'_>,
         tag: &SendTag,
         status: DeliveryStatus,
-        at: DateTime<Utc>,
+        error: Option<&DeliveryError>,
     ) -> Result<bool, StoreError> {
-        if status.went_out() {
-            let res = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(customer_agent(tenant, customer, &tag.sender, at)))
-                .condition_expression("attribute_not_exists(PK) OR agentId <> :a")
-                .expression_attribute_values(":a", s(&tag.sender))
-                .send()
-                .await;
-            return applied(res);
-        }
-        if status != DeliveryStatus::Failed {
+        if !status.went_out() && status != DeliveryStatus::Failed {
             return Ok(false);
         }
-        self.release(tenant, &tag.sender, customer, &tag.send_id)
-            .await?;
+        let pointer = TransactWriteItem::builder()
+            .update(self.direct_pointer(d, status, error, true)?)
+            .build();
+        let settled = if status.went_out() {
+            let owner = self.owner_put(d.tenant, d.customer, d.sender, d.sent_at)?;
+            self.transact_with_owner(vec![pointer, owner], 1).await
+        } else {
+            self.transact(vec![pointer]).await
+        };
+        match settled {
+            Ok(()) => {}
+            // Settled by an earlier status (or the answer) already.
+            Err(e) if e.is_condition_failed() => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        if status == DeliveryStatus::Failed {
+            self.release(d.tenant, d.sender, d.customer, &tag.send_id)
+                .await?;
+        }
         Ok(true)
     }
 
@@ -155,6 +278,7 @@ impl Store {
             template: Some(m.template),
             wamid: m.wamid,
             status: DeliveryStatus::Accepted,
+            sent_at: m.at,
             at: m.at,
         })?;
         if let Some(r) = &m.idempotency {
@@ -164,7 +288,7 @@ impl Store {
                     .build(),
             );
         }
-        match self.transact(items).await {
+        match self.transact_with_owner(items, 2).await {
             Ok(()) => Ok(true),
             Err(e) if e.is_condition_failed() => {
                 if let Some(r) = &m.idempotency {
@@ -224,9 +348,10 @@ impl Store {
                 template: st.tag.template.as_ref(),
                 wamid: st.wamid,
                 status: st.status,
+                sent_at: st.tag.sent_at_or(st.at),
                 at: st.at,
             })?;
-            return match self.transact(items).await {
+            return match self.transact_with_owner(items, 2).await {
                 Ok(()) => Ok(true),
                 Err(e) if e.is_condition_failed() => Ok(false),
                 Err(e) => Err(e),
