@@ -17,14 +17,14 @@ fn typed(phone: &str) -> String {
     format!("+{} {}", &phone[..2], &phone[2..])
 }
 
-fn direct_body(s: &SendFixture) -> Value {
+pub(crate) fn direct_body(s: &SendFixture) -> Value {
     let mut b = body();
     b["channel"] = json!(s.f.pnid);
     b["to"] = json!(typed(&s.phone));
     b
 }
 
-async fn direct(
+pub(crate) async fn direct(
     s: &SendFixture,
     deps: &send::Deps,
     agent: &str,
