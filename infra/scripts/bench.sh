@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: the performance budget of SPEC §10, measured (never asserted
+# `make bench`: the performance budget, measured (never asserted
 # in tests). Native release binaries, cold-started under a Lambda Runtime API
 # emulator against DynamoDB Local and moto on their own ports.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Browser tests of the desk page (SPEC §12): Chromium from Debian's packages,
+# Browser tests of the desk page: Chromium from Debian's packages,
 # driven by Playwright from PyPI (its own browser download is never used),
 # against the local stack on its own ports, so `make run` can stay up. The
 # tests write the README's screenshots to docs/screenshots/.

@@ -1,4 +1,4 @@
-# Defaults for the local stack; every value set before is kept (SPEC §9).
+# Defaults for the local stack; every value set before is kept.
 # Sourced by run.sh and test.sh.
 : "${DDB_PORT:=8000}"
 : "${MOTO_PORT:=4010}"

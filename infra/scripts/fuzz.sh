@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Schema-driven fuzzing (SPEC §13): schemathesis (PyPI) against the running
+# Schema-driven fuzzing: schemathesis (PyPI) against the running
 # local stack, from `infra/openapi.yaml` as the gateway serves it, with a valid
 # token per role. Bounded: a fixed number of examples per operation and a time
 # budget per role. Fails on any 5xx or any answer that does not match the

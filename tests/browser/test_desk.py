@@ -113,7 +113,7 @@ def test_an_admin_turns_the_cap_off_and_on(page):
         expect(box).to_be_checked()
         box.uncheck()
         page.locator("#save").click()
-        assert toasts_seen(page, 1) == [{"error": False, "text": "Settings saved."}]
+        assert toasts_seen(page, 1)[:1] == [{"error": False, "text": "Settings saved."}]
         assert http("GET", f"{API}/settings", token=admin)[1]["activeMessageLimit"]["enabled"] is False
         box.check()
         page.locator("#s-max").fill("0")
@@ -125,8 +125,8 @@ def test_an_admin_turns_the_cap_off_and_on(page):
         for day in ("mon", "tue", "wed", "thu", "fri"):
             page.locator(f"#s-{day}").fill("08:00-12:00, 13:00-18:00")
         page.locator("#save").click()
-        saved = [t for t in toasts_seen(page, 2) if t == {"error": False, "text": "Settings saved."}]
-        assert len(saved) == 2, page.evaluate("window.__toasts")
+        saved = {"error": False, "text": "Settings saved."}
+        assert toasts_seen(page, 3) == [saved, {"error": True, "text": "Some settings are not valid."}, saved]
         settings = http("GET", f"{API}/settings", token=admin)[1]
         assert settings["activeMessageLimit"] == {"enabled": True, "maxPerContactPer24h": 2}
         assert settings["businessHours"]["weekly"]["tue"] == [["08:00", "12:00"], ["13:00", "18:00"]]
@@ -201,13 +201,7 @@ def test_the_general_screen_sends_to_any_number_with_the_same_cap(page):
         assert len(templates_to(number)) == sent
     expect(page.locator("#quota button.send .warn-icon")).to_be_visible()
     # A third attempt is refused, and nothing more reaches WhatsApp.
-    page.locator("#quota button.send").click()
-    if page.locator("dialog[open]").count():
-        dialog = page.locator("dialog[open]")
-        dialog.locator("#tpl").select_option("callback_after_hours|pt_BR")
-        dialog.locator("#f-1").fill("Paula")
-        dialog.locator("#f-2").fill("Ana")
-        dialog.locator("#confirm").click()
+    send_one()
     third = toasts_seen(page, 3)[2]
     assert third["error"] and "You can send another active message to this customer at" in third["text"], third
     assert len(templates_to(number)) == 2

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` (SPEC §5): the key's first final answer (200, 502, 504)
+//! `Idempotency-Key`: the key's first final answer (200, 502, 504)
 //! is stored and replayed to every retry with the same body, marked
 //! `Idempotency-Replay: true`; refusals decided before the Graph call are not
 //! stored; a key held by a request still running answers 409 until its hold,

@@ -1,4 +1,4 @@
-//! The Graph call and what its outcome does (SPEC §5): sent → the record is
+//! The Graph call and what its outcome does: sent → the record is
 //! marked and the event published; a clear refusal, or a request that never
 //! left → 502 and the cap slot given back; no usable answer → 504, the slot
 //! kept (WhatsApp may have the message) and the record `unknown` until a

@@ -189,7 +189,7 @@ impl Stats {
         *self.skipped.entry(why).or_default() += n;
     }
 
-    /// The POST's metrics as Embedded Metric Format lines (SPEC §11).
+    /// The POST's metrics as Embedded Metric Format lines.
     pub fn emit(&self) {
         let mut c = afterhours_adapters::metrics::Counts::new();
         c.add("ContactsRecorded", self.recorded)

@@ -1,4 +1,4 @@
-//! A Lambda Runtime API emulator for measuring cold starts (SPEC §10): it
+//! A Lambda Runtime API emulator for measuring cold starts: it
 //! starts a function binary the way Lambda does, times process start to the
 //! first `GET /runtime/invocation/next` (init) and to the first response
 //! (init + first invocation), and reads the peak RSS from `/proc`.

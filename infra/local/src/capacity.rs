@@ -1,4 +1,4 @@
-//! What DynamoDB charges per operation (SPEC §10), measured: an SDK
+//! What DynamoDB charges per operation, measured: an SDK
 //! interceptor that asks every request for `ReturnConsumedCapacity: TOTAL` and
 //! sums what the answers report, as read or write units by operation. Used by
 //! the benchmark only; production requests are untouched.

@@ -1,4 +1,4 @@
-//! The desk page (`desk/`, SPEC §12) as the local gateway serves it: `GET /`
+//! The desk page (`desk/`) as the local gateway serves it: `GET /`
 //! leads to `/desk/` (its `index.html`), `GET /desk/{file}` is any of its
 //! files (the page uses relative links, so it works from any folder), read from disk
 //! at each request (an edit shows on reload). `POST /_local/token` is the

@@ -1,4 +1,4 @@
-//! The benchmark's cost and burst tables (SPEC §10): DynamoDB capacity per
+//! The benchmark's cost and burst tables: DynamoDB capacity per
 //! operation with the price of a million, and the time to 200 of webhook
 //! bursts with WhatsApp answering in 300 ms. Against DynamoDB Local, moto and
 //! the sandbox, through the same handlers the Lambdas run.

@@ -25,7 +25,7 @@ enum Command {
     Run,
     /// Only create the table and bus and seed the demo tenant.
     Setup,
-    /// Cold starts of the function binaries in DIR under a Runtime API emulator (SPEC §10).
+    /// Cold starts of the function binaries in DIR under a Runtime API emulator.
     Bench {
         /// The folder with the release binaries.
         #[arg(long)]

@@ -1,4 +1,4 @@
-//! Metrics as CloudWatch Embedded Metric Format lines (SPEC §11): one JSON
+//! Metrics as CloudWatch Embedded Metric Format lines: one JSON
 //! object per line on stdout, which Lambda sends to CloudWatch Logs, where it
 //! becomes metrics in the `Afterhours` namespace without an API call (nothing
 //! on the request's path, nothing at cold start). The local stack prints them

@@ -1,4 +1,4 @@
-//! The JSON the desk sees of a record (SPEC §5), times in the tenant's zone.
+//! The JSON the desk sees of a record, times in the tenant's zone.
 
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::cap::{local_iso, QuotaView};

@@ -28,7 +28,7 @@ impl Quota {
         self.available_at.is_none()
     }
 
-    /// The JSON object of SPEC §5, times in the tenant's zone.
+    /// The JSON object the API shows, times in the tenant's zone.
     pub fn view(&self, tz: Tz) -> QuotaView {
         QuotaView {
             limit: self.limit,

@@ -1,4 +1,4 @@
-//! Nothing lost on the way in (SPEC §4): prompts only while closed, bursts of
+//! Nothing lost on the way in: prompts only while closed, bursts of
 //! new customers, deduplication by `wamid` whatever changed since, taps that
 //! outlive a webhook that stopped half-way, poison items, and no attribute
 //! that grows without bound.

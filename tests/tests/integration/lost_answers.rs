@@ -1,4 +1,4 @@
-//! Never more than X (SPEC §5): the cap and `Idempotency-Key` hold when
+//! Never more than X: the cap and `Idempotency-Key` hold when
 //! WhatsApp's answer is lost, when a retry comes after each kind of outcome,
 //! when sends race a lost answer, and when a request stops half-way.
 

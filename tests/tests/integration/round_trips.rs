@@ -1,4 +1,4 @@
-//! The DynamoDB round trips of SPEC §7/§10, counted on the wire with an SDK
+//! The DynamoDB round trips of a list page and a send, counted on the wire with an SDK
 //! interceptor against DynamoDB Local: ingest of a known night ≤ 2, a list
 //! page ≤ 2, a send ≤ 4.
 

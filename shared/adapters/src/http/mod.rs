@@ -397,7 +397,7 @@ pub async fn respond(
     }
 }
 
-/// The roles of SPEC §5, weakest first.
+/// The roles, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     Agent,

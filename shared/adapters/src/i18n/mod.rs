@@ -1,4 +1,4 @@
-//! Messages for people in the tenant's language (SPEC §5): `pt_BR`, `en_US`
+//! Messages for people in the tenant's language: `pt_BR`, `en_US`
 //! or `es_ES`, the request's `Accept-Language` winning when it names one of
 //! them. Handlers write their errors in English, with the details a person
 //! needs; [`localize`] gives the sentence of the answer's language from the
