@@ -243,3 +243,40 @@ async fn concurrent_sends_leave_the_customer_with_the_latest_one_whatever_the_or
     store.direct_sent(&old, None).await.unwrap();
     assert_eq!(owner(&s, morning()).await.as_deref(), Some("a-7"));
 }
+
+#[tokio::test]
+async fn a_lost_record_send_settled_late_does_not_take_the_customer_from_a_later_sender() {
+    let s = send_fixture(Some(5)).await;
+    // a-1's send from the record is lost (504)...
+    let mut slow = s.deps(morning());
+    slow.graph = impatient(&s);
+    s.f.graph
+        .sandbox
+        .answer_late(1, StdDuration::from_millis(1500));
+    let lost = s
+        .send_as(&slow, "a-1", "agent", &crate::send::body(), None)
+        .await;
+    assert_eq!(
+        (lost.status, code(&lost)),
+        (504, "whatsapp_outcome_unknown".into())
+    );
+    // ...a-2 reaches the customer an hour later...
+    let later = morning() + Duration::hours(1);
+    assert_eq!(
+        direct(&s, &s.deps(later), "a-2", &direct_body(&s), None)
+            .await
+            .status,
+        200
+    );
+    // ...and a-1's `delivered` comes after both: the record is marked sent, the customer stays a-2's.
+    let sent = s.templates_sent();
+    let at = morning() + Duration::hours(2);
+    assert_eq!(
+        post_at(&s, at, &status_at(&s, &sent[0], "delivered", at, json!([]))).await,
+        200
+    );
+    let rec = s.f.records("a-1").await.remove(0);
+    assert!(rec.message_sent);
+    assert_eq!(rec.sent_at, Some(morning()), "sent at the send's own time");
+    assert_eq!(owner(&s, at).await.as_deref(), Some("a-2"));
+}
