@@ -36,6 +36,7 @@ pub fn config(table: &str) -> Config {
         graph_base_url: String::new(),
         graph_version: "v23.0".into(),
         graph_timeout: std::time::Duration::from_secs(5),
+        extra_roots: None,
     }
 }
 
@@ -50,7 +51,7 @@ pub fn unique(prefix: &str) -> String {
 /// A store on a new, empty table in DynamoDB Local.
 pub async fn fresh_store() -> Store {
     let table = unique("t");
-    let (dynamo, _) = aws_clients(&config(&table)).await;
+    let (dynamo, _) = aws_clients(&config(&table)).await.expect("the AWS clients");
     ensure_table(&dynamo, &table)
         .await
         .expect("create the table in DynamoDB Local");
@@ -58,7 +59,10 @@ pub async fn fresh_store() -> Store {
 }
 
 pub async fn eventbridge() -> aws_sdk_eventbridge::Client {
-    aws_clients(&config("unused")).await.1
+    aws_clients(&config("unused"))
+        .await
+        .expect("the AWS clients")
+        .1
 }
 
 /// The WhatsApp sandbox on an ephemeral loopback port.

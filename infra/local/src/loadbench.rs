@@ -64,7 +64,7 @@ impl Bench {
 async fn bench_setup() -> Result<Bench, String> {
     let mut cfg = Config::from_env().map_err(|e| e.to_string())?;
     cfg.table = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let (dynamo, _) = aws_clients(&cfg).await;
+    let (dynamo, _) = aws_clients(&cfg).await.map_err(|e| e.to_string())?;
     afterhours_adapters::table::ensure_table(&dynamo, &cfg.table)
         .await
         .map_err(|e| e.to_string())?;
@@ -210,7 +210,7 @@ pub async fn cost_table() -> Result<Vec<CostRow>, String> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let (_, eb) = aws_clients(&b.cfg).await;
+    let (_, eb) = aws_clients(&b.cfg).await.map_err(|e| e.to_string())?;
     rows.push(send_cost(&b, &id, eb.clone()).await?);
     rows.push(report_cost(&b, eb).await?);
     Ok(rows)

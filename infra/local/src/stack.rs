@@ -82,7 +82,7 @@ pub async fn seed_demo(store: &Store) -> Result<(), String> {
 /// Table and bus, from the same configuration the functions read.
 pub async fn bootstrap() -> Result<Store, ConfigError> {
     let cfg = Config::from_env()?;
-    let (dynamo, eb) = afterhours_adapters::config::aws_clients(&cfg).await;
+    let (dynamo, eb) = afterhours_adapters::config::aws_clients(&cfg).await?;
     ensure_table(&dynamo, &cfg.table)
         .await
         .map_err(|e| ConfigError(format!("creating table {}: {e}", cfg.table)))?;

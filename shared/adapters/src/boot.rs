@@ -31,7 +31,7 @@ impl Boot {
 
     async fn clients() -> Result<Boot, ConfigError> {
         let cfg = Config::from_env()?;
-        let (dynamo, eventbridge) = aws_clients(&cfg).await;
+        let (dynamo, eventbridge) = aws_clients(&cfg).await?;
         let store = Store::new(dynamo, cfg.table.clone());
         Ok(Boot {
             cfg,
@@ -61,4 +61,5 @@ pub async fn graph_client(cfg: &Config) -> Result<GraphClient, ConfigError> {
         &token,
         cfg.graph_timeout,
     )
+    .map(|g| g.trusting(cfg.extra_roots.clone()))
 }

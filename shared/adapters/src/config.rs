@@ -36,6 +36,8 @@ pub struct Config {
     pub graph_base_url: String,
     pub graph_version: String,
     pub graph_timeout: Duration,
+    /// Extra trusted certificate authorities (PEM), from the file `EXTRA_CA_BUNDLE`.
+    pub extra_roots: Option<Vec<u8>>,
 }
 
 impl Config {
@@ -54,6 +56,12 @@ impl Config {
             graph_base_url: or_default("WHATSAPP_API_BASE_URL", "https://graph.facebook.com"),
             graph_version: or_default("WHATSAPP_API_VERSION", "v23.0"),
             graph_timeout: Duration::from_millis(timeout_ms),
+            extra_roots: match var("EXTRA_CA_BUNDLE") {
+                Some(path) => Some(std::fs::read(&path).map_err(|e| {
+                    ConfigError(format!("EXTRA_CA_BUNDLE: cannot read {path}: {e}"))
+                })?),
+                None => None,
+            },
         })
     }
 }
@@ -85,7 +93,10 @@ pub async fn secret(name: &str) -> Result<String, ConfigError> {
             )));
         };
     let token = var("AWS_SESSION_TOKEN").unwrap_or_default();
-    let res = reqwest::Client::new()
+    let client = crate::tls::reqwest_builder(None)
+        .and_then(|b| b.build().map_err(|e| e.to_string()))
+        .map_err(|e| ConfigError(format!("{name}: {e}")))?;
+    let res = client
         .get(format!("http://localhost:{port}{path}"))
         .header("X-Aws-Parameters-Secrets-Token", token)
         .timeout(Duration::from_secs(5))
@@ -111,17 +122,27 @@ pub fn urlencode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
 }
 
-/// The AWS SDK clients, built once per cold start with an explicit region
-/// (no metadata probe). Endpoints follow `AWS_ENDPOINT_URL[_DYNAMODB|_EVENTBRIDGE]`.
-pub async fn aws_clients(cfg: &Config) -> (aws_sdk_dynamodb::Client, aws_sdk_eventbridge::Client) {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// The AWS SDK's shared configuration, built once per cold start with an
+/// explicit region (no metadata probe) and the one TLS stack ([`crate::tls`]).
+/// Endpoints follow `AWS_ENDPOINT_URL[_DYNAMODB|_EVENTBRIDGE]`.
+pub async fn aws_config(cfg: &Config) -> Result<aws_config::SdkConfig, ConfigError> {
+    let http = crate::tls::aws_https_client(cfg.extra_roots.as_deref())?;
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(cfg.region.clone()))
+        .http_client(http)
         .load()
-        .await;
-    (
+        .await)
+}
+
+/// The AWS SDK clients on [`aws_config`].
+pub async fn aws_clients(
+    cfg: &Config,
+) -> Result<(aws_sdk_dynamodb::Client, aws_sdk_eventbridge::Client), ConfigError> {
+    let shared = aws_config(cfg).await?;
+    Ok((
         aws_sdk_dynamodb::Client::new(&shared),
         aws_sdk_eventbridge::Client::new(&shared),
-    )
+    ))
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub struct GraphClient {
     base_url: String,
     version: String,
     token: String,
+    /// Certificate authorities trusted besides the platform's (PEM).
+    extra_roots: Option<Vec<u8>>,
 }
 
 /// Why a send did not go out.
@@ -58,7 +60,14 @@ impl GraphClient {
             base_url: base_url.trim_end_matches('/').to_string(),
             version: version.trim_matches('/').to_string(),
             token: token.to_string(),
+            extra_roots: None,
         })
+    }
+
+    /// Trusts these certificate authorities (PEM) too, besides the platform's.
+    pub fn trusting(mut self, extra_roots: Option<Vec<u8>>) -> Self {
+        self.extra_roots = extra_roots;
+        self
     }
 
     /// The HTTP client, built on first use; a client that cannot be built
@@ -66,7 +75,7 @@ impl GraphClient {
     fn http(&self) -> Result<&reqwest::Client, GraphError> {
         self.http
             .get_or_init(|| {
-                reqwest::Client::builder()
+                crate::tls::reqwest_builder(self.extra_roots.as_deref())?
                     .timeout(self.timeout)
                     .connect_timeout(Duration::from_secs(3))
                     .build()

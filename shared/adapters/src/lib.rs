@@ -16,6 +16,7 @@ pub mod model;
 pub mod store;
 pub mod table;
 pub mod tenant;
+pub mod tls;
 pub mod view;
 
 pub use afterhours_rules as rules;

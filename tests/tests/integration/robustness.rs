@@ -180,6 +180,7 @@ fn store_at(endpoint: &str) -> afterhours_adapters::store::Store {
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::for_tests())
         .endpoint_url(endpoint)
+        .http_client(afterhours_adapters::tls::aws_https_client(None).unwrap())
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
         .build();
     afterhours_adapters::store::Store::new(aws_sdk_dynamodb::Client::from_conf(conf), "dead")

@@ -41,6 +41,7 @@ pub fn deps_for(f: &Fixture) -> send::Deps {
                     .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
                     .region(aws_sdk_eventbridge::config::Region::new("us-east-1"))
                     .endpoint_url("http://127.0.0.1:9")
+                    .http_client(afterhours_adapters::tls::aws_https_client(None).unwrap())
                     .build(),
             ),
             "unused",

@@ -535,7 +535,9 @@ async fn the_verification_handshake_echoes_only_with_the_right_token() {
 #[tokio::test]
 async fn a_storage_failure_is_a_500_so_meta_retries() {
     let f = fixture().await;
-    let (dynamo, _) = afterhours_adapters::config::aws_clients(&config("missing")).await;
+    let (dynamo, _) = afterhours_adapters::config::aws_clients(&config("missing"))
+        .await
+        .unwrap();
     let broken = webhook::Deps::new(
         Store::new(dynamo, "no-such-table"),
         f.graph.client(),
