@@ -16,4 +16,5 @@ mod round_trips;
 mod send;
 mod store;
 mod template;
+mod tls;
 mod webhook;
