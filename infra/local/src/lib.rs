@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod capacity;
+pub mod costs;
 pub mod desk;
 pub mod gateway;
 pub mod jwt;

@@ -22,12 +22,9 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::capacity::{CapacityMeter, Units};
+use crate::costs::CostRow;
 use crate::sandbox::Sandbox;
 
-/// DynamoDB on-demand prices used for the cost column: us-east-1, since the
-/// November 2024 reduction, USD per million request units.
-pub const USD_PER_MILLION_WRITE_UNITS: f64 = 0.625;
-pub const USD_PER_MILLION_READ_UNITS: f64 = 0.125;
 const SECRET: &str = "bench-app-secret";
 
 /// Friday 2026-11-20 23:10 in São Paulo: closed.
@@ -155,103 +152,203 @@ fn desk(method: &str, path: &str, tenant: &str, id: Option<&str>) -> ApiRequest 
     r
 }
 
-/// One row of the cost table.
-pub struct CostRow {
-    pub operation: &'static str,
-    pub units: Units,
+/// How many times each operation of the cost table is measured.
+const SAMPLES: usize = 15;
+
+/// Each run of one operation: the units the meter saw and its wall time.
+#[derive(Default)]
+struct Samples {
+    units: Vec<Units>,
+    times: Vec<Duration>,
 }
 
-impl CostRow {
-    /// What a million of these cost at the prices above.
-    pub fn usd_per_million(&self) -> f64 {
-        self.units.write * USD_PER_MILLION_WRITE_UNITS
-            + self.units.read * USD_PER_MILLION_READ_UNITS
+impl Samples {
+    /// Runs `op(i)` `n` times, each measured on its own; with what each returned.
+    async fn of<F, Fut, T>(meter: &CapacityMeter, n: usize, mut op: F) -> (Samples, Vec<T>)
+    where
+        F: FnMut(usize) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let mut s = Samples::default();
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            meter.take();
+            let started = Instant::now();
+            out.push(op(i).await);
+            s.times.push(started.elapsed());
+            s.units.push(meter.take());
+        }
+        (s, out)
+    }
+
+    /// Averaged units and the median time, as a row of the cost table.
+    fn row(self, operation: &str, memory_mb: u32, via_api: bool) -> CostRow {
+        let n = self.units.len().max(1) as f64;
+        let sum = |f: fn(&Units) -> f64| self.units.iter().map(f).sum::<f64>() / n;
+        CostRow {
+            operation: operation.to_string(),
+            requests: sum(|u| u.requests as f64),
+            read_units: sum(|u| u.read),
+            write_units: sum(|u| u.write),
+            duration: percentiles(self.times).0,
+            memory_mb,
+            via_api,
+        }
     }
 }
 
-/// DynamoDB capacity per operation (ingest new / repeat, list page, send,
-/// report per 1,000 pending).
+/// The simplest ingest a team could write, for comparison (never in the
+/// product): check the signature, parse, one `UpdateItem` per message (count,
+/// last time), no deduplication, no prompt, no agent.
+async fn minimal_ingest(store: &Store, req: &ApiRequest) {
+    if !webhook::signature_ok(
+        SECRET.as_bytes(),
+        &req.body,
+        req.header("x-hub-signature-256"),
+    ) {
+        return;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&req.body) else {
+        return;
+    };
+    let messages = v["entry"][0]["changes"][0]["value"]["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for m in messages {
+        let s = |x: &str| aws_sdk_dynamodb::types::AttributeValue::S(x.to_string());
+        let n = |x: &str| aws_sdk_dynamodb::types::AttributeValue::N(x.to_string());
+        let _ = store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key(
+                "PK",
+                s(&format!("MIN#{}", m["from"].as_str().unwrap_or(""))),
+            )
+            .key("SK", s("NIGHT"))
+            .update_expression("SET lastAt = :t ADD msgCount :one")
+            .expression_attribute_values(":t", n(m["timestamp"].as_str().unwrap_or("0")))
+            .expression_attribute_values(":one", n("1"))
+            .send()
+            .await;
+    }
+}
+
+/// What each operation costs whole (API Gateway, Lambda, DynamoDB), ours and,
+/// for ingest, the minimal design's, measured in the same run.
 pub async fn cost_table() -> Result<Vec<CostRow>, String> {
+    use crate::costs::{API_FUNCTION_MEMORY_MB as MB, REPORT_MEMORY_MB};
     let b = bench_setup().await?;
     let hook = b.webhook();
-    let post = |msgs: Vec<(String, String)>| webhook::handle(&hook, webhook_post(&b.pnid, &msgs));
+    let one = |w: String, p: String| webhook_post(&b.pnid, &[(w, p)]);
     // Warm the per-instance caches, as a Lambda that already served one message.
-    post(vec![("wamid.warm".into(), "5511900000000".into())]).await;
-    let mut rows = Vec::new();
-    b.meter.take();
-    post(vec![("wamid.new".into(), "5511900000001".into())]).await;
-    rows.push(CostRow {
-        operation: "ingest, new record (+ prompt)",
-        units: b.meter.take(),
-    });
-    post(vec![("wamid.again".into(), "5511900000001".into())]).await;
-    rows.push(CostRow {
-        operation: "ingest, known night",
-        units: b.meter.take(),
-    });
+    webhook::handle(&hook, one("wamid.warm".into(), "5511900000000".into())).await;
+    let (new, _) = Samples::of(&b.meter, SAMPLES, |i| {
+        webhook::handle(
+            &hook,
+            one(format!("wamid.new{i}"), format!("55119001{i:05}")),
+        )
+    })
+    .await;
+    let (known, _) = Samples::of(&b.meter, SAMPLES, |i| {
+        webhook::handle(
+            &hook,
+            one(format!("wamid.again{i}"), "5511900100000".into()),
+        )
+    })
+    .await;
+    let (minimal_new, _) = Samples::of(&b.meter, SAMPLES, |i| {
+        let req = one(format!("wamid.min{i}"), format!("55119002{i:05}"));
+        let store = &b.store;
+        async move { minimal_ingest(store, &req).await }
+    })
+    .await;
+    let (minimal_known, _) = Samples::of(&b.meter, SAMPLES, |i| {
+        let req = one(format!("wamid.minagain{i}"), "5511900200000".into());
+        let store = &b.store;
+        async move { minimal_ingest(store, &req).await }
+    })
+    .await;
     let seed: Vec<(String, String)> = (0..48)
         .map(|i| (format!("wamid.s{i}"), format!("55119100{i:05}")))
         .collect();
-    post(seed).await;
+    webhook::handle(&hook, webhook_post(&b.pnid, &seed)).await;
     let contacts = contacts::Deps {
         store: b.store.clone(),
         cursors: CursorSigner::new(b"bench"),
         clock: fixed_clock(night()),
         rules: Default::default(),
     };
-    contacts::handle(&contacts, desk("GET", "/contacts", &b.tenant, None)).await;
-    b.meter.take();
     let page = contacts::handle(&contacts, desk("GET", "/contacts", &b.tenant, None)).await;
-    rows.push(CostRow {
-        operation: "list page (50 records)",
-        units: b.meter.take(),
-    });
-    let id = page.json_body()["items"][0]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let (list, _) = Samples::of(&b.meter, SAMPLES, |_| {
+        contacts::handle(&contacts, desk("GET", "/contacts", &b.tenant, None))
+    })
+    .await;
+    let ids: Vec<String> = page.json_body()["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
     let (_, eb) = aws_clients(&b.cfg).await.map_err(|e| e.to_string())?;
-    rows.push(send_cost(&b, &id, eb.clone()).await?);
-    rows.push(report_cost(&b, eb).await?);
-    Ok(rows)
+    let sends = send_costs(&b, &ids, eb.clone()).await?;
+    let report = report_cost(&b, eb).await?;
+    Ok(vec![
+        new.row("ingest, new record (+ prompt)", MB, true),
+        minimal_new.row("  minimal design: ingest, new night", MB, true),
+        known.row("ingest, known night", MB, true),
+        minimal_known.row("  minimal design: ingest, known night", MB, true),
+        list.row("list page (50 records)", MB, true),
+        sends.row("send (with Idempotency-Key)", MB, true),
+        report.row(
+            "report, 1,000 pending of one tenant",
+            REPORT_MEMORY_MB,
+            false,
+        ),
+    ])
 }
 
-/// One send with an `Idempotency-Key`, to the record `id`.
-async fn send_cost(
+/// Sends with an `Idempotency-Key`, one to each record of `ids` (under the cap).
+async fn send_costs(
     b: &Bench,
-    id: &str,
+    ids: &[String],
     eb: aws_sdk_eventbridge::Client,
-) -> Result<CostRow, String> {
+) -> Result<Samples, String> {
     let send = send::Deps {
         store: b.store.clone(),
         graph: b.graph.clone(),
         events: Publisher::new(eb, b.cfg.event_bus.clone()),
         clock: fixed_clock(night() + chrono::Duration::hours(9)),
     };
-    let mut req = desk(
-        "POST",
-        &format!("/contacts/{id}/active-messages"),
-        &b.tenant,
-        Some(id),
-    );
-    req.headers.insert("idempotency-key".into(), "bench".into());
-    req.body = br#"{"template": {"name": "callback_after_hours", "language": "pt_BR"}, "variables": {"1": "Maria", "2": "Ana"}}"#.to_vec();
-    let sent = send::handle(&send, req).await;
-    let row = CostRow {
-        operation: "send (with Idempotency-Key)",
-        units: b.meter.take(),
-    };
-    if sent.status != 200 {
-        return Err(format!(
+    let (samples, answers) = Samples::of(&b.meter, SAMPLES.min(ids.len()), |i| {
+        let id = &ids[i];
+        let mut req = desk(
+            "POST",
+            &format!("/contacts/{id}/active-messages"),
+            &b.tenant,
+            Some(id),
+        );
+        req.headers
+            .insert("idempotency-key".into(), format!("bench-{i}"));
+        req.body = br#"{"template": {"name": "callback_after_hours", "language": "pt_BR"}, "variables": {"1": "Maria", "2": "Ana"}}"#.to_vec();
+        send::handle(&send, req)
+    })
+    .await;
+    match answers.into_iter().find(|r| r.status != 200) {
+        Some(r) => Err(format!(
             "the benchmark's send answered {}: {}",
-            sent.status, sent.body
-        ));
+            r.status, r.body
+        )),
+        None => Ok(samples),
     }
-    Ok(row)
 }
 
 /// The report of one tenant with 1,000 pending callbacks.
-async fn report_cost(b: &Bench, eb: aws_sdk_eventbridge::Client) -> Result<CostRow, String> {
+async fn report_cost(b: &Bench, eb: aws_sdk_eventbridge::Client) -> Result<Samples, String> {
     use futures::stream::{self, StreamExt, TryStreamExt};
     // Sorts after the bench's other tenant, so the run below reads only this one.
     let tenant = "bench-zreport";
@@ -282,15 +379,13 @@ async fn report_cost(b: &Bench, eb: aws_sdk_eventbridge::Client) -> Result<CostR
         after: Some(b.tenant.clone()),
         started_at: None,
     };
-    b.meter.take();
-    let s = report::run(&deps, &input, &report::Budget::unlimited()).await;
-    if s.records != 1000 {
-        return Err(format!("the benchmark's report read {} records", s.records));
+    let unlimited = report::Budget::unlimited();
+    let (samples, runs) =
+        Samples::of(&b.meter, 1, |_| report::run(&deps, &input, &unlimited)).await;
+    match runs.first().map(|s| s.records) {
+        Some(1000) => Ok(samples),
+        other => Err(format!("the benchmark's report read {other:?} records")),
     }
-    Ok(CostRow {
-        operation: "report, 1,000 pending of one tenant",
-        units: b.meter.take(),
-    })
 }
 
 /// The record key of a seeded callback.

@@ -257,27 +257,13 @@ async fn setup() -> Result<(), String> {
 }
 
 async fn load_bench(runs: usize) -> Result<(), String> {
-    use afterhours_local::loadbench::{
-        self, USD_PER_MILLION_READ_UNITS, USD_PER_MILLION_WRITE_UNITS,
-    };
+    use afterhours_local::{costs, loadbench};
     let rows = loadbench::cost_table().await?;
     println!(
-        "\nDynamoDB capacity per operation (ReturnConsumedCapacity on every call; on-demand at ${USD_PER_MILLION_WRITE_UNITS}/M write units, ${USD_PER_MILLION_READ_UNITS}/M read units, us-east-1)"
+        "\nCost per operation, whole: API Gateway HTTP API + Lambda arm64 (median duration, configured memory) + DynamoDB on demand ({})",
+        costs::PRICES_AS_OF
     );
-    println!(
-        "{:<38} {:>9} {:>11} {:>11} {:>14}",
-        "operation", "requests", "read units", "write units", "USD / million"
-    );
-    for r in &rows {
-        println!(
-            "{:<38} {:>9} {:>11.1} {:>11.1} {:>14.2}",
-            r.operation,
-            r.units.requests,
-            r.units.read,
-            r.units.write,
-            r.usd_per_million()
-        );
-    }
+    print!("{}", costs::table(&rows));
     let bursts = loadbench::bursts(std::time::Duration::from_millis(300), runs).await?;
     println!("\nWebhook bursts, WhatsApp answering in 300 ms (time to 200)");
     println!("{:<42} {:>10} {:>10}", "burst", "p50", "p99");
