@@ -2,8 +2,6 @@
 //! order: the latest send decides, by its own time, and a status only
 //! settles a send whose answer was lost, once.
 
-use std::time::Duration as StdDuration;
-
 use afterhours_adapters::lambda::fixed_clock;
 use afterhours_adapters::model::DirectSend;
 use afterhours_tests::*;
@@ -12,7 +10,7 @@ use futures::future::join_all;
 use serde_json::{json, Value};
 
 use crate::direct::{direct, direct_body};
-use crate::lost_answers::{impatient, morning};
+use crate::lost_answers::{losing_next_answer, morning};
 use crate::send::{code, send_fixture, SendFixture};
 
 /// A status of `sent` (as the sandbox recorded it) at `at`, as Meta posts it.
@@ -94,11 +92,7 @@ async fn a_late_read_of_an_earlier_send_leaves_the_customer_with_the_later_sende
 async fn a_lost_answer_settles_as_of_its_own_send_time_not_its_status() {
     let s = send_fixture(Some(5)).await;
     // A's send (a-1) is lost: 504, outcome unknown.
-    let mut slow = s.deps(morning());
-    slow.graph = impatient(&s);
-    s.f.graph
-        .sandbox
-        .answer_late(1, StdDuration::from_millis(1500));
+    let slow = losing_next_answer(&s, morning());
     let lost = direct(&s, &slow, "a-1", &direct_body(&s), None).await;
     assert_eq!(
         (lost.status, code(&lost)),
@@ -139,11 +133,7 @@ async fn a_lost_answer_settled_by_its_status_makes_the_customer_the_senders() {
     );
     // a-1's later send is lost; its `sent` status settles it: a-1's customer now.
     let later = morning() + Duration::hours(1);
-    let mut slow = s.deps(later);
-    slow.graph = impatient(&s);
-    s.f.graph
-        .sandbox
-        .answer_late(1, StdDuration::from_millis(1500));
+    let slow = losing_next_answer(&s, later);
     assert_eq!(
         direct(&s, &slow, "a-1", &direct_body(&s), None)
             .await
@@ -176,11 +166,7 @@ async fn a_failed_status_gives_a_slot_back_once_whatever_the_redeliveries() {
     // One send answered 200, one whose answer was lost: both counted.
     let ok = direct(&s, &s.deps(morning()), "a-1", &direct_body(&s), None).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
-    let mut slow = s.deps(morning());
-    slow.graph = impatient(&s);
-    s.f.graph
-        .sandbox
-        .answer_late(1, StdDuration::from_millis(1500));
+    let slow = losing_next_answer(&s, morning());
     assert_eq!(
         direct(&s, &slow, "a-1", &direct_body(&s), None)
             .await
@@ -248,11 +234,7 @@ async fn concurrent_sends_leave_the_customer_with_the_latest_one_whatever_the_or
 async fn a_lost_record_send_settled_late_does_not_take_the_customer_from_a_later_sender() {
     let s = send_fixture(Some(5)).await;
     // a-1's send from the record is lost (504)...
-    let mut slow = s.deps(morning());
-    slow.graph = impatient(&s);
-    s.f.graph
-        .sandbox
-        .answer_late(1, StdDuration::from_millis(1500));
+    let slow = losing_next_answer(&s, morning());
     let lost = s
         .send_as(&slow, "a-1", "agent", &crate::send::body(), None)
         .await;

@@ -33,12 +33,18 @@ pub(crate) fn impatient(s: &SendFixture) -> GraphClient {
 /// only after the deps' Graph client gave up.
 async fn losing_one_answer() -> (SendFixture, send::Deps) {
     let s = send_fixture(Some(2)).await;
-    let mut d = s.deps(morning());
-    d.graph = impatient(&s);
+    let d = losing_next_answer(&s, morning());
+    (s, d)
+}
+
+/// Send deps at `now` whose next Graph call goes out but whose answer is lost.
+pub(crate) fn losing_next_answer(s: &SendFixture, now: chrono::DateTime<Utc>) -> send::Deps {
+    let mut d = s.deps(now);
+    d.graph = impatient(s);
     s.f.graph
         .sandbox
         .answer_late(1, StdDuration::from_millis(1500));
-    (s, d)
+    d
 }
 
 pub(crate) fn morning() -> chrono::DateTime<Utc> {
