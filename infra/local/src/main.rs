@@ -359,7 +359,7 @@ async fn bench(dir: &str, runs: usize) -> Result<(), String> {
             .map(|s| s.response.get("statusCode").cloned().unwrap_or(json!("ok")))
             .unwrap_or_default();
         println!(
-            "{f:<9} {:>8.1}ms {:>8.1}ms {:>8.1}ms {:>9.1} MB {:>8.2} MB  {status}",
+            "{f:<9} {:>8.1}ms {:>8.1}ms {:>8.1}ms {:>9.1} MB {:>7.2} MiB  {status}",
             init[init.len() / 2],
             init[init.len() - 1],
             cold[cold.len() / 2],
