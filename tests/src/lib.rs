@@ -40,6 +40,11 @@ pub fn config(table: &str) -> Config {
     }
 }
 
+/// An HTTP client on the project's TLS stack (reqwest brings no crypto provider).
+pub fn http_client() -> reqwest::Client {
+    afterhours_adapters::tls::reqwest_client().expect("an HTTP client")
+}
+
 /// A unique name for tables, tenants, buses.
 pub fn unique(prefix: &str) -> String {
     format!(
@@ -215,7 +220,7 @@ impl BusWatcher {
     /// Creates the bus, a queue and a rule sending `source = afterhours` events to the queue.
     pub async fn start(eb: &aws_sdk_eventbridge::Client, bus: &str) -> Self {
         let endpoint = std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGE").expect("moto endpoint");
-        let http = reqwest::Client::new();
+        let http = http_client();
         afterhours_local::stack::ensure_bus(eb, bus)
             .await
             .expect("bus");

@@ -495,7 +495,7 @@ async fn signed_post(body: &Value) -> Result<(), String> {
 }
 
 async fn post_json(url: &str, headers: &[(&str, &str)], body: &str) -> Result<(), String> {
-    let mut req = reqwest::Client::new()
+    let mut req = afterhours_adapters::tls::reqwest_client()?
         .post(url)
         .header("content-type", "application/json")
         .body(body.to_string());

@@ -93,9 +93,7 @@ pub async fn secret(name: &str) -> Result<String, ConfigError> {
             )));
         };
     let token = var("AWS_SESSION_TOKEN").unwrap_or_default();
-    let client = crate::tls::reqwest_builder(None)
-        .and_then(|b| b.build().map_err(|e| e.to_string()))
-        .map_err(|e| ConfigError(format!("{name}: {e}")))?;
+    let client = crate::tls::reqwest_client().map_err(|e| ConfigError(format!("{name}: {e}")))?;
     let res = client
         .get(format!("http://localhost:{port}{path}"))
         .header("X-Aws-Parameters-Secrets-Token", token)

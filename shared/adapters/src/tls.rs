@@ -31,6 +31,14 @@ pub fn aws_https_client(extra_roots: Option<&[u8]>) -> Result<SharedHttpClient, 
         .build_https())
 }
 
+/// A plain `reqwest` client on the same stack (for the secrets extension, the
+/// dev CLI and the tests: reqwest brings no crypto provider of its own).
+pub fn reqwest_client() -> Result<reqwest::Client, String> {
+    reqwest_builder(None)?
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
 /// A `reqwest` client builder on the same stack, trusting `extra_roots` too.
 pub fn reqwest_builder(extra_roots: Option<&[u8]>) -> Result<reqwest::ClientBuilder, String> {
     install_provider();

@@ -59,7 +59,7 @@ async fn start() -> Stack {
     afterhours_local::stack::spawn_gateway(listener, Arc::new(gateway));
     Stack {
         api,
-        http: reqwest::Client::new(),
+        http: http_client(),
         graph,
         watcher,
         secret,
@@ -413,7 +413,7 @@ async fn dynamodb_local_answers_cors_only_for_the_local_gateways_page() {
         )
     });
     let gateway_port = std::env::var("LOCAL_API_PORT").unwrap_or_else(|_| "3000".into());
-    let http = reqwest::Client::new();
+    let http = http_client();
     let preflight = |origin: String| {
         http.request(reqwest::Method::OPTIONS, &endpoint)
             .header("origin", origin)
