@@ -58,4 +58,10 @@ mod tests {
         }
         assert_eq!(RequestedCallback::parse("maybe"), None);
     }
+
+    #[test]
+    fn a_tap_answers_yes_or_no() {
+        assert_eq!(RequestedCallback::answer(true), RequestedCallback::Yes);
+        assert_eq!(RequestedCallback::answer(false), RequestedCallback::No);
+    }
 }

@@ -134,6 +134,17 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    #[test]
+    fn durations_read_as_a_person_says_them() {
+        assert_eq!(human_duration(-5), "0 s");
+        assert_eq!(human_duration(59), "59 s");
+        assert_eq!(human_duration(60), "1 min");
+        assert_eq!(human_duration(61), "2 min");
+        assert_eq!(human_duration(59 * 60), "59 min");
+        assert_eq!(human_duration(3600), "1 h 00 min");
+        assert_eq!(human_duration(3 * 3600 + 5 * 60), "3 h 05 min");
+    }
+
     fn t(h: u32, m: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 21, h, m, 0).unwrap()
     }

@@ -301,6 +301,86 @@ mod tests {
         }
     }
 
+    #[test]
+    fn times_are_hh_colon_mm_and_nothing_else() {
+        assert_eq!(parse_hhmm("08:59", false), Some(8 * 60 + 59));
+        assert_eq!(parse_hhmm("00:00", false), Some(0));
+        assert_eq!(parse_hhmm("24:00", true), Some(1440));
+        for bad in [
+            "08-00", "08:0", "0800", "08:60", "24:00", "24:01", "x8:00", "", "08:000",
+        ] {
+            assert_eq!(parse_hhmm(bad, false), None, "{bad}");
+        }
+        assert_eq!(parse_hhmm("24:30", true), None);
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn intervals_that_touch_do_not_overlap() {
+        let mut errors = Vec::new();
+        let ivs = parse_intervals(
+            "d",
+            &pairs(&[("08:00", "12:00"), ("12:00", "18:00")]),
+            &mut errors,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(ivs.len(), 2);
+        parse_intervals(
+            "d",
+            &pairs(&[("08:00", "12:01"), ("12:00", "18:00")]),
+            &mut errors,
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+    }
+
+    #[test]
+    fn an_overnight_interval_may_end_where_the_next_day_begins() {
+        let check = |next_day: Interval| {
+            let mut weekly: [Vec<Interval>; 7] = Default::default();
+            weekly[0].push(iv("22:00", "02:00"));
+            weekly[1].push(next_day);
+            let mut errors = Vec::new();
+            check_weekly_spill(&weekly, &mut errors);
+            errors
+        };
+        assert!(check(iv("02:00", "06:00")).is_empty());
+        assert!(check(iv("08:00", "12:00")).is_empty());
+        let errors = check(iv("01:59", "06:00"));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "businessHours.weekly.tue[0]");
+    }
+
+    #[test]
+    fn the_next_opening_is_the_earliest_whatever_the_order_of_the_intervals() {
+        let tz = chrono_tz::America::Sao_Paulo;
+        let s = sched(tz, &[(0, iv("13:00", "18:00")), (0, iv("08:00", "12:00"))]);
+        // Monday 2026-11-23, 07:00: the 08:00 opening, although listed second.
+        assert_eq!(
+            s.next_opening(at(tz, "2026-11-23 07:00")),
+            Some(at(tz, "2026-11-23 08:00"))
+        );
+        assert_eq!(
+            s.next_opening(at(tz, "2026-11-23 12:30")),
+            Some(at(tz, "2026-11-23 13:00"))
+        );
+    }
+
+    #[test]
+    fn an_interval_that_falls_inside_a_dst_gap_never_opens() {
+        // New York springs forward on 2026-03-08: 02:00-03:00 does not exist.
+        let tz = chrono_tz::America::New_York;
+        let mut s = sched(tz, &[]);
+        let gap_day = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap();
+        s.exceptions.insert(gap_day, vec![iv("02:10", "02:50")]);
+        assert!(s.openings_on(gap_day).is_empty());
+        assert_eq!(s.next_opening(at(tz, "2026-03-08 00:00")), None);
+    }
+
     fn at(tz: Tz, s: &str) -> DateTime<Utc> {
         let n = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
         tz.from_local_datetime(&n)
