@@ -102,6 +102,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_identifier_reads_back_as_given_and_its_error_names_it() {
+        let id = Ident::parse("agentId", " a-1 ").unwrap();
+        assert_eq!(id.to_string(), "a-1");
+        assert_eq!(id.clone().into_string(), "a-1");
+        for (raw, what) in [
+            ("", "agentId"),
+            ("a#b", "agentId"),
+            (&*"x".repeat(129), "agentId"),
+        ] {
+            assert_eq!(Ident::parse("agentId", raw).unwrap_err().what(), what);
+        }
+        assert_eq!(Ident::parse("sub", "").unwrap_err().what(), "sub");
+    }
+
+    #[test]
+    fn phone_number_ids_are_letters_digits_underscores_and_dashes() {
+        for good in ["1", "100000000000001", "ab_C-9", &"1".repeat(64)] {
+            assert!(is_phone_number_id(good), "{good}");
+        }
+        for bad in ["", &"1".repeat(65), "12 3", "1#2", "1/2", "1.2", "ção"] {
+            assert!(!is_phone_number_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn identifiers_are_trimmed_and_bounded() {
         assert_eq!(Ident::parse("agentId", " a-1 ").unwrap().as_str(), "a-1");
         assert_eq!(

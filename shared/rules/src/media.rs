@@ -143,6 +143,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_headers_format_names_its_media_in_any_case() {
+        for (format, kind) in [
+            ("IMAGE", Some(MediaKind::Image)),
+            ("video", Some(MediaKind::Video)),
+            ("Document", Some(MediaKind::Document)),
+            ("TEXT", None),
+            ("LOCATION", None),
+        ] {
+            assert_eq!(MediaKind::from_format(format), kind, "{format}");
+        }
+    }
+
+    #[test]
+    fn an_image_header_is_asked_for_with_an_and_the_others_with_a() {
+        let missing = |k| header_component(Some(k), None).unwrap_err().message;
+        assert!(missing(MediaKind::Image).contains("needs an image"));
+        assert!(missing(MediaKind::Video).contains("needs a video"));
+        assert!(missing(MediaKind::Document).contains("needs a document"));
+    }
+
+    #[test]
     fn a_media_header_becomes_metas_parameter() {
         let img = header_component(
             Some(MediaKind::Image),

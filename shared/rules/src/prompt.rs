@@ -201,6 +201,50 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
+    fn each_language_has_its_own_texts() {
+        assert!(PromptTexts::defaults("pt_BR").body.starts_with("Olá!"));
+        assert!(PromptTexts::defaults("es_ES").body.starts_with("¡Hola!"));
+        assert!(PromptTexts::defaults("en_US").body.starts_with("Hi!"));
+        assert_eq!(
+            PromptTexts::defaults("fr_FR"),
+            PromptTexts::defaults("en_US")
+        );
+    }
+
+    #[test]
+    fn texts_are_refused_exactly_past_metas_limits() {
+        let fields = |t: &PromptTexts| {
+            let mut errors = Vec::new();
+            t.validate(&mut errors);
+            errors.into_iter().map(|e| e.field).collect::<Vec<_>>()
+        };
+        let room = MAX_BODY - OPENING_ROOM;
+        let mut t = PromptTexts::defaults("en_US");
+        t.body = format!("{}{{nextOpening}}", "a".repeat(room));
+        t.body_no_opening = Some("b".repeat(MAX_BODY));
+        t.yes_button = "y".repeat(MAX_BUTTON_TITLE);
+        t.no_button = "n".repeat(MAX_BUTTON_TITLE);
+        assert!(fields(&t).is_empty(), "{:?}", fields(&t));
+        t.body = format!("{}{{nextOpening}}", "a".repeat(room + 1));
+        t.body_no_opening = Some("b".repeat(MAX_BODY + 1));
+        t.yes_button = "y".repeat(MAX_BUTTON_TITLE + 1);
+        assert_eq!(
+            fields(&t),
+            [
+                "promptTexts.body",
+                "promptTexts.bodyNoOpening",
+                "promptTexts.yesButton"
+            ]
+        );
+        t.body_no_opening = Some("  ".into());
+        t.yes_button = "Yes".into();
+        assert_eq!(
+            fields(&t),
+            ["promptTexts.body", "promptTexts.bodyNoOpening"]
+        );
+    }
+
+    #[test]
     fn shipped_texts_meet_metas_limits_in_every_language() {
         let t = Utc.with_ymd_and_hms(2026, 11, 23, 11, 0, 0).unwrap();
         for lang in LANGUAGES {

@@ -254,6 +254,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_rules_carry_the_tenants_zone() {
+        let mut doc = serde_json::to_value(Settings::default()).unwrap();
+        doc["timezone"] = serde_json::json!("Asia/Tokyo");
+        let rules = validate(&doc).unwrap();
+        assert_eq!(rules.tz(), chrono_tz::Asia::Tokyo);
+    }
+
+    #[test]
     fn user_text_echoed_by_serde_never_panics_the_field_naming() {
         for bad in ["`a__`", "`a_é`", "`_`", "`é_`"] {
             let errors = validate(&serde_json::json!({ "alwaysOpen": bad })).unwrap_err();
