@@ -449,6 +449,76 @@ mod tests {
         .unwrap()
     }
 
+    #[test]
+    fn positional_variables_are_in_numeric_order_and_named_ones_as_written() {
+        let t = Template::from_meta(&json!({
+            "name": "n", "language": "pt_BR", "status": "APPROVED", "category": "UTILITY",
+            "components": [{"type": "BODY", "text": "{{10}} {{2}} {{1}}"}]
+        }))
+        .unwrap();
+        assert_eq!(t.variable_keys(), ["1", "2", "10"]);
+        let n = Template::from_meta(&json!({
+            "name": "n", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
+            "parameter_format": "NAMED",
+            "components": [{"type": "BODY", "text": "{{zeta}} {{alpha}}"}]
+        }))
+        .unwrap();
+        assert_eq!(n.variable_keys(), ["zeta", "alpha"]);
+    }
+
+    #[test]
+    fn only_an_approved_template_may_be_sent() {
+        assert!(positional().is_approved());
+        let mut pending = positional();
+        pending.status = "PENDING".into();
+        assert!(!pending.is_approved());
+    }
+
+    #[test]
+    fn the_desks_view_shows_the_text_header_or_the_media_header() {
+        let v = positional().view();
+        assert_eq!(v["name"], "retorno");
+        assert_eq!(v["headerText"], "Pedido {{1}}");
+        assert_eq!(v["header"], Value::Null);
+        assert_eq!(v["footer"], "Equipe");
+        assert_eq!(v["variables"], json!(["header.1", "1", "2", "button.1.1"]));
+        let media = Template::from_meta(&json!({
+            "name": "foto", "language": "pt_BR", "status": "APPROVED", "category": "MARKETING",
+            "components": [{"type": "header", "format": "IMAGE"}, {"type": "BODY", "text": "Olha, {{1}}!"}]
+        }))
+        .unwrap();
+        let v = media.view();
+        assert_eq!(v["headerText"], Value::Null);
+        assert_eq!(v["header"], json!({"format": "IMAGE"}));
+        assert_eq!(v["variables"], json!(["1"]));
+    }
+
+    #[test]
+    fn a_variable_may_fill_its_slot_exactly() {
+        let t = positional();
+        let at = |header: usize| {
+            t.validate_variables(&vars(&[
+                ("header.1", json!("x".repeat(header))),
+                ("1", json!("Maria")),
+                ("2", json!("ontem")),
+                ("button.1.1", json!("42")),
+            ]))
+        };
+        assert!(at(Slot::Header.max_len()).is_ok());
+        let refused = at(Slot::Header.max_len() + 1).unwrap_err();
+        assert_eq!(refused[0].problem, "too_long");
+    }
+
+    #[test]
+    fn a_bare_list_of_templates_is_read_like_metas_page() {
+        let list = json!([{"name": "a", "language": "pt_BR", "status": "APPROVED", "category": "UTILITY",
+                          "components": [{"type": "BODY", "text": "oi"}]}]);
+        let paged = json!({"data": list.clone()});
+        assert_eq!(parse_template_list(&list).unwrap().len(), 1);
+        assert_eq!(parse_template_list(&paged).unwrap().len(), 1);
+        assert!(parse_template_list(&json!("x")).is_err());
+    }
+
     fn vars(pairs: &[(&str, Value)]) -> Map<String, Value> {
         pairs
             .iter()

@@ -347,6 +347,46 @@ mod tests {
     }
 
     #[test]
+    fn delivery_states_read_back_and_only_move_forward() {
+        use DeliveryStatus::*;
+        for st in [Accepted, Sent, Delivered, Read, Failed] {
+            assert_eq!(DeliveryStatus::parse(st.as_str()), Some(st));
+        }
+        assert_eq!(Unknown.as_str(), "unknown");
+        assert_eq!(DeliveryStatus::parse("unknown"), None, "never from Meta");
+        assert_eq!(DeliveryStatus::parse("deleted"), None);
+        let ranks: Vec<u8> = [Accepted, Sent, Delivered, Read, Failed]
+            .iter()
+            .map(|s| s.rank())
+            .collect();
+        assert_eq!(ranks, [0, 1, 2, 3, 4]);
+        assert_eq!(Unknown.rank(), Accepted.rank());
+        let went_out: Vec<bool> = [Unknown, Accepted, Sent, Delivered, Read, Failed]
+            .iter()
+            .map(|s| s.went_out())
+            .collect();
+        assert_eq!(went_out, [false, false, true, true, true, false]);
+    }
+
+    #[test]
+    fn a_senders_name_comes_from_their_own_contact_entry() {
+        let p = parse(&wrap(json!({"messaging_product": "whatsapp", "metadata": meta(),
+            "contacts": [{"profile": {"name": "Ana"}, "wa_id": "5511000000001"},
+                         {"profile": {"name": "Bruno"}, "wa_id": "5511000000002"}],
+            "messages": [
+                {"from": "5511000000002", "id": "wamid.B", "timestamp": "1763688843", "type": "text", "text": {"body": "oi"}},
+                {"from": "5511000000003", "id": "wamid.C", "timestamp": "1763688843", "type": "text", "text": {"body": "oi"}}]})))
+        .unwrap();
+        let names: Vec<Option<&str>> = p.changes[0]
+            .messages
+            .iter()
+            .map(|m| m.profile_name.as_deref())
+            .collect();
+        // Bruno's own entry; nobody's for a sender with none among several.
+        assert_eq!(names, [Some("Bruno"), None]);
+    }
+
+    #[test]
     fn text_message_with_profile_name() {
         let p = parse(&wrap(json!({"messaging_product": "whatsapp", "metadata": meta(),
             "contacts": [{"profile": {"name": "Maria"}, "wa_id": "5511999990000"}],
