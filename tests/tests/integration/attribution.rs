@@ -37,6 +37,13 @@ async fn post_at(s: &SendFixture, now: DateTime<Utc>, body: &[u8]) -> u16 {
     webhook::handle(&deps, webhook_post(body)).await.status
 }
 
+/// `agent` sends the fixture's customer an active message by number at `at`: the answer's status.
+async fn sends_directly(s: &SendFixture, agent: &str, at: DateTime<Utc>) -> u16 {
+    direct(s, &s.deps(at), agent, &direct_body(s), None)
+        .await
+        .status
+}
+
 async fn owner(s: &SendFixture, now: DateTime<Utc>) -> Option<String> {
     s.f.store
         .agent_for_customer(&s.f.tenant, &s.phone, now)
@@ -100,12 +107,7 @@ async fn a_lost_answer_settles_as_of_its_own_send_time_not_its_status() {
     );
     // B (a-2) sends an hour later and gets the customer.
     let later = morning() + Duration::hours(1);
-    assert_eq!(
-        direct(&s, &s.deps(later), "a-2", &direct_body(&s), None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(sends_directly(&s, "a-2", later).await, 200);
     assert_eq!(owner(&s, later).await.as_deref(), Some("a-2"));
     // A's status arrives after both: it settles A's send as of 08:10, so B keeps the customer.
     let sent = s.templates_sent();
@@ -125,12 +127,7 @@ async fn a_lost_answer_settles_as_of_its_own_send_time_not_its_status() {
 #[tokio::test]
 async fn a_lost_answer_settled_by_its_status_makes_the_customer_the_senders() {
     let s = send_fixture(Some(5)).await;
-    assert_eq!(
-        direct(&s, &s.deps(morning()), "a-2", &direct_body(&s), None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(sends_directly(&s, "a-2", morning()).await, 200);
     // a-1's later send is lost; its `sent` status settles it: a-1's customer now.
     let later = morning() + Duration::hours(1);
     let slow = losing_next_answer(&s, later);
@@ -164,8 +161,7 @@ async fn a_lost_answer_settled_by_its_status_makes_the_customer_the_senders() {
 async fn a_failed_status_gives_a_slot_back_once_whatever_the_redeliveries() {
     let s = send_fixture(Some(5)).await;
     // One send answered 200, one whose answer was lost: both counted.
-    let ok = direct(&s, &s.deps(morning()), "a-1", &direct_body(&s), None).await;
-    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(sends_directly(&s, "a-1", morning()).await, 200);
     let slow = losing_next_answer(&s, morning());
     assert_eq!(
         direct(&s, &slow, "a-1", &direct_body(&s), None)
@@ -244,12 +240,7 @@ async fn a_lost_record_send_settled_late_does_not_take_the_customer_from_a_later
     );
     // ...a-2 reaches the customer an hour later...
     let later = morning() + Duration::hours(1);
-    assert_eq!(
-        direct(&s, &s.deps(later), "a-2", &direct_body(&s), None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(sends_directly(&s, "a-2", later).await, 200);
     // ...and a-1's `delivered` comes after both: the record is marked sent, the customer stays a-2's.
     let sent = s.templates_sent();
     let at = morning() + Duration::hours(2);
