@@ -496,9 +496,10 @@ fn parked_names(customer: &str) -> (String, String) {
 fn parked_tap(item: &Item, customer: &str) -> Option<(bool, DateTime<Utc>)> {
     use chrono::TimeZone;
     let (answer, when) = parked_names(customer);
-    let yes = match item.get(&answer)?.as_s().ok()?.as_str() {
-        "yes" => true,
-        "no" => false,
+    // Written by `park_answer` as `RequestedCallback::answer(yes)`.
+    let yes = match RequestedCallback::parse(item.get(&answer)?.as_s().ok()?)? {
+        RequestedCallback::Yes => true,
+        RequestedCallback::No => false,
         _ => return None,
     };
     let secs: i64 = item.get(&when)?.as_n().ok()?.parse().ok()?;
