@@ -63,6 +63,16 @@ pub async fn fresh_store() -> Store {
     Store::new(dynamo, table)
 }
 
+/// Binds a number as an onboarded tenant has it: the operator's grant of its
+/// account first, then the binding.
+pub async fn bind_channel(store: &Store, c: &afterhours_adapters::model::Channel) {
+    store
+        .grant_account(&c.tenant_id, &c.waba_id)
+        .await
+        .expect("grant the business account");
+    store.put_channel(c).await.expect("bind the channel");
+}
+
 pub async fn eventbridge() -> aws_sdk_eventbridge::Client {
     aws_clients(&config("unused"))
         .await

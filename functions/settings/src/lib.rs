@@ -1,4 +1,5 @@
-//! Admin routes: `GET /settings` (any role), `PUT`/`PATCH /settings`, `PUT /channels/{phoneNumberId}`,
+//! Admin routes: `GET /settings` (any role), `PUT`/`PATCH /settings`,
+//! `PUT`/`DELETE /channels/{phoneNumberId}`,
 //! `PUT /templates` and `POST /templates/sync` (admin only), always for the caller's own tenant.
 
 use afterhours_adapters::boot::{graph_client, Boot};
@@ -140,6 +141,7 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         ("PUT", ["settings"]) => write_settings(deps, &caller, req, false).await,
         ("PATCH", ["settings"]) => write_settings(deps, &caller, req, true).await,
         ("PUT", ["channels", _]) => put_channel(deps, &caller, req).await,
+        ("DELETE", ["channels", _]) => delete_channel(deps, &caller, req).await,
         ("PUT", ["templates"]) => put_templates(deps, &caller, req).await,
         ("POST", ["templates", "sync"]) => sync_templates(deps, &caller, req).await,
         _ => Err(ApiError::NotFound(format!(
@@ -312,6 +314,11 @@ async fn put_channel(
             errors,
         ));
     }
+    // Before any Graph call: the platform's token lists every account shared
+    // with it, so only the operator's grant says this one is the tenant's.
+    if deps.store.account_grantee(&waba_id).await?.as_deref() != Some(caller.tenant.as_str()) {
+        return Err(ApiError::not_granted(&waba_id));
+    }
     number_is_in_account(deps, &pnid, &waba_id).await?;
     let channel = Channel {
         phone_number_id: pnid,
@@ -322,6 +329,36 @@ async fn put_channel(
     };
     deps.store.put_channel(&channel).await?;
     Ok(ApiResponse::json(200, &channel))
+}
+
+/// `DELETE /channels/{phoneNumberId}`: the number stops being routed to the
+/// tenant; its records stay until they expire, and it can be bound again.
+async fn delete_channel(
+    deps: &Deps,
+    caller: &Caller,
+    req: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let mut errors = Vec::new();
+    let pnid = phone_number_id(req, &mut errors);
+    if !errors.is_empty() {
+        return Err(invalid(
+            "invalid_channel",
+            "The channel is not valid.",
+            errors,
+        ));
+    }
+    if deps.store.unbind_channel(&caller.tenant, &pnid).await? {
+        Ok(ApiResponse::json(
+            200,
+            &json!({ "phoneNumberId": pnid, "bound": false }),
+        ))
+    } else {
+        Err(ApiError::Missing {
+            code: "channel_not_bound",
+            message: format!("Phone number {pnid} is not bound to your business."),
+        })
+    }
 }
 
 async fn put_templates(

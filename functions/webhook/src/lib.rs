@@ -82,6 +82,11 @@ impl Deps {
         Ok(c)
     }
 
+    /// Drops a cached binding found stale, so the next change reads it again.
+    fn forget_channel(&self, pnid: &str) {
+        self.channels.remove(&pnid.to_string());
+    }
+
     async fn rules(&self, tenant: &str) -> Result<Arc<TenantRules>, StoreError> {
         self.tenants.get(&self.store, tenant).await
     }

@@ -103,14 +103,19 @@ async fn record(
     stats: &mut Stats,
 ) -> Result<Option<Prompt>, StoreError> {
     let tenant = &channel.tenant_id;
-    let agent = match deps
+    let routing = deps
         .store
-        .agent_for_customer(tenant, customer, (deps.clock)())
-        .await?
-    {
-        Some(a) => a,
-        None => channel.default_agent_id.clone(),
-    };
+        .route_message(channel, customer, (deps.clock)())
+        .await?;
+    if !routing.bound {
+        // Unbound or revoked since this instance cached the binding.
+        deps.forget_channel(&channel.phone_number_id);
+        stats.skip("unknown_channel", 1);
+        return Ok(None);
+    }
+    let agent = routing
+        .agent
+        .unwrap_or_else(|| channel.default_agent_id.clone());
     let key = RecordKey {
         tenant: tenant.clone(),
         agent,

@@ -58,6 +58,12 @@ pub const ROUTES: &[(&str, &str, Function, bool)] = &[
     ("PUT", "/settings", Function::Settings, true),
     ("PATCH", "/settings", Function::Settings, true),
     ("PUT", "/channels/{phoneNumberId}", Function::Settings, true),
+    (
+        "DELETE",
+        "/channels/{phoneNumberId}",
+        Function::Settings,
+        true,
+    ),
     ("PUT", "/templates", Function::Settings, true),
     ("POST", "/templates/sync", Function::Settings, true),
 ];
@@ -307,7 +313,10 @@ fn preflight() -> HttpResponse {
     HttpResponse {
         status: 204,
         headers: vec![
-            header("access-control-allow-methods", "GET,POST,PUT,PATCH,OPTIONS"),
+            header(
+                "access-control-allow-methods",
+                "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+            ),
             header(
                 "access-control-allow-headers",
                 "authorization,content-type,idempotency-key,if-match,accept-language",

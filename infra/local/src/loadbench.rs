@@ -81,6 +81,10 @@ async fn bench_setup() -> Result<Bench, String> {
     let (tenant, pnid) = ("bench-tenant".to_string(), "190000000000001".to_string());
     let e = |e: afterhours_adapters::store::StoreError| e.to_string();
     store
+        .grant_account(&tenant, "290000000000001")
+        .await
+        .map_err(e)?;
+    store
         .put_channel(&Channel {
             phone_number_id: pnid.clone(),
             tenant_id: tenant.clone(),

@@ -56,6 +56,11 @@ pub fn demo_templates() -> Value {
 
 /// Seeds the demo tenant (idempotent).
 pub async fn seed_demo(store: &Store) -> Result<(), String> {
+    // The operator's grant, as `afterhours-admin account grant` writes it.
+    store
+        .grant_account(DEMO_TENANT, DEMO_WABA_ID)
+        .await
+        .map_err(|e| e.to_string())?;
     store
         .put_channel(&Channel {
             phone_number_id: DEMO_PHONE_NUMBER_ID.into(),

@@ -115,6 +115,12 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             map.insert(k, (Instant::now(), v));
         }
     }
+
+    pub fn remove(&self, k: &K) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(k);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -67,16 +67,17 @@ async fn populated() -> Fixture {
         ],
     );
     assert_eq!(f.post(&body).await.status, 200);
-    f.store
-        .put_channel(&afterhours_adapters::model::Channel {
+    afterhours_tests::bind_channel(
+        &f.store,
+        &afterhours_adapters::model::Channel {
             phone_number_id: format!("{}9", f.pnid),
             tenant_id: f.tenant.clone(),
             waba_id: "W".into(),
             display_phone_number: "+1".into(),
             default_agent_id: "a-2".into(),
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     f.post(&messages_payload(
         &format!("{}9", f.pnid),
         &[("w4", "5511000000004", t, None)],
@@ -386,6 +387,10 @@ async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
     f.graph
         .sandbox
         .set_phone_numbers("900000000000001", &[f.pnid.as_str()]);
+    f.store
+        .grant_account(&intruder, "900000000000001")
+        .await
+        .unwrap();
     let r = admin(
         &f,
         "PUT",
@@ -530,6 +535,7 @@ async fn channels_bind_to_the_callers_tenant_and_are_validated() {
     f.graph
         .sandbox
         .set_phone_numbers("710000000000001", &["777000"]);
+    f.store.grant_account(&t, "710000000000001").await.unwrap();
     let ok = admin(
         &f,
         "PUT",
@@ -645,16 +651,17 @@ async fn templates_are_stored_by_admins_and_listed_when_approved() {
 /// Binds one more number of the fixture's tenant, under a new WhatsApp Business Account.
 async fn bind_new_waba(f: &Fixture, suffix: &str) -> String {
     let waba = format!("{}", uuid::Uuid::new_v4().as_u128() % 10u128.pow(15));
-    f.store
-        .put_channel(&afterhours_adapters::model::Channel {
+    afterhours_tests::bind_channel(
+        &f.store,
+        &afterhours_adapters::model::Channel {
             phone_number_id: format!("{}{suffix}", f.pnid),
             tenant_id: f.tenant.clone(),
             waba_id: waba.clone(),
             display_phone_number: "+1".into(),
             default_agent_id: "a-1".into(),
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     waba
 }
 
@@ -786,7 +793,7 @@ fn error_code(r: &ApiResponse) -> (u16, String) {
 }
 
 #[tokio::test]
-async fn a_channel_binds_only_to_a_number_its_business_account_lists() {
+async fn a_channel_binds_only_to_a_granted_account_that_lists_the_number() {
     let f = fixture().await;
     let deps = settings_deps(&f);
     let (a, b) = (unique("ta"), unique("tb"));
@@ -797,6 +804,13 @@ async fn a_channel_binds_only_to_a_number_its_business_account_lists() {
     let r = bind(&deps, &a, "781000", "../me/accounts").await;
     assert_eq!(error_code(&r), (422, "invalid_channel".into()));
     assert_eq!(r.json_body()["error"]["details"][0]["field"], "wabaId");
+    // Listed by Meta under the platform's token, but not granted to A.
+    let r = bind(&deps, &a, "781000", "810000000000001").await;
+    assert_eq!(error_code(&r), (403, "business_account_not_granted".into()));
+    assert_eq!(f.store.get_channel("781000").await.unwrap(), None);
+    for account in ["810000000000001", "819999999999999"] {
+        f.store.grant_account(&a, account).await.unwrap();
+    }
     // A number the account does not list.
     let r = bind(&deps, &a, "781999", "810000000000001").await;
     assert_eq!(
@@ -810,15 +824,19 @@ async fn a_channel_binds_only_to_a_number_its_business_account_lists() {
         (422, "channel_not_in_business_account".into())
     );
     assert_eq!(f.store.get_channel("781999").await.unwrap(), None);
-    // Listed: bound. The account is now tenant A's.
+    // Granted and listed: bound.
     assert_eq!(
         bind(&deps, &a, "781000", "810000000000001").await.status,
         200
     );
-    // Tenant B cannot bind the account's other number: the account belongs to A.
+    // Tenant B cannot bind the account's other number, nor be granted the account.
     let r = bind(&deps, &b, "781001", "810000000000001").await;
-    assert_eq!(error_code(&r), (409, "business_account_taken".into()));
+    assert_eq!(error_code(&r), (403, "business_account_not_granted".into()));
     assert_eq!(f.store.get_channel("781001").await.unwrap(), None);
+    assert!(matches!(
+        f.store.grant_account(&b, "810000000000001").await,
+        Err(afterhours_adapters::store::StoreError::AccountTaken(_))
+    ));
     assert!(!f
         .store
         .tenant_has_waba(&b, "810000000000001")
@@ -829,6 +847,49 @@ async fn a_channel_binds_only_to_a_number_its_business_account_lists() {
         bind(&deps, &a, "781001", "810000000000001").await.status,
         200
     );
+}
+
+#[tokio::test]
+async fn an_admin_unbinds_a_number_and_can_bind_it_again() {
+    let f = fixture().await;
+    let deps = settings_deps(&f);
+    let (a, b) = (unique("ta"), unique("tb"));
+    f.graph
+        .sandbox
+        .set_phone_numbers("830000000000001", &["783000"]);
+    f.store.grant_account(&a, "830000000000001").await.unwrap();
+    assert_eq!(
+        bind(&deps, &a, "783000", "830000000000001").await.status,
+        200
+    );
+    let unbind = |tenant: &str, role: &str| {
+        settings::handle(
+            &deps,
+            api("DELETE", "/channels/783000", claims(tenant, "x-1", role)),
+        )
+    };
+    // Another tenant's admin and a supervisor of A change nothing.
+    let r = unbind(&b, "admin").await;
+    assert_eq!(error_code(&r), (404, "channel_not_bound".into()));
+    assert_eq!(unbind(&a, "supervisor").await.status, 403);
+    assert!(f.store.get_channel("783000").await.unwrap().is_some());
+    let r = unbind(&a, "admin").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json_body(),
+        json!({"phoneNumberId": "783000", "bound": false})
+    );
+    assert_eq!(f.store.get_channel("783000").await.unwrap(), None);
+    assert!(f.store.tenant_channels(&a).await.unwrap().is_empty());
+    // Once more: nothing is bound any more.
+    let r = unbind(&a, "admin").await;
+    assert_eq!(error_code(&r), (404, "channel_not_bound".into()));
+    // The grant stays: the number can be bound again.
+    assert_eq!(
+        bind(&deps, &a, "783000", "830000000000001").await.status,
+        200
+    );
+    assert_eq!(f.store.tenant_channels(&a).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -845,7 +906,12 @@ async fn binding_a_channel_while_whatsapp_is_unreachable_is_503_and_changes_noth
     )
     .unwrap();
     let deps = settings::Deps::new(f.store.clone(), Some(graph));
-    let r = bind(&deps, &unique("t"), "782000", "820000000000001").await;
+    let t = unique("t");
+    // An account not granted is refused before WhatsApp is asked anything.
+    let r = bind(&deps, &t, "782000", "820000000000001").await;
+    assert_eq!(error_code(&r), (403, "business_account_not_granted".into()));
+    f.store.grant_account(&t, "820000000000001").await.unwrap();
+    let r = bind(&deps, &t, "782000", "820000000000001").await;
     assert_eq!(error_code(&r), (503, "service_unavailable".into()));
     assert_eq!(f.store.get_channel("782000").await.unwrap(), None);
 }
@@ -1102,16 +1168,17 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
         .await
         .unwrap();
     // A channel whose default agent has no record yet still lists them.
-    f.store
-        .put_channel(&afterhours_adapters::model::Channel {
+    afterhours_tests::bind_channel(
+        &f.store,
+        &afterhours_adapters::model::Channel {
             phone_number_id: format!("{}8", f.pnid),
             tenant_id: f.tenant.clone(),
             waba_id: "W".into(),
             display_phone_number: "+2".into(),
             default_agent_id: "a-3".into(),
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     let sup = get(&f, "/agents", &f.tenant, "s-1", "supervisor", &[]).await;
     assert_eq!(sup.status, 200, "{}", sup.body);
     assert_eq!(

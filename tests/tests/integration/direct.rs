@@ -270,16 +270,17 @@ async fn second_account(s: &SendFixture) -> (String, String) {
         1_000 + uuid::Uuid::new_v4().as_u128() % 10u128.pow(12)
     );
     let pnid = format!("{}7", s.f.pnid);
-    s.f.store
-        .put_channel(&afterhours_adapters::model::Channel {
+    afterhours_tests::bind_channel(
+        &s.f.store,
+        &afterhours_adapters::model::Channel {
             phone_number_id: pnid.clone(),
             tenant_id: s.f.tenant.clone(),
             waba_id: waba.clone(),
             display_phone_number: "+55 11 4000-0000".into(),
             default_agent_id: "a-1".into(),
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     (waba, pnid)
 }
 

@@ -21,6 +21,7 @@ struct Stack {
     graph: GraphStandIn,
     watcher: BusWatcher,
     secret: Vec<u8>,
+    store: afterhours_adapters::store::Store,
 }
 
 async fn start() -> Stack {
@@ -63,6 +64,7 @@ async fn start() -> Stack {
         graph,
         watcher,
         secret,
+        store,
     }
 }
 
@@ -146,6 +148,11 @@ async fn a_customers_night_and_an_agents_callback() {
             .0,
         200
     );
+    // The platform operator granted the tenant its business account.
+    s.store
+        .grant_account(&tenant, "300000000000001")
+        .await
+        .unwrap();
     assert_eq!(
         s.call(
             "PUT",
@@ -434,4 +441,85 @@ async fn dynamodb_local_answers_cors_only_for_the_local_gateways_page() {
     let page = format!("http://127.0.0.1:{gateway_port}");
     let ours = preflight(page.clone()).await.unwrap();
     assert_eq!(allowed(&ours), Some(page));
+}
+
+/// How many contact records a customer has in the tenant (any agent).
+async fn records_of(s: &Stack, tenant: &str, customer: &str) -> usize {
+    let admin = s.token(tenant, "sup-1", "supervisor");
+    let (status, body, _) = s
+        .call("GET", "/contacts?agentId=a-1", Some(&admin), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["contact"].as_str().unwrap_or("").ends_with(customer))
+        .count()
+}
+
+#[tokio::test]
+async fn an_unbound_or_revoked_number_is_no_longer_routed() {
+    let s = start().await;
+    let tenant = unique("unbind");
+    let admin = s.token(&tenant, "admin-1", "admin");
+    let (pnid, waba) = ("5550002", "300000000000002");
+    s.graph.sandbox.set_phone_numbers(waba, &[pnid]);
+    let settings_doc = json!({"timezone": "America/Sao_Paulo", "language": "pt_BR", "alwaysOpen": false, "notifyNextServiceHours": false,
+        "businessHours": {"weekly": {}, "exceptions": []}, "activeMessageLimit": {"enabled": false, "maxPerContactPer24h": 1}});
+    let path = format!("/channels/{pnid}");
+    let bind = || {
+        s.call(
+            "PUT",
+            &path,
+            Some(&admin),
+            Some(json!({"wabaId": waba, "displayPhoneNumber": "+1", "defaultAgentId": "a-1"})),
+        )
+    };
+    assert_eq!(
+        s.call("PUT", "/settings", Some(&admin), Some(settings_doc))
+            .await
+            .0,
+        200
+    );
+    // Not granted yet: refused, in the tenant's language.
+    let (status, body, _) = bind().await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("business_account_not_granted")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("operador da plataforma"),
+        "{body}"
+    );
+    s.store.grant_account(&tenant, waba).await.unwrap();
+    assert_eq!(bind().await.0, 200);
+    let t = last_night().timestamp();
+    let write = |id: &'static str, from: &'static str| {
+        s.webhook(messages_payload(pnid, &[(id, from, t, None)]))
+    };
+    assert_eq!(write("wamid.u1", "5511910000001").await, 200);
+    assert_eq!(records_of(&s, &tenant, "5511910000001").await, 1);
+
+    // Unbound: the webhook still answers 200 (Meta must not retry) but records nothing.
+    let (status, _, _) = s
+        .call("DELETE", &format!("/channels/{pnid}"), Some(&admin), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(write("wamid.u2", "5511910000002").await, 200);
+    assert_eq!(records_of(&s, &tenant, "5511910000002").await, 0);
+    // The earlier record stays until it expires.
+    assert_eq!(records_of(&s, &tenant, "5511910000001").await, 1);
+
+    // Bound again, then the operator revokes the account: unbound, and not bindable.
+    assert_eq!(bind().await.0, 200);
+    let revoked = s.store.revoke_account(&tenant, waba).await.unwrap();
+    assert_eq!(revoked.unbound, vec![pnid.to_string()]);
+    assert_eq!(write("wamid.u3", "5511910000003").await, 200);
+    assert_eq!(records_of(&s, &tenant, "5511910000003").await, 0);
+    assert_eq!(bind().await.0, 403);
 }

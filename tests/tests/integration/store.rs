@@ -9,7 +9,7 @@ use afterhours_adapters::model::{
 use afterhours_adapters::store::{IdempotencyClaim, Reservation, SendTarget, StoreError};
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
-use afterhours_tests::{fresh_store, list_query, unique};
+use afterhours_tests::{bind_channel, fresh_store, list_query, unique};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::future::join_all;
 use serde_json::json;
@@ -61,6 +61,7 @@ async fn a_number_binds_to_one_tenant_only() {
         display_phone_number: "+1 555".into(),
         default_agent_id: agent.into(),
     };
+    store.grant_account("t1", "W").await.unwrap();
     store.put_channel(&c("t1", "a-1")).await.unwrap();
     store.put_channel(&c("t1", "a-2")).await.unwrap();
     let err = store.put_channel(&c("t2", "b-1")).await.unwrap_err();
@@ -895,16 +896,17 @@ async fn another_tenants_ids_find_nothing() {
         .unwrap();
     assert!(ctx.record.is_none());
     // A direct send names a channel: another tenant's is not found either.
-    store
-        .put_channel(&Channel {
+    bind_channel(
+        &store,
+        &Channel {
             phone_number_id: "PN-t1".into(),
             tenant_id: "t1".into(),
             waba_id: "1".into(),
             display_phone_number: "+1".into(),
             default_agent_id: "a-1".into(),
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     for (tenant, found) in [("t2", false), ("t1", true)] {
         let direct = SendTarget::Direct {
             channel: "PN-t1",

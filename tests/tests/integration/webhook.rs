@@ -39,16 +39,17 @@ pub async fn fixture_with(settings_doc: Value, now: DateTime<Utc>) -> Fixture {
     let graph = GraphStandIn::start().await;
     let tenant = unique("ten");
     let pnid = format!("{}", 100_000 + rand_u32() % 800_000);
-    store
-        .put_channel(&Channel {
+    afterhours_tests::bind_channel(
+        &store,
+        &Channel {
             phone_number_id: pnid.clone(),
             tenant_id: tenant.clone(),
             waba_id: "W".into(),
             display_phone_number: "+1 555".into(),
             default_agent_id: "a-1".into(),
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     store.put_settings(&tenant, &settings_doc).await.unwrap();
     let deps = webhook::Deps::new(
         store.clone(),

@@ -225,8 +225,15 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A 403 with a code of its own: the caller's role is enough, but what it
+    /// names is not theirs to use.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// A 404 with a code of its own, for a thing that is not a contact.
+    #[error("{message}")]
+    Missing { code: &'static str, message: String },
     #[error("{0}")]
     TooLarge(String),
     #[error("{message}")]
@@ -270,8 +277,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => 400,
             ApiError::Unauthorized(_) => 401,
-            ApiError::Forbidden(_) => 403,
-            ApiError::NotFound(_) => 404,
+            ApiError::Forbidden(_) | ApiError::Refused { .. } => 403,
+            ApiError::NotFound(_) | ApiError::Missing { .. } => 404,
             ApiError::TooLarge(_) => 413,
             ApiError::Conflict { .. } => 409,
             ApiError::PreconditionFailed(_) => 412,
@@ -286,6 +293,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
+            | ApiError::Refused { code, .. }
+            | ApiError::Missing { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::TooManyRequests { code, .. }
@@ -337,6 +346,16 @@ impl ApiError {
         ApiResponse::error_with(self.status(), self.code(), &message, details, headers)
     }
 
+    /// A 403 for a business account the platform operator did not grant to the caller's tenant.
+    pub fn not_granted(waba: &str) -> Self {
+        ApiError::Refused {
+            code: "business_account_not_granted",
+            message: format!(
+                "WhatsApp Business Account {waba} is not granted to your business; ask the platform operator to grant it."
+            ),
+        }
+    }
+
     /// A 400 for an identifier that cannot be used (`#`, empty, too long).
     pub fn bad_ident(code: &'static str, e: IdentError) -> Self {
         ApiError::BadRequest {
@@ -364,6 +383,7 @@ impl From<StoreError> for ApiError {
                 code: "business_account_taken",
                 message: format!("WhatsApp Business Account {w} belongs to another tenant."),
             },
+            StoreError::NotGranted(w) => ApiError::not_granted(&w),
             StoreError::Stale(_) => ApiError::PreconditionFailed(
                 "Someone else changed this since you read it; reload and try again.".into(),
             ),

@@ -3,10 +3,10 @@
 //! | item | PK | SK | notes |
 //! | --- | --- | --- | --- |
 //! | channel | `CH#{phoneNumberId}` | `CHANNEL` | bound to one tenant by a conditional put |
-//! | business account | `WABA#{wabaId}` | `WABA` | owned by one tenant, like its numbers |
+//! | business account | `WABA#{wabaId}` | `WABA` | granted to one tenant by the operator ([`accounts`]) |
 //! | settings | `T#{tenant}` | `SETTINGS` | a JSON document and its version |
 //! | templates | `T#{tenant}` | `TEMPLATES` | each account's list, each number's account ([`templates`]) |
-//! | tenant's accounts | `T#{tenant}` | `WABA#{wabaId}` | the accounts its channels belong to |
+//! | tenant's accounts | `T#{tenant}` | `WABA#{wabaId}` | the accounts granted to it, to list them |
 //! | tenant's channels | `T#{tenant}` | `CHAN#{phoneNumberId}` | a copy of each bound number, to list them |
 //! | agent registry | `T#{tenant}` | `AGENT#{agent}` | an agent with live records; expires with their last |
 //! | customer's agent | `T#{tenant}` | `CUST#{customer}` | who last sent them an active message |
@@ -22,6 +22,7 @@
 //! outcome writes), [`cap`] (the counter) and [`idempotency`]; [`item`] turns
 //! stored items back into types.
 
+mod accounts;
 mod agents;
 mod cap;
 mod desk;
@@ -41,13 +42,14 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
+pub use accounts::{Granted, Revoked};
 pub use agents::{AgentLoad, AGENT_COUNT_CONCURRENCY};
 pub use cap::{Counter, Reservation, Slot};
 pub use desk::{Page, SendContext, SendTarget};
 pub use idempotency::{IdempotencyClaim, IDEMPOTENCY_HOURS};
 pub use item::record_of;
 pub use templates::TemplateBook;
-pub use tenants::CUSTOMER_AGENT_DAYS;
+pub use tenants::{Routing, CUSTOMER_AGENT_DAYS};
 
 pub const LSI: &str = "LSI1";
 pub const PENDING_INDEX: &str = "GSI1";
@@ -83,6 +85,8 @@ pub enum StoreError {
     ChannelTaken(String),
     #[error("WhatsApp Business Account {0} belongs to another tenant")]
     AccountTaken(String),
+    #[error("WhatsApp Business Account {0} is not granted to this tenant")]
+    NotGranted(String),
     #[error("{0} changed since it was read")]
     Stale(String),
     #[error("too much contention on {0}; try again")]

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::accounts::{channel_key, tenant_account_key, tenant_channel_key};
 use super::item::{channel_of, doc_of, parse, versioned_doc_of};
 use super::{key, s, Store, StoreError};
 use crate::model::Channel;
@@ -56,82 +57,74 @@ fn channel_attributes(c: &Channel) -> [(&'static str, &str); 4] {
     ]
 }
 
+impl CustomerAgentItem {
+    /// The agent, unless the memory expired (even before TTL deletes it).
+    fn live_at(self, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+        Some(self.agent).filter(|_| self.expires_at.is_none_or(|e| e > now.timestamp()))
+    }
+}
+
+/// Where a new message goes ([`Store::route_message`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    /// The number is still bound to the tenant.
+    pub bound: bool,
+    /// The customer's agent, when one sent them an active message lately.
+    pub agent: Option<String>,
+}
+
 /// How long the customer → agent memory outlives the last active message.
 pub const CUSTOMER_AGENT_DAYS: i64 = 30;
 
 impl Store {
     pub async fn get_channel(&self, phone_number_id: &str) -> Result<Option<Channel>, StoreError> {
-        self.get(key(format!("CH#{phone_number_id}"), "CHANNEL"))
+        self.get(channel_key(phone_number_id))
             .await?
             .map(|item| channel_of(phone_number_id, &item))
             .transpose()
     }
 
-    /// Binds a number to a tenant, or updates it for the same tenant. One conditional put;
-    /// a number that belongs to another tenant is refused.
+    /// Binds a number to a tenant, or updates it for the same tenant, in one
+    /// transaction: the number must be free or already the tenant's
+    /// ([`StoreError::ChannelTaken`]) and its account granted to the tenant
+    /// ([`StoreError::NotGranted`]).
     pub async fn put_channel(&self, c: &Channel) -> Result<(), StoreError> {
-        let owned = |pk: String, sk: &str, attrs: &[(&str, &str)]| {
-            let mut item = key(pk, sk);
-            for (k, v) in attrs {
-                item.insert((*k).into(), s(*v));
-            }
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
-                .expression_attribute_values(":t", s(&c.tenant_id))
-                .build()
-                .map(|p| TransactWriteItem::builder().put(p).build())
-                .map_err(StoreError::build)
-        };
-        let channel = owned(
-            format!("CH#{}", c.phone_number_id),
-            "CHANNEL",
-            &channel_attributes(c),
-        )?;
-        // A WhatsApp Business Account belongs to one tenant, like a number.
-        let account = owned(
-            format!("WABA#{}", c.waba_id),
-            "WABA",
-            &[("tenantId", &c.tenant_id), ("wabaId", &c.waba_id)],
-        )?;
-        let mut items = vec![channel, account];
-        items.extend(self.tenant_side_of(c)?);
+        let mut own = channel_key(&c.phone_number_id);
+        for (k, v) in channel_attributes(c) {
+            own.insert(k.into(), s(v));
+        }
+        let own = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(own))
+            .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
+            .expression_attribute_values(":t", s(&c.tenant_id))
+            .build()
+            .map_err(StoreError::build)?;
+        // The same attributes as the number's own item, so `channel_of` reads both.
+        let mut listed = tenant_channel_key(&c.tenant_id, &c.phone_number_id);
+        for (k, v) in channel_attributes(c) {
+            listed.insert(k.into(), s(v));
+        }
+        let items = vec![
+            TransactWriteItem::builder().put(own).build(),
+            self.granted_to(c)?,
+            self.plain_put(listed)?,
+            self.register_tenant(&c.tenant_id)?,
+            self.channel_in_book(c)?,
+        ];
         match self.transact_or_reasons(items).await? {
             Ok(()) => Ok(()),
             Err(r) if super::failed_condition(&r, 0) => {
                 Err(StoreError::ChannelTaken(c.phone_number_id.clone()))
             }
-            Err(_) => Err(StoreError::AccountTaken(c.waba_id.clone())),
+            Err(_) => Err(StoreError::NotGranted(c.waba_id.clone())),
         }
     }
 
-    /// What a binding writes under the tenant: its account, its registry
-    /// entry, the channel's copy (to list them) and the number's account
-    /// beside the templates.
-    fn tenant_side_of(&self, c: &Channel) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let mut mine = key(format!("T#{}", c.tenant_id), format!("WABA#{}", c.waba_id));
-        mine.insert("wabaId".into(), s(&c.waba_id));
-        // The same attributes as the channel's own item, so `channel_of` reads both.
-        let mut listed = key(
-            format!("T#{}", c.tenant_id),
-            format!("{TENANT_CHANNEL}{}", c.phone_number_id),
-        );
-        for (k, v) in channel_attributes(c) {
-            listed.insert(k.into(), s(v));
-        }
-        Ok(vec![
-            self.plain_put(mine)?,
-            self.register_tenant(&c.tenant_id)?,
-            self.plain_put(listed)?,
-            self.channel_in_book(c)?,
-        ])
-    }
-
-    /// Whether one of the tenant's channels belongs to this WhatsApp Business Account.
+    /// Whether this WhatsApp Business Account is granted to the tenant.
     pub async fn tenant_has_waba(&self, tenant: &str, waba_id: &str) -> Result<bool, StoreError> {
         Ok(self
-            .get(key(format!("T#{tenant}"), format!("WABA#{waba_id}")))
+            .get(tenant_account_key(tenant, waba_id))
             .await?
             .is_some())
     }
@@ -274,6 +267,41 @@ impl Store {
         Ok((tenants, res.last_evaluated_key.is_some()))
     }
 
+    /// Where a new message goes, in one round trip: whether the number is
+    /// still bound to the tenant (an instance's cached binding may be older
+    /// than an unbinding or a revoke) and the agent who last sent this
+    /// customer an active message within [`CUSTOMER_AGENT_DAYS`], if any
+    /// (expired memory counts as none, even before TTL deletes it).
+    pub async fn route_message(
+        &self,
+        channel: &Channel,
+        customer: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Routing, StoreError> {
+        let tenant = &channel.tenant_id;
+        let items = self
+            .batch_get(vec![
+                channel_key(&channel.phone_number_id),
+                key(format!("T#{tenant}"), format!("CUST#{customer}")),
+            ])
+            .await?;
+        let mut routing = Routing {
+            bound: false,
+            agent: None,
+        };
+        for item in &items {
+            match item.get("PK").and_then(|v| v.as_s().ok()) {
+                Some(pk) if pk.starts_with("CH#") => {
+                    routing.bound = parse::<TenantItem>(item)?.tenant == *tenant;
+                }
+                _ => {
+                    routing.agent = parse::<CustomerAgentItem>(item)?.live_at(now);
+                }
+            }
+        }
+        Ok(routing)
+    }
+
     /// The agent who last sent this customer an active message within
     /// [`CUSTOMER_AGENT_DAYS`], if any (expired memory counts as none, even
     /// before TTL deletes it).
@@ -289,7 +317,6 @@ impl Store {
         else {
             return Ok(None);
         };
-        let c: CustomerAgentItem = parse(&item)?;
-        Ok(Some(c.agent).filter(|_| c.expires_at.is_none_or(|e| e > now.timestamp())))
+        Ok(parse::<CustomerAgentItem>(&item)?.live_at(now))
     }
 }

@@ -1,0 +1,204 @@
+//! Which WhatsApp Business Accounts a tenant may bind, and unbinding.
+//!
+//! The platform operator grants an account to one tenant (`afterhours-admin
+//! account grant`): being listed by the Graph API under the platform's token
+//! proves nothing, since every account shared with the platform is listed. A
+//! tenant admin's binding then checks the grant inside its own transaction,
+//! so a binding racing a revoke cannot slip through.
+
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
+use serde::Deserialize;
+
+use super::item::parse;
+use super::{key, s, Store, StoreError};
+use crate::model::Channel;
+
+/// The account's own item: which tenant it is granted to.
+pub(super) fn account_key(waba: &str) -> super::Item {
+    key(format!("WABA#{waba}"), "WABA")
+}
+
+/// The tenant's copy of a grant, to list a tenant's accounts.
+pub(super) fn tenant_account_key(tenant: &str, waba: &str) -> super::Item {
+    key(format!("T#{tenant}"), format!("WABA#{waba}"))
+}
+
+/// The number's own item, which routes its webhook events to the tenant.
+pub(super) fn channel_key(phone_number_id: &str) -> super::Item {
+    key(format!("CH#{phone_number_id}"), "CHANNEL")
+}
+
+/// The tenant's copy of a bound number.
+pub(super) fn tenant_channel_key(tenant: &str, phone_number_id: &str) -> super::Item {
+    key(
+        format!("T#{tenant}"),
+        format!("{}{phone_number_id}", super::tenants::TENANT_CHANNEL),
+    )
+}
+
+#[derive(Deserialize)]
+struct GrantItem {
+    #[serde(rename = "tenantId")]
+    tenant: String,
+}
+
+/// What a grant did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granted {
+    /// The account is now the tenant's.
+    New,
+    /// It already was; nothing changed.
+    Already,
+}
+
+/// What a revoke did: whether the grant existed, and the numbers it unbound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoked {
+    pub was_granted: bool,
+    pub unbound: Vec<String>,
+}
+
+impl Store {
+    /// The tenant an account is granted to, if any (read strongly consistent:
+    /// it decides whether a binding may go on).
+    pub async fn account_grantee(&self, waba: &str) -> Result<Option<String>, StoreError> {
+        self.get_consistent(account_key(waba))
+            .await?
+            .map(|i| parse::<GrantItem>(&i).map(|g| g.tenant))
+            .transpose()
+    }
+
+    /// Grants an account to a tenant. An account granted to another tenant is
+    /// refused ([`StoreError::AccountTaken`]); granting it again to the same
+    /// tenant changes nothing.
+    pub async fn grant_account(&self, tenant: &str, waba: &str) -> Result<Granted, StoreError> {
+        if self.account_grantee(waba).await?.as_deref() == Some(tenant) {
+            return Ok(Granted::Already);
+        }
+        let mut account = account_key(waba);
+        account.insert("tenantId".into(), s(tenant));
+        account.insert("wabaId".into(), s(waba));
+        let account = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(account))
+            .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
+            .expression_attribute_values(":t", s(tenant))
+            .build()
+            .map_err(StoreError::build)?;
+        let mut mine = tenant_account_key(tenant, waba);
+        mine.insert("wabaId".into(), s(waba));
+        let items = vec![
+            TransactWriteItem::builder().put(account).build(),
+            self.plain_put(mine)?,
+            self.register_tenant(tenant)?,
+        ];
+        match self.transact_or_reasons(items).await? {
+            Ok(()) => Ok(Granted::New),
+            Err(_) => Err(StoreError::AccountTaken(waba.to_string())),
+        }
+    }
+
+    /// Takes an account back from a tenant: the grant first (so no new
+    /// binding can use it), then every number of the tenant under it is
+    /// unbound. Revoking an account that is not granted still unbinds what is
+    /// left; one granted to another tenant is refused.
+    pub async fn revoke_account(&self, tenant: &str, waba: &str) -> Result<Revoked, StoreError> {
+        let grantee = self.account_grantee(waba).await?;
+        let was_granted = match grantee.as_deref() {
+            Some(t) if t == tenant => true,
+            Some(_) => return Err(StoreError::AccountTaken(waba.to_string())),
+            None => false,
+        };
+        if was_granted {
+            let account = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(account_key(waba)))
+                .condition_expression("tenantId = :t")
+                .expression_attribute_values(":t", s(tenant))
+                .build()
+                .map_err(StoreError::build)?;
+            let mine = self.plain_delete(tenant_account_key(tenant, waba))?;
+            if let Err(_reasons) = self
+                .transact_or_reasons(vec![
+                    TransactWriteItem::builder().delete(account).build(),
+                    mine,
+                ])
+                .await?
+            {
+                return Err(StoreError::AccountTaken(waba.to_string()));
+            }
+        }
+        let mut unbound = Vec::new();
+        for c in self.tenant_channels(tenant).await? {
+            if c.waba_id == waba && self.unbind_channel(tenant, &c.phone_number_id).await? {
+                unbound.push(c.phone_number_id);
+            }
+        }
+        Ok(Revoked {
+            was_granted,
+            unbound,
+        })
+    }
+
+    /// Unbinds a number from the tenant: the webhook ignores it from then on
+    /// and its records stay until they expire. `false` when it was not bound
+    /// to this tenant (nothing changes).
+    pub async fn unbind_channel(
+        &self,
+        tenant: &str,
+        phone_number_id: &str,
+    ) -> Result<bool, StoreError> {
+        let own = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(channel_key(phone_number_id)))
+            .condition_expression("tenantId = :t")
+            .expression_attribute_values(":t", s(tenant))
+            .build()
+            .map_err(StoreError::build)?;
+        let items = vec![
+            TransactWriteItem::builder().delete(own).build(),
+            self.plain_delete(tenant_channel_key(tenant, phone_number_id))?,
+        ];
+        match self.transact_or_reasons(items).await? {
+            Ok(()) => Ok(true),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// The accounts granted to a tenant, sorted.
+    pub async fn tenant_accounts(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
+        #[derive(Deserialize)]
+        struct Mine {
+            #[serde(rename = "wabaId")]
+            waba: String,
+        }
+        self.tenant_items(tenant, "WABA#")
+            .await?
+            .iter()
+            .map(|i| parse::<Mine>(i).map(|m| m.waba))
+            .collect()
+    }
+
+    /// The binding's check that the account is granted to the channel's
+    /// tenant, as one part of its transaction.
+    pub(super) fn granted_to(&self, c: &Channel) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(account_key(&c.waba_id)))
+            .condition_expression("tenantId = :t")
+            .expression_attribute_values(":t", s(&c.tenant_id))
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// An unconditional delete, as one part of a transaction.
+    fn plain_delete(&self, k: super::Item) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(k))
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+}
