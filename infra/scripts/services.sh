@@ -37,7 +37,7 @@ start_moto() {
   nohup .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" >".local/logs/moto-$MOTO_PORT.log" 2>&1 &
   echo $! >"$state/moto-$MOTO_PORT.pid"
   wait_for "$MOTO_PORT" "moto-$MOTO_PORT" 60
-  echo "moto (EventBridge) on 127.0.0.1:$MOTO_PORT"
+  echo "moto (EventBridge, Cognito) on 127.0.0.1:$MOTO_PORT"
 }
 
 stop_one() {

@@ -73,6 +73,18 @@ pub async fn bind_channel(store: &Store, c: &afterhours_adapters::model::Channel
     store.put_channel(c).await.expect("bind the channel");
 }
 
+/// A Cognito client for moto (`AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`, set by `make test`).
+pub async fn cognito() -> aws_sdk_cognitoidentityprovider::Client {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER").is_ok(),
+        "these tests talk to moto's Cognito: run them with `make test`"
+    );
+    let shared = afterhours_adapters::config::aws_config(&config("unused"))
+        .await
+        .expect("the AWS configuration");
+    aws_sdk_cognitoidentityprovider::Client::new(&shared)
+}
+
 pub async fn eventbridge() -> aws_sdk_eventbridge::Client {
     aws_clients(&config("unused"))
         .await

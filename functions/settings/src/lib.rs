@@ -11,7 +11,7 @@ use afterhours_adapters::http::{
 use afterhours_adapters::model::Channel;
 use afterhours_adapters::store::{DynamoFailure, Store, StoreError};
 use afterhours_adapters::tenant::rules_of;
-use afterhours_rules::ids::{is_phone_number_id, Ident};
+use afterhours_rules::ids::{is_phone_number_id, is_waba_id, Ident};
 use afterhours_rules::settings::{self, Settings};
 use afterhours_rules::templates::parse_template_list;
 use afterhours_rules::FieldError;
@@ -240,11 +240,6 @@ fn text_field(value: Option<Field<String>>, field: &str, errors: &mut Vec<FieldE
             String::new()
         }
     }
-}
-
-/// Meta's WhatsApp Business Account ids are digits.
-fn is_waba_id(s: &str) -> bool {
-    (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The number must be one the Graph API lists under the account: otherwise

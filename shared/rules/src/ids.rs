@@ -76,6 +76,11 @@ pub fn is_phone_number_id(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// A WhatsApp Business Account id as Meta writes them: 1 to 32 digits.
+pub fn is_waba_id(s: &str) -> bool {
+    (1..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A customer named by the desk (`+55 11 99999-0000`, `5511999990000`, or a
 /// business-scoped user id such as `BR.1a2b3c`), as the customer key the
 /// webhook stores: the phone's digits as WhatsApp writes them (`wa_id`), or
@@ -100,6 +105,17 @@ pub fn customer_of(contact: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn business_account_ids_are_one_to_32_digits() {
+        assert!(is_waba_id("1"));
+        assert!(is_waba_id(&"9".repeat(32)));
+        assert!(!is_waba_id(&"9".repeat(33)));
+        assert!(!is_waba_id(""));
+        assert!(!is_waba_id("12a"));
+        assert!(!is_waba_id(" 12"));
+        assert!(!is_waba_id("../me"));
+    }
 
     #[test]
     fn an_identifier_reads_back_as_given_and_its_error_names_it() {

@@ -2,6 +2,7 @@
 //! (both started by `make test`), with the WhatsApp sandbox standing in for the
 //! Graph API. One binary so the workspace links it once.
 
+mod admin;
 mod attribution;
 mod conflicts;
 mod desk;

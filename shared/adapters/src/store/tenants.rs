@@ -224,6 +224,15 @@ impl Store {
         self.get_doc(tenant, Doc::Settings).await
     }
 
+    /// Whether the tenant is in the registry (it saved settings, templates,
+    /// bound a channel or was granted an account).
+    pub async fn tenant_exists(&self, tenant: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .get_consistent(key("TENANTS", format!("T#{tenant}")))
+            .await?
+            .is_some())
+    }
+
     /// Every tenant that has saved settings or bound a channel (one partition, paged).
     pub async fn tenants(&self) -> Result<Vec<String>, StoreError> {
         let q = self
