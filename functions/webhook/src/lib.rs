@@ -3,6 +3,7 @@
 //! once per closed period, the customer's answer and delivery states stored.
 
 mod messages;
+pub mod rejections;
 mod statuses;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub struct Deps {
     pub clock: Clock,
     channels: TtlCache<String, Option<Channel>>,
     tenants: RulesCache,
+    rejections: rejections::Rejections,
 }
 
 impl Deps {
@@ -55,6 +57,7 @@ impl Deps {
             clock,
             channels: TtlCache::new(CACHE_TTL, 10_000),
             tenants: RulesCache::default(),
+            rejections: rejections::Rejections::default(),
         }
     }
 
@@ -135,12 +138,21 @@ pub fn signature_ok(secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
 }
 
 async fn receive(deps: &Deps, req: &ApiRequest) -> ApiResponse {
-    if !signature_ok(
+    let signed = signature_ok(
         &deps.app_secret,
         &req.body,
         req.header("x-hub-signature-256"),
-    ) {
-        tracing::warn!("webhook refused: missing or wrong X-Hub-Signature-256");
+    );
+    let now = (deps.clock)();
+    let due = if signed {
+        deps.rejections.tick(now)
+    } else {
+        deps.rejections.refused(now)
+    };
+    if let Some(count) = due {
+        rejections::write(count);
+    }
+    if !signed {
         return error(
             401,
             "invalid_signature",
