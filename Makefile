@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/afterhours-target
 
-.PHONY: run test browser-test fuzz services-up services-down lint-template package bench fmt clean-local
+.PHONY: run test browser-test fuzz services-up services-down lint-template package bench deploy fmt clean-local
 
 ## Start the whole system locally (DynamoDB Local, moto, WhatsApp sandbox, API on :3000).
 run:
@@ -26,7 +26,11 @@ services-down:
 fuzz:
 	bash infra/scripts/fuzz.sh
 
-## cfn-lint (with the serverless rules) and sam validate --lint on template.yaml.
+## Stand the service up in your AWS account: build, sam deploy, upload the desk, print the next steps.
+deploy:
+	bash infra/scripts/deploy.sh
+
+## cfn-lint (with the serverless rules), sam validate --lint, the template's expansion tests and checkov.
 lint-template:
 	bash infra/scripts/lint-template.sh
 
