@@ -16,7 +16,12 @@ async fn operator() -> Admin {
     }
 }
 
-async fn run(admin: &Admin, args: &[&str]) -> Result<Done, AdminError> {
+/// One command line, split at spaces.
+async fn run(admin: &Admin, line: &str) -> Result<Done, AdminError> {
+    run_args(admin, &line.split_whitespace().collect::<Vec<_>>()).await
+}
+
+async fn run_args(admin: &Admin, args: &[&str]) -> Result<Done, AdminError> {
     let cli = Cli::try_parse_from(std::iter::once("afterhours-admin").chain(args.iter().copied()))
         .unwrap();
     admin.run(&cli.command).await
@@ -29,22 +34,7 @@ fn directory(admin: &Admin) -> &Directory {
 #[tokio::test]
 async fn a_tenant_is_created_with_its_settings_and_first_admin() {
     let admin = operator().await;
-    let done = run(
-        &admin,
-        &[
-            "tenant",
-            "create",
-            "acme",
-            "--admin-email",
-            "ana@acme.example",
-            "--language",
-            "es_ES",
-            "--timezone",
-            "Europe/Madrid",
-            "--name",
-            "Ana",
-        ],
-    )
+    let done = run(&admin, "tenant create acme --admin-email ana@acme.example --language es_ES --timezone Europe/Madrid --name Ana")
     .await
     .unwrap();
     assert!(
@@ -70,17 +60,7 @@ async fn a_tenant_is_created_with_its_settings_and_first_admin() {
     assert!(!done.json["admin"]["id"].as_str().unwrap().is_empty());
 
     // The same tenant again, or the same person for another tenant: refused, nothing written.
-    let again = run(
-        &admin,
-        &[
-            "tenant",
-            "create",
-            "acme",
-            "--admin-email",
-            "bo@acme.example",
-        ],
-    )
-    .await;
+    let again = run(&admin, "tenant create acme --admin-email bo@acme.example").await;
     assert_eq!(
         again.unwrap_err(),
         AdminError::Refused(
@@ -90,13 +70,7 @@ async fn a_tenant_is_created_with_its_settings_and_first_admin() {
     assert_eq!(d.tenant_of("bo@acme.example").await.unwrap(), None);
     let taken = run(
         &admin,
-        &[
-            "tenant",
-            "create",
-            "globex",
-            "--admin-email",
-            "ana@acme.example",
-        ],
+        "tenant create globex --admin-email ana@acme.example",
     )
     .await;
     assert_eq!(
@@ -158,7 +132,7 @@ async fn bad_input_is_refused_before_anything_is_written() {
             "not an email",
         ),
     ] {
-        match run(&admin, &args).await {
+        match run_args(&admin, &args).await {
             Err(AdminError::Invalid(m)) => assert!(m.contains(needle), "{args:?}: {m}"),
             other => panic!("{args:?}: {other:?}"),
         }
@@ -184,12 +158,7 @@ async fn bad_input_is_refused_before_anything_is_written() {
         store: admin.store.clone(),
         directory: None,
     };
-    match run(
-        &no_pool,
-        &["user", "invite", "ok", "x@y.example", "--role", "agent"],
-    )
-    .await
-    {
+    match run(&no_pool, "user invite ok x@y.example --role agent").await {
         Err(AdminError::Invalid(m)) => assert!(m.contains("USER_POOL_ID"), "{m}"),
         other => panic!("{other:?}"),
     }
@@ -198,30 +167,12 @@ async fn bad_input_is_refused_before_anything_is_written() {
 #[tokio::test]
 async fn users_are_invited_into_existing_tenants_with_one_role() {
     let admin = operator().await;
-    run(
-        &admin,
-        &[
-            "tenant",
-            "create",
-            "acme",
-            "--admin-email",
-            "ana@acme.example",
-        ],
-    )
-    .await
-    .unwrap();
+    run(&admin, "tenant create acme --admin-email ana@acme.example")
+        .await
+        .unwrap();
     let done = run(
         &admin,
-        &[
-            "user",
-            "invite",
-            "acme",
-            "bo@acme.example",
-            "--role",
-            "supervisor",
-            "--name",
-            "Bo",
-        ],
+        "user invite acme bo@acme.example --role supervisor --name Bo",
     )
     .await
     .unwrap();
@@ -240,18 +191,7 @@ async fn users_are_invited_into_existing_tenants_with_one_role() {
         d.tenant_of("bo@acme.example").await.unwrap().as_deref(),
         Some("acme")
     );
-    let unknown = run(
-        &admin,
-        &[
-            "user",
-            "invite",
-            "nobody",
-            "cy@acme.example",
-            "--role",
-            "agent",
-        ],
-    )
-    .await;
+    let unknown = run(&admin, "user invite nobody cy@acme.example --role agent").await;
     assert_eq!(
         unknown.unwrap_err(),
         AdminError::Refused(
@@ -259,18 +199,7 @@ async fn users_are_invited_into_existing_tenants_with_one_role() {
         )
     );
     assert_eq!(d.tenant_of("cy@acme.example").await.unwrap(), None);
-    let twice = run(
-        &admin,
-        &[
-            "user",
-            "invite",
-            "acme",
-            "bo@acme.example",
-            "--role",
-            "agent",
-        ],
-    )
-    .await;
+    let twice = run(&admin, "user invite acme bo@acme.example --role agent").await;
     assert!(matches!(twice, Err(AdminError::Refused(m)) if m.contains("already exists")));
     assert_eq!(
         d.groups_of("bo@acme.example").await.unwrap(),
@@ -281,40 +210,21 @@ async fn users_are_invited_into_existing_tenants_with_one_role() {
 #[tokio::test]
 async fn accounts_are_granted_to_one_tenant_listed_and_revoked() {
     let admin = operator().await;
-    run(
-        &admin,
-        &[
-            "tenant",
-            "create",
-            "acme",
-            "--admin-email",
-            "ana@acme.example",
-        ],
-    )
-    .await
-    .unwrap();
-    run(
-        &admin,
-        &[
-            "tenant",
-            "create",
-            "globex",
-            "--admin-email",
-            "gus@globex.example",
-        ],
-    )
-    .await
-    .unwrap();
-    let done = run(&admin, &["account", "grant", "acme", "123456"])
+    run(&admin, "tenant create acme --admin-email ana@acme.example")
         .await
         .unwrap();
+    run(
+        &admin,
+        "tenant create globex --admin-email gus@globex.example",
+    )
+    .await
+    .unwrap();
+    let done = run(&admin, "account grant acme 123456").await.unwrap();
     assert_eq!(
         done.json,
         json!({"tenant": "acme", "wabaId": "123456", "granted": true, "changed": true})
     );
-    let again = run(&admin, &["account", "grant", "acme", "123456"])
-        .await
-        .unwrap();
+    let again = run(&admin, "account grant acme 123456").await.unwrap();
     assert_eq!(again.json["changed"], false);
     assert_eq!(
         admin
@@ -326,17 +236,17 @@ async fn accounts_are_granted_to_one_tenant_listed_and_revoked() {
         Some("acme")
     );
     // Another tenant cannot be granted it, nor revoke it.
-    let taken = run(&admin, &["account", "grant", "globex", "123456"]).await;
+    let taken = run(&admin, "account grant globex 123456").await;
     assert_eq!(
         taken.unwrap_err(),
         AdminError::Refused("WhatsApp Business Account 123456 is granted to another tenant (acme); revoke it there first.".into())
     );
     assert!(matches!(
-        run(&admin, &["account", "revoke", "globex", "123456"]).await,
+        run(&admin, "account revoke globex 123456").await,
         Err(AdminError::Refused(_))
     ));
     assert!(
-        matches!(run(&admin, &["account", "grant", "nobody", "9"]).await, Err(AdminError::Refused(m)) if m.contains("does not exist"))
+        matches!(run(&admin, "account grant nobody 9").await, Err(AdminError::Refused(m)) if m.contains("does not exist"))
     );
 
     // A number bound under the account shows in the listings.
@@ -348,7 +258,7 @@ async fn accounts_are_granted_to_one_tenant_listed_and_revoked() {
         default_agent_id: "a-1".into(),
     };
     admin.store.put_channel(&channel).await.unwrap();
-    let listed = run(&admin, &["channel", "list", "acme"]).await.unwrap();
+    let listed = run(&admin, "channel list acme").await.unwrap();
     assert_eq!(listed.json["accounts"], json!(["123456"]));
     assert_eq!(listed.json["channels"][0]["phoneNumberId"], "555001");
     assert!(
@@ -356,16 +266,14 @@ async fn accounts_are_granted_to_one_tenant_listed_and_revoked() {
         "{}",
         listed.text
     );
-    let tenants = run(&admin, &["tenant", "list"]).await.unwrap();
+    let tenants = run(&admin, "tenant list").await.unwrap();
     assert_eq!(
         tenants.json,
         json!({"tenants": [{"tenant": "acme", "accounts": ["123456"]}, {"tenant": "globex", "accounts": []}]})
     );
 
     // Revoked: the grant and the binding go; the account can go to another tenant.
-    let revoked = run(&admin, &["account", "revoke", "acme", "123456"])
-        .await
-        .unwrap();
+    let revoked = run(&admin, "account revoke acme 123456").await.unwrap();
     assert_eq!(
         revoked.text,
         "Revoked WhatsApp Business Account 123456 from tenant acme; unbound 555001."
@@ -376,7 +284,7 @@ async fn accounts_are_granted_to_one_tenant_listed_and_revoked() {
         admin.store.put_channel(&channel).await,
         Err(afterhours_adapters::store::StoreError::NotGranted(_))
     ));
-    let listed = run(&admin, &["channel", "list", "acme"]).await.unwrap();
+    let listed = run(&admin, "channel list acme").await.unwrap();
     assert_eq!(
         (
             listed.json["accounts"].clone(),
@@ -384,9 +292,7 @@ async fn accounts_are_granted_to_one_tenant_listed_and_revoked() {
         ),
         (json!([]), json!([]))
     );
-    run(&admin, &["account", "grant", "globex", "123456"])
-        .await
-        .unwrap();
+    run(&admin, "account grant globex 123456").await.unwrap();
     assert_eq!(
         admin
             .store
