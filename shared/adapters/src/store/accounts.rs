@@ -28,11 +28,14 @@ pub(super) fn channel_key(phone_number_id: &str) -> super::Item {
     key(format!("CH#{phone_number_id}"), "CHANNEL")
 }
 
+/// The sort-key prefix of a tenant's copy of each bound number.
+pub(super) const TENANT_CHANNEL: &str = "CHAN#";
+
 /// The tenant's copy of a bound number.
 pub(super) fn tenant_channel_key(tenant: &str, phone_number_id: &str) -> super::Item {
     key(
         format!("T#{tenant}"),
-        format!("{}{phone_number_id}", super::tenants::TENANT_CHANNEL),
+        format!("{TENANT_CHANNEL}{phone_number_id}"),
     )
 }
 

@@ -9,7 +9,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Deserialize;
 
 use super::item::{channel_of, parse};
-use super::tenants::TENANT_CHANNEL;
+use super::accounts::TENANT_CHANNEL;
 use super::{key, n, s, Store, StoreError};
 use crate::model::{agent_pk, Channel};
 

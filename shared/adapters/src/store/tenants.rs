@@ -44,8 +44,6 @@ struct CustomerAgentItem {
     expires_at: Option<i64>,
 }
 
-/// The sort-key prefix of a tenant's copy of each bound number.
-pub(super) const TENANT_CHANNEL: &str = "CHAN#";
 
 /// What a channel item holds besides its key (the number's own item and the tenant's copy).
 fn channel_attributes(c: &Channel) -> [(&'static str, &str); 4] {
