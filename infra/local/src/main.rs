@@ -213,7 +213,7 @@ afterhours is running on loopback:
   WhatsApp sandbox   http://127.0.0.1:{sandbox_port}      (GET /_sandbox/messages shows what was sent)
   WhatsApp API used  {graph}
   DynamoDB Local     {ddb}   table {table}
-  EventBridge (moto) {eb}   bus {bus}
+  EventBridge (moto) {eb}   bus {bus}   (moto also serves the local Cognito user pool)
 
 Demo tenant "{tenant}": channel {pnid}, default agent {agent}, São Paulo hours Mon-Fri 08:00-18:00, cap 2 per 24 h.
 Tokens (12 h):
@@ -227,6 +227,9 @@ Try (the dev CLI uses the same local defaults):
   curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{port}/contacts
   {cli} sandbox
   {cli} report
+Onboard a business as the platform operator would (moto's Cognito, this table):
+  bash infra/scripts/admin.sh tenant create acme --admin-email ana@acme.example
+  bash infra/scripts/admin.sh account grant acme 123456789012345
 Ctrl-C stops everything `make run` started.
 "#,
         iss = auth.issuer,
