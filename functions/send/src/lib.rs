@@ -19,10 +19,10 @@ use afterhours_adapters::boot::Boot;
 use afterhours_adapters::config::ConfigError;
 use afterhours_adapters::events::Publisher;
 use afterhours_adapters::graph::GraphClient;
+use afterhours_adapters::http::language::answer_language;
 use afterhours_adapters::http::{
     respond, ApiError, ApiRequest, ApiResponse, Caller, MAX_DESK_BODY_BYTES,
 };
-use afterhours_adapters::i18n::answer_language;
 use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::{ContactRecord, RecordKey, TemplateRef};
 use afterhours_adapters::store::{Counter, Reservation, SendContext, SendTarget, Slot, Store};

@@ -75,19 +75,25 @@ pub async fn process(
                 yes,
                 at: m.timestamp,
             };
-            match deps.store.answer_callback(&tap).await? {
-                TapOutcome::Answered if yes => stats.answered_yes += 1,
-                TapOutcome::Answered => stats.answered_no += 1,
-                TapOutcome::Foreign => {
-                    // Whose number it was stays out of the logs.
-                    tracing::warn!("a tap quoting a prompt sent to another customer; ignored");
-                    stats.foreign_taps += 1;
-                }
-                TapOutcome::Unchanged => {}
-            }
+            answer(deps, &tap, stats).await?;
         }
     }
     Ok(prompt)
+}
+
+/// A tap on a prompt's button: the callback answer, counted.
+async fn answer(deps: &Deps, tap: &Tap<'_>, stats: &mut Stats) -> Result<(), StoreError> {
+    match deps.store.answer_callback(tap).await? {
+        TapOutcome::Answered if tap.yes => stats.answered_yes += 1,
+        TapOutcome::Answered => stats.answered_no += 1,
+        TapOutcome::Foreign => {
+            // Whose number it was stays out of the logs.
+            tracing::warn!("a tap quoting a prompt sent to another customer; ignored");
+            stats.foreign_taps += 1;
+        }
+        TapOutcome::Unchanged => {}
+    }
+    Ok(())
 }
 
 /// Records a message written while the team was closed on the record of its

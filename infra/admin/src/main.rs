@@ -9,7 +9,7 @@ use clap::Parser;
 /// `AWS_ENDPOINT_URL_*`) on the project's one TLS stack.
 async fn aws() -> Result<aws_config::SdkConfig, AdminError> {
     tls::install_provider();
-    let http = tls::aws_https_client(None).map_err(|e| AdminError::Failed(e.0))?;
+    let http = tls::aws_https_client(None).map_err(AdminError::Failed)?;
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http)
         .load()

@@ -2,7 +2,7 @@
 //! the measured duration and the function's configured memory, arm64) and
 //! DynamoDB (the units it consumed), per operation and per million. Prices
 //! are named constants with their date and region; the benchmark measures the
-//! rest (`crate::loadbench`).
+//! rest.
 
 use std::time::Duration;
 

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use crate::demo::DEMO_TENANT;
 use crate::jwt::Authorizer;
 use crate::server::HttpResponse;
-use crate::stack::DEMO_TENANT;
 
 /// How long a token of the local sign-in lasts.
 pub const LOCAL_TOKEN_SECONDS: i64 = 12 * 3600;

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod capacity;
 pub mod costs;
+pub mod demo;
 pub mod desk;
 pub mod gateway;
 pub mod jwt;

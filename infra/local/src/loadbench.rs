@@ -245,35 +245,7 @@ pub async fn cost_table() -> Result<Vec<CostRow>, String> {
     use crate::costs::{API_FUNCTION_MEMORY_MB as MB, REPORT_MEMORY_MB};
     let b = bench_setup().await?;
     let hook = b.webhook();
-    let one = |w: String, p: String| webhook_post(&b.pnid, &[(w, p)]);
-    // Warm the per-instance caches, as a Lambda that already served one message.
-    webhook::handle(&hook, one("wamid.warm".into(), "5511900000000".into())).await;
-    let (new, _) = Samples::of(&b.meter, SAMPLES, |i| {
-        webhook::handle(
-            &hook,
-            one(format!("wamid.new{i}"), format!("55119001{i:05}")),
-        )
-    })
-    .await;
-    let (known, _) = Samples::of(&b.meter, SAMPLES, |i| {
-        webhook::handle(
-            &hook,
-            one(format!("wamid.again{i}"), "5511900100000".into()),
-        )
-    })
-    .await;
-    let (minimal_new, _) = Samples::of(&b.meter, SAMPLES, |i| {
-        let req = one(format!("wamid.min{i}"), format!("55119002{i:05}"));
-        let store = &b.store;
-        async move { minimal_ingest(store, &req).await }
-    })
-    .await;
-    let (minimal_known, _) = Samples::of(&b.meter, SAMPLES, |i| {
-        let req = one(format!("wamid.minagain{i}"), "5511900200000".into());
-        let store = &b.store;
-        async move { minimal_ingest(store, &req).await }
-    })
-    .await;
+    let mut rows = ingest_costs(&b, &hook).await;
     let seed: Vec<(String, String)> = (0..48)
         .map(|i| (format!("wamid.s{i}"), format!("55119100{i:05}")))
         .collect();
@@ -301,11 +273,7 @@ pub async fn cost_table() -> Result<Vec<CostRow>, String> {
     let (_, eb) = aws_clients(&b.cfg).await.map_err(|e| e.to_string())?;
     let sends = send_costs(&b, &ids, eb.clone()).await?;
     let report = report_cost(&b, eb).await?;
-    Ok(vec![
-        new.row("ingest, new record (+ prompt)", MB, true),
-        minimal_new.row("  minimal design: ingest, new night", MB, true),
-        known.row("ingest, known night", MB, true),
-        minimal_known.row("  minimal design: ingest, known night", MB, true),
+    rows.extend([
         list.row("list page (50 records)", MB, true),
         sends.row("send (with Idempotency-Key)", MB, true),
         report.row(
@@ -313,7 +281,46 @@ pub async fn cost_table() -> Result<Vec<CostRow>, String> {
             REPORT_MEMORY_MB,
             false,
         ),
-    ])
+    ]);
+    Ok(rows)
+}
+
+/// Ingest, ours and the minimal design's side by side: a message that opens
+/// a night, and one of a night already recorded.
+async fn ingest_costs(b: &Bench, hook: &webhook::Deps) -> Vec<CostRow> {
+    use crate::costs::API_FUNCTION_MEMORY_MB as MB;
+    let one = |w: String, p: String| webhook_post(&b.pnid, &[(w, p)]);
+    // Warm the per-instance caches, as a Lambda that already served one message.
+    webhook::handle(hook, one("wamid.warm".into(), "5511900000000".into())).await;
+    let (new, _) = Samples::of(&b.meter, SAMPLES, |i| {
+        webhook::handle(
+            hook,
+            one(format!("wamid.new{i}"), format!("55119001{i:05}")),
+        )
+    })
+    .await;
+    let (known, _) = Samples::of(&b.meter, SAMPLES, |i| {
+        webhook::handle(hook, one(format!("wamid.again{i}"), "5511900100000".into()))
+    })
+    .await;
+    let (minimal_new, _) = Samples::of(&b.meter, SAMPLES, |i| {
+        let req = one(format!("wamid.min{i}"), format!("55119002{i:05}"));
+        let store = &b.store;
+        async move { minimal_ingest(store, &req).await }
+    })
+    .await;
+    let (minimal_known, _) = Samples::of(&b.meter, SAMPLES, |i| {
+        let req = one(format!("wamid.minagain{i}"), "5511900200000".into());
+        let store = &b.store;
+        async move { minimal_ingest(store, &req).await }
+    })
+    .await;
+    vec![
+        new.row("ingest, new record (+ prompt)", MB, true),
+        minimal_new.row("  minimal design: ingest, new night", MB, true),
+        known.row("ingest, known night", MB, true),
+        minimal_known.row("  minimal design: ingest, known night", MB, true),
+    ]
 }
 
 /// Sends with an `Idempotency-Key`, one to each record of `ids` (under the cap).

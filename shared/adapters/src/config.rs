@@ -124,7 +124,7 @@ pub fn urlencode(s: &str) -> String {
 /// explicit region (no metadata probe) and the one TLS stack ([`crate::tls`]).
 /// Endpoints follow `AWS_ENDPOINT_URL[_DYNAMODB|_EVENTBRIDGE]`.
 pub async fn aws_config(cfg: &Config) -> Result<aws_config::SdkConfig, ConfigError> {
-    let http = crate::tls::aws_https_client(cfg.extra_roots.as_deref())?;
+    let http = crate::tls::aws_https_client(cfg.extra_roots.as_deref()).map_err(ConfigError)?;
     Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(cfg.region.clone()))
         .http_client(http)

@@ -6,8 +6,6 @@
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use crate::config::ConfigError;
-
 /// Makes `ring` the process's rustls provider (for the Graph client, which
 /// brings none of its own). Idempotent.
 pub fn install_provider() {
@@ -16,7 +14,7 @@ pub fn install_provider() {
 }
 
 /// The AWS SDK's HTTPS client: rustls on ring, the platform's roots and `extra_roots`.
-pub fn aws_https_client(extra_roots: Option<&[u8]>) -> Result<SharedHttpClient, ConfigError> {
+pub fn aws_https_client(extra_roots: Option<&[u8]>) -> Result<SharedHttpClient, String> {
     let mut trust = TrustStore::default();
     if let Some(pem) = extra_roots {
         trust.add_pem_certificate(pem.to_vec());
@@ -24,7 +22,7 @@ pub fn aws_https_client(extra_roots: Option<&[u8]>) -> Result<SharedHttpClient, 
     let context = TlsContext::builder()
         .with_trust_store(trust)
         .build()
-        .map_err(|e| ConfigError(format!("EXTRA_CA_BUNDLE: {e}")))?;
+        .map_err(|e| format!("EXTRA_CA_BUNDLE: {e}"))?;
     Ok(aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)

@@ -31,5 +31,14 @@ impl FieldError {
     }
 }
 
+/// One refused template variable: which, why (a stable code the desk and the
+/// languages key on), and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VariableError {
+    pub variable: String,
+    pub problem: &'static str,
+    pub message: String,
+}
+
 /// How long a record of an outside-hours contact lives.
 pub const RETENTION_DAYS: i64 = 7;

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::templates::VariableError;
+use crate::VariableError;
 
 /// The media a template's header carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::media::MediaKind;
+pub use crate::VariableError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -67,14 +68,6 @@ pub struct Template {
     /// The components as Meta sent them, for the desk to show.
     pub components: Value,
     pub variables: Vec<Variable>,
-}
-
-/// One refused variable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VariableError {
-    pub variable: String,
-    pub problem: &'static str,
-    pub message: String,
 }
 
 /// The placeholders of a text in order of first appearance, each once.

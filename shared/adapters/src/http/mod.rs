@@ -342,7 +342,7 @@ impl ApiError {
         };
         let mut details = details;
         crate::i18n::localize_details(&mut details, lang);
-        let message = crate::i18n::localize(self, &details, lang);
+        let message = crate::i18n::localize(self.code(), &self.to_string(), &details, lang);
         ApiResponse::error_with(self.status(), self.code(), &message, details, headers)
     }
 
@@ -404,6 +404,8 @@ impl From<StoreError> for ApiError {
     }
 }
 
+pub mod language;
+
 /// Turns a handler's result into the response, errors mapped in this one
 /// place, their message in the request's language (see [`crate::i18n`]).
 pub async fn respond(
@@ -413,7 +415,7 @@ pub async fn respond(
 ) -> ApiResponse {
     match result {
         Ok(r) => r,
-        Err(e) => e.to_response_in(crate::i18n::language_of(store, req).await),
+        Err(e) => e.to_response_in(language::language_of(store, req).await),
     }
 }
 

@@ -3,7 +3,6 @@
 //! functions answer with in this table.
 
 use super::Lang;
-use crate::http::ApiError;
 
 /// (code, pt_BR, es_ES).
 pub const SENTENCES: &[(&str, &str, &str)] = &[
@@ -96,19 +95,18 @@ pub const SENTENCES: &[(&str, &str, &str)] = &[
      "La cuenta de WhatsApp Business no incluye este número; revise ambos identificadores en WhatsApp Manager."),
 ];
 
-/// The catalog's sentence for the error's code; the handler's English one
+/// The catalog's sentence for an error code; `english` (the handler's own)
 /// for a code the catalog lacks (a test keeps that from happening).
-pub(super) fn sentence(e: &ApiError, lang: Lang) -> String {
-    let code = e.code();
+pub(super) fn sentence(code: &str, english: &str, lang: Lang) -> String {
     SENTENCES
         .iter()
         .find(|(c, ..)| *c == code)
         .map(|(_, pt, es)| match lang {
             Lang::PtBr => (*pt).to_string(),
             Lang::EsEs => (*es).to_string(),
-            Lang::EnUs => e.to_string(),
+            Lang::EnUs => english.to_string(),
         })
-        .unwrap_or_else(|| e.to_string())
+        .unwrap_or_else(|| english.to_string())
 }
 
 /// Meta's refusal codes explained, as `graph::explain` does in English: (code, pt_BR, es_ES).

@@ -7,15 +7,9 @@
 
 mod catalog;
 
-use std::sync::OnceLock;
-
 use afterhours_rules::cap::human_duration;
 use chrono::DateTime;
 use serde_json::{Map, Value};
-
-use crate::http::{ApiError, ApiRequest, Caller};
-use crate::store::Store;
-use crate::tenant::TtlCache;
 
 /// A language the desk speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,60 +76,28 @@ pub fn catalog_codes() -> Vec<&'static str> {
     catalog::SENTENCES.iter().map(|(c, ..)| *c).collect()
 }
 
-/// Tenants' languages, so that an error costs at most one settings read per
-/// tenant and settings cache period ([`crate::tenant::rules_ttl`]) in one Lambda instance.
-fn languages() -> &'static TtlCache<String, Lang> {
-    static CACHE: OnceLock<TtlCache<String, Lang>> = OnceLock::new();
-    CACHE.get_or_init(|| TtlCache::new(crate::tenant::rules_ttl(), 10_000))
-}
-
 /// The language `Accept-Language` asks for, when it names one of ours.
-pub fn asked(req: &ApiRequest) -> Option<Lang> {
-    req.header("accept-language")
-        .and_then(Lang::from_accept_language)
+pub fn asked(accept_language: Option<&str>) -> Option<Lang> {
+    accept_language.and_then(Lang::from_accept_language)
 }
 
-/// The language of the answer to a handler that already read the tenant's
-/// settings: `Accept-Language` first, then the tenant's, else `pt_BR`.
-pub fn answer_language(req: &ApiRequest, tenant_language: &str) -> Lang {
-    asked(req)
+/// The language of an answer: `Accept-Language` first, then the tenant's,
+/// else `pt_BR`.
+pub fn answer_language(accept_language: Option<&str>, tenant_language: &str) -> Lang {
+    asked(accept_language)
         .or_else(|| Lang::from_tag(tenant_language))
         .unwrap_or_default()
 }
 
-/// The language of a request's answer: `Accept-Language` when it names one
-/// of ours, else the tenant's (from its settings), else `pt_BR`.
-pub async fn language_of(store: &Store, req: &ApiRequest) -> Lang {
-    if let Some(l) = asked(req) {
-        return l;
-    }
-    let Ok(caller) = Caller::from_claims(&req.claims) else {
-        return Lang::default();
-    };
-    if let Some(l) = languages().get(&caller.tenant) {
-        return l;
-    }
-    let lang = match store.get_settings(&caller.tenant).await {
-        Ok(doc) => doc
-            .as_ref()
-            .and_then(|d| d["language"].as_str())
-            .and_then(Lang::from_tag)
-            .unwrap_or_default(),
-        Err(_) => Lang::default(),
-    };
-    languages().put(caller.tenant, lang);
-    lang
-}
-
-/// The error's sentence in `lang`: the handler's own in English, the
-/// catalog's (with the details filled in) in the others.
-pub fn localize(e: &ApiError, details: &Map<String, Value>, lang: Lang) -> String {
+/// An error's sentence in `lang`, by its code: `english` (the handler's own)
+/// in English, the catalog's (with the details filled in) in the others.
+pub fn localize(code: &str, english: &str, details: &Map<String, Value>, lang: Lang) -> String {
     if lang == Lang::EnUs {
-        return e.to_string();
+        return english.to_string();
     }
-    match e.code() {
+    match code {
         "active_message_limit_reached" => {
-            cap_refusal(details, lang).unwrap_or_else(|| catalog::sentence(e, lang))
+            cap_refusal(details, lang).unwrap_or_else(|| catalog::sentence(code, english, lang))
         }
         "whatsapp_rejected" => {
             let code = details
@@ -144,7 +106,7 @@ pub fn localize(e: &ApiError, details: &Map<String, Value>, lang: Lang) -> Strin
                 .unwrap_or(0);
             catalog::meta_explanation(code, lang).to_string()
         }
-        _ => catalog::sentence(e, lang),
+        _ => catalog::sentence(code, english, lang),
     }
 }
 
@@ -217,7 +179,10 @@ mod tests {
         }
     }
 
-    fn refusal(at: &str, wait: i64) -> (ApiError, Map<String, Value>) {
+    const CAP: &str = "active_message_limit_reached";
+    const CAP_EN: &str = "This customer already got 2 active messages from you in the last 24 hours (limit 2). You can send another active message to this customer at 09:31 (in 52 min).";
+
+    fn refusal(at: &str, wait: i64) -> Map<String, Value> {
         let mut d = Map::new();
         d.insert("availableAt".into(), json!(at));
         d.insert("retryAfterSeconds".into(), json!(wait));
@@ -225,27 +190,21 @@ mod tests {
             "quota".into(),
             json!({"limit": 2, "used": 2, "remaining": 0}),
         );
-        let e = ApiError::TooManyRequests {
-            code: "active_message_limit_reached",
-            message: "This customer already got 2 active messages from you in the last 24 hours (limit 2). You can send another active message to this customer at 09:31 (in 52 min).".into(),
-            retry_after_seconds: wait,
-            details: d.clone(),
-        };
-        (e, d)
+        d
     }
 
     #[test]
     fn the_cap_refusal_says_when_in_each_language() {
-        let (e, d) = refusal("2026-11-21T09:31:00-03:00", 3120);
+        let d = refusal("2026-11-21T09:31:00-03:00", 3120);
         assert_eq!(
-            localize(&e, &d, Lang::PtBr),
+            localize(CAP, CAP_EN, &d, Lang::PtBr),
             "Este cliente já recebeu 2 mensagens ativas suas nas últimas 24 horas (limite 2). Você poderá enviar outra às 09:31 (em 52 min)."
         );
-        assert!(localize(&e, &d, Lang::EsEs).contains("a las 09:31 (en 52 min)"));
-        assert!(localize(&e, &d, Lang::EnUs).contains("at 09:31 (in 52 min)"));
+        assert!(localize(CAP, CAP_EN, &d, Lang::EsEs).contains("a las 09:31 (en 52 min)"));
+        assert_eq!(localize(CAP, CAP_EN, &d, Lang::EnUs), CAP_EN);
         // Tomorrow: the date is said too.
-        let (e, d) = refusal("2026-11-22T08:00:00-03:00", 12 * 3600);
-        assert!(localize(&e, &d, Lang::PtBr).contains("às 22/11 08:00 (em 12 h 00 min)"));
+        let d = refusal("2026-11-22T08:00:00-03:00", 12 * 3600);
+        assert!(localize(CAP, CAP_EN, &d, Lang::PtBr).contains("às 22/11 08:00 (em 12 h 00 min)"));
     }
 
     #[test]
@@ -290,7 +249,7 @@ mod tests {
             (Lang::PtBr, "Já se passaram mais de 24 horas"),
             (Lang::EsEs, "Pasaron más de 24 horas"),
         ] {
-            let sentence = localize(&e, d, lang);
+            let sentence = localize(e.code(), &e.to_string(), d, lang);
             assert!(sentence.contains(phrase), "{lang:?}: {sentence}");
         }
     }

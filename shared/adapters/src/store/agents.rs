@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Deserialize;
 
-use super::item::{channel_of, parse};
 use super::accounts::TENANT_CHANNEL;
+use super::item::{channel_of, parse};
 use super::{key, n, s, Store, StoreError};
 use crate::model::{agent_pk, Channel};
 

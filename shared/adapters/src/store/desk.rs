@@ -102,11 +102,7 @@ impl Store {
         signer: &CursorSigner,
     ) -> Result<Page, StoreError> {
         let pk = agent_pk(q.tenant, q.agent);
-        let scope = format!(
-            "{pk}|{:?}|{:?}",
-            q.filter.requested_callback.map(RequestedCallback::as_str),
-            q.filter.message_sent
-        );
+        let scope = cursor_scope(q, &pk);
         let mut start = match q.cursor {
             Some(c) => Some(position(
                 &pk,
@@ -234,4 +230,14 @@ impl Store {
         ctx.counter.get_or_insert_with(Counter::default);
         Ok(ctx)
     }
+}
+
+/// What a list cursor is bound to: the agent's partition and the filters,
+/// so a cursor of one list cannot page another.
+fn cursor_scope(q: &ListQuery<'_>, pk: &str) -> String {
+    format!(
+        "{pk}|{:?}|{:?}",
+        q.filter.requested_callback.map(RequestedCallback::as_str),
+        q.filter.message_sent
+    )
 }

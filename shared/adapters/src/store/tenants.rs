@@ -44,7 +44,6 @@ struct CustomerAgentItem {
     expires_at: Option<i64>,
 }
 
-
 /// What a channel item holds besides its key (the number's own item and the tenant's copy).
 fn channel_attributes(c: &Channel) -> [(&'static str, &str); 4] {
     [
