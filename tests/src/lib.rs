@@ -368,3 +368,26 @@ pub async fn mark_sent(
         .await
         .map(|_| ())
 }
+
+/// The status and the error code of an answer (`""` when it has none).
+pub fn error_code(r: &afterhours_adapters::http::ApiResponse) -> (u16, String) {
+    (
+        r.status,
+        r.json_body()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+    )
+}
+
+/// A template list as Meta's `message_templates` returns it: one approved
+/// template with two body variables, one pending.
+pub fn meta_templates() -> Value {
+    json!({"data": [
+        {"name": "retorno", "language": "pt_BR", "status": "APPROVED", "category": "UTILITY", "id": "1",
+         "components": [{"type": "BODY", "text": "Olá {{1}}, vimos sua mensagem de {{2}}."}]},
+        {"name": "pedido", "language": "en_US", "status": "APPROVED", "category": "UTILITY", "parameter_format": "NAMED",
+         "components": [{"type": "BODY", "text": "Hi {{customer_name}}"}]},
+        {"name": "promo", "language": "pt_BR", "status": "PENDING", "category": "MARKETING",
+         "components": [{"type": "BODY", "text": "Oferta {{1}}"}]}]})
+}

@@ -169,7 +169,7 @@ async fn a_customers_night_and_an_agents_callback() {
             "PUT",
             "/templates",
             Some(&admin),
-            Some(crate::desk::meta_templates())
+            Some(afterhours_tests::meta_templates())
         )
         .await
         .0,

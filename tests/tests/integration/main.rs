@@ -4,6 +4,7 @@
 
 mod admin;
 mod attribution;
+mod channels;
 mod conflicts;
 mod desk;
 mod direct;
@@ -15,7 +16,10 @@ mod report;
 mod robustness;
 mod round_trips;
 mod send;
+mod settings_api;
 mod store;
+mod store_lists;
+mod store_sends;
 mod template;
 mod tls;
 mod webhook;

@@ -38,7 +38,7 @@ fn no_request_makes_a_handler_panic() {
     let (gateway, tenant, secret) = rt.block_on(async {
         let f = fixture().await;
         f.store
-            .put_templates(&f.tenant, &crate::desk::meta_templates())
+            .put_templates(&f.tenant, &afterhours_tests::meta_templates())
             .await
             .unwrap();
         let secret = b"robust".to_vec();

@@ -132,7 +132,7 @@ async fn a_list_page_costs_two_round_trips() {
 async fn a_send_costs_three_round_trips_and_four_with_an_idempotency_key() {
     let f = fixture().await;
     f.store
-        .put_templates(&f.tenant, &crate::desk::meta_templates())
+        .put_templates(&f.tenant, &afterhours_tests::meta_templates())
         .await
         .unwrap();
     f.post(&messages_payload(

@@ -13,8 +13,8 @@ use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 use serde_json::{json, Value};
 
-use crate::desk::meta_templates;
 use crate::webhook::{fixture_with, night, settings, Fixture};
+use afterhours_tests::meta_templates;
 
 pub fn deps_at(
     f: &Fixture,

@@ -1,0 +1,389 @@
+//! Settings through the admin API against DynamoDB Local: who may read and
+//! write them, validation, versions and patches, and the language answers
+//! are written in.
+
+use afterhours_adapters::http::ApiResponse;
+use afterhours_tests::*;
+use serde_json::{json, Value};
+
+use crate::desk::{admin, contacts_deps, settings_deps};
+use crate::webhook::{fixture, Fixture};
+
+#[tokio::test]
+async fn a_group_that_only_looks_like_admin_cannot_write_settings() {
+    let f = fixture().await;
+    let mut s = crate::webhook::settings(true, false);
+    s["timezone"] = json!("Asia/Tokyo");
+    for groups in ["[Admins]", "[ADMIN]", "[sales,admin]", "[\"sales,admin\"]"] {
+        let mut c = claims(&f.tenant, "boss", "admin");
+        c.insert("cognito:groups".into(), groups.into());
+        let res = settings::handle(
+            &settings_deps(&f),
+            with_body(api("PUT", "/settings", c), &s),
+        )
+        .await;
+        assert_eq!(error_code(&res), (403, "forbidden".to_string()), "{groups}");
+    }
+    assert_eq!(
+        f.store.get_settings(&f.tenant).await.unwrap().unwrap()["timezone"],
+        "America/Sao_Paulo"
+    );
+    // The exact name, in API Gateway's flattened list, is an admin.
+    let mut c = claims(&f.tenant, "boss", "admin");
+    c.insert("cognito:groups".into(), "[sales admin]".into());
+    let ok = settings::handle(
+        &settings_deps(&f),
+        with_body(api("PUT", "/settings", c), &s),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+}
+
+#[tokio::test]
+async fn settings_are_read_by_anyone_and_written_by_admins_only() {
+    let f = fixture().await;
+    let fresh = unique("fresh");
+    let d = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null).await;
+    assert_eq!(d.status, 200);
+    assert_eq!(d.json_body()["isDefault"], true);
+    assert_eq!(d.json_body()["timezone"], "America/Sao_Paulo");
+    let mut s = crate::webhook::settings(true, false);
+    s["timezone"] = json!("Asia/Tokyo");
+    for role in ["supervisor", "agent"] {
+        let refused = admin(&f, "PUT", "/settings", &fresh, role, &s).await;
+        assert_eq!(
+            error_code(&refused),
+            (403, "forbidden".to_string()),
+            "{role}"
+        );
+        let between = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null)
+            .await
+            .json_body();
+        assert_eq!(
+            (between["timezone"].as_str(), between["isDefault"].as_bool()),
+            (Some("America/Sao_Paulo"), Some(true)),
+            "a {role}'s write changed nothing"
+        );
+    }
+    assert_eq!(f.store.get_settings(&fresh).await.unwrap(), None);
+    let ok = admin(&f, "PUT", "/settings", &fresh, "admin", &s).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let back = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null)
+        .await
+        .json_body();
+    assert_eq!(
+        (back["timezone"].as_str(), back["isDefault"].as_bool()),
+        (Some("Asia/Tokyo"), Some(false))
+    );
+}
+
+#[tokio::test]
+async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
+    let f = fixture().await;
+    let mut s = crate::webhook::settings(true, false);
+    s["timezone"] = json!("Nowhere/City");
+    s["businessHours"]["weekly"]["mon"] = json!([["08:00", "12:00"], ["11:00", "13:00"]]);
+    s["activeMessageLimit"]["maxPerContactPer24h"] = json!(0);
+    let r = admin(&f, "PUT", "/settings", &f.tenant, "admin", &s).await;
+    assert_eq!(r.status, 422);
+    let b = r.json_body();
+    assert_eq!(b["error"]["code"], "invalid_settings");
+    let fields: Vec<&str> = b["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "timezone",
+            "activeMessageLimit.maxPerContactPer24h",
+            "businessHours.weekly.mon[1]"
+        ]
+    );
+    assert_eq!(
+        f.store.get_settings(&f.tenant).await.unwrap().unwrap()["timezone"],
+        "America/Sao_Paulo"
+    );
+    let bad_json = settings::handle(&settings_deps(&f), {
+        let mut r = api("PUT", "/settings", claims(&f.tenant, "admin-1", "admin"));
+        r.body = b"{nope".to_vec();
+        r
+    })
+    .await;
+    assert_eq!(
+        (
+            bad_json.status,
+            bad_json.json_body()["error"]["code"].as_str()
+        ),
+        (400, Some("invalid_json"))
+    );
+    let wrong_type = admin(
+        &f,
+        "PUT",
+        "/settings",
+        &f.tenant,
+        "admin",
+        &json!({"timezone": 3}),
+    )
+    .await;
+    assert_eq!(wrong_type.status, 422);
+}
+
+#[tokio::test]
+async fn a_new_tenant_starts_with_the_cap_off() {
+    let f = fixture().await;
+    let r = admin(
+        &f,
+        "GET",
+        "/settings",
+        &unique("new"),
+        "agent",
+        &json!(null),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json_body()["activeMessageLimit"],
+        json!({"enabled": false, "maxPerContactPer24h": 2})
+    );
+}
+
+/// A settings request of an admin of `tenant`, with optional headers.
+async fn settings_call(
+    f: &Fixture,
+    method: &str,
+    tenant: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> ApiResponse {
+    let mut r = with_body(
+        api(method, "/settings", claims(tenant, "admin-1", "admin")),
+        body,
+    );
+    for (k, v) in headers {
+        r.headers.insert(k.to_string(), v.to_string());
+    }
+    settings::handle(&settings_deps(f), r).await
+}
+
+#[tokio::test]
+async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
+    let f = fixture().await;
+    let t = unique("etag");
+    let first = settings_call(&f, "GET", &t, &Value::Null, &[]).await;
+    let tag0 = first
+        .header("etag")
+        .expect("GET /settings has an ETag")
+        .to_string();
+    // Admin A saves with the tag they read; admin B, who read the same tag, gets 412.
+    let mut s = crate::webhook::settings(true, false);
+    s["timezone"] = json!("Europe/Madrid");
+    let a = settings_call(&f, "PUT", &t, &s, &[("if-match", &tag0)]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let tag1 = a.header("etag").unwrap().to_string();
+    assert_ne!(tag0, tag1);
+    s["timezone"] = json!("Asia/Tokyo");
+    let b = settings_call(&f, "PUT", &t, &s, &[("if-match", &tag0)]).await;
+    assert_eq!(error_code(&b), (412, "precondition_failed".to_string()));
+    let b = settings_call(
+        &f,
+        "PATCH",
+        &t,
+        &json!({"language": "es_ES"}),
+        &[("if-match", &tag0)],
+    )
+    .await;
+    assert_eq!(error_code(&b), (412, "precondition_failed".to_string()));
+    let now = settings_call(&f, "GET", &t, &Value::Null, &[]).await;
+    assert_eq!(
+        now.json_body()["timezone"],
+        "Europe/Madrid",
+        "unchanged by B"
+    );
+    assert_eq!(now.json_body()["language"], s["language"]);
+    assert_eq!(now.header("etag"), Some(tag1.as_str()));
+    // Without If-Match, a write applies to whatever is current.
+    let c = settings_call(&f, "PATCH", &t, &json!({"alwaysOpen": true}), &[]).await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_ne!(c.header("etag"), Some(tag1.as_str()));
+}
+
+#[tokio::test]
+async fn a_patch_of_the_cap_leaves_everything_else_as_it_was() {
+    let f = fixture().await;
+    let t = unique("patch");
+    let mut s = crate::webhook::settings(true, false);
+    s["timezone"] = json!("America/Bogota");
+    s["language"] = json!("es_ES");
+    assert_eq!(settings_call(&f, "PUT", &t, &s, &[]).await.status, 200);
+    let before = settings_call(&f, "GET", &t, &Value::Null, &[]).await;
+    let tag = before.header("etag").unwrap().to_string();
+    let patch = json!({"activeMessageLimit": {"enabled": false, "maxPerContactPer24h": 5}});
+    let r = settings_call(&f, "PATCH", &t, &patch, &[("if-match", &tag)]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = settings_call(&f, "GET", &t, &Value::Null, &[])
+        .await
+        .json_body();
+    let mut expected = before.json_body();
+    expected["activeMessageLimit"] = patch["activeMessageLimit"].clone();
+    assert_eq!(after, expected);
+    // Only one field of the section: the other keeps its value.
+    let r = settings_call(
+        &f,
+        "PATCH",
+        &t,
+        &json!({"activeMessageLimit": {"enabled": true}}),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        r.json_body()["activeMessageLimit"],
+        json!({"enabled": true, "maxPerContactPer24h": 5})
+    );
+    // A patch that makes the settings invalid is 422 on its field and changes nothing.
+    let bad = settings_call(
+        &f,
+        "PATCH",
+        &t,
+        &json!({"activeMessageLimit": {"maxPerContactPer24h": 0}}),
+        &[],
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("activeMessageLimit.maxPerContactPer24h"),
+        "{}",
+        bad.body
+    );
+    let last = settings_call(&f, "GET", &t, &Value::Null, &[])
+        .await
+        .json_body();
+    assert_eq!(last["activeMessageLimit"]["maxPerContactPer24h"], 5);
+    assert_eq!(last["timezone"], "America/Bogota");
+}
+
+#[tokio::test]
+async fn concurrent_patches_without_if_match_both_apply() {
+    let f = fixture().await;
+    let t = unique("race");
+    assert_eq!(
+        settings_call(&f, "PUT", &t, &crate::webhook::settings(true, false), &[])
+            .await
+            .status,
+        200
+    );
+    let (lang, zone) = (
+        json!({"language": "en_US"}),
+        json!({"timezone": "Asia/Tokyo"}),
+    );
+    let (a, b) = tokio::join!(
+        settings_call(&f, "PATCH", &t, &lang, &[]),
+        settings_call(&f, "PATCH", &t, &zone, &[]),
+    );
+    assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    let now = settings_call(&f, "GET", &t, &Value::Null, &[])
+        .await
+        .json_body();
+    assert_eq!(
+        (now["language"].as_str(), now["timezone"].as_str()),
+        (Some("en_US"), Some("Asia/Tokyo"))
+    );
+}
+
+#[tokio::test]
+async fn messages_for_people_speak_the_tenants_language_and_accept_language_wins() {
+    let f = fixture().await;
+    let missing = |tenant: String, accept: Option<&'static str>| {
+        let f = &f;
+        async move {
+            let mut r = api("GET", "/contacts/bm9uZQ", claims(&tenant, "a-1", "agent"));
+            if let Some(a) = accept {
+                r.headers.insert("accept-language".into(), a.into());
+            }
+            let res = contacts::handle(&contacts_deps(f), r).await;
+            let b = res.json_body();
+            (
+                res.status,
+                b["error"]["code"].as_str().unwrap_or("").to_string(),
+                b["error"]["message"].as_str().unwrap_or("").to_string(),
+            )
+        }
+    };
+    // A tenant that saved no settings speaks pt_BR, the documented default.
+    let fresh = unique("lang");
+    let (st, code, pt) = missing(fresh.clone(), None).await;
+    assert_eq!((st, code.as_str()), (404, "not_found"));
+    assert!(pt.starts_with("Não encontrado"), "{pt}");
+    let (_, code_en, en) = missing(fresh.clone(), Some("en-US,en;q=0.9")).await;
+    assert_eq!(code_en, "not_found", "the code never changes");
+    assert!(en.starts_with("No such contact"), "{en}");
+    let (_, _, fr) = missing(fresh.clone(), Some("fr-FR")).await;
+    assert_eq!(
+        fr, pt,
+        "a language we do not speak falls back to the tenant's"
+    );
+    // A tenant that chose es_ES.
+    let es_tenant = unique("es");
+    let mut s = crate::webhook::settings(true, false);
+    s["language"] = json!("es_ES");
+    f.store.put_settings(&es_tenant, &s).await.unwrap();
+    let (_, _, es) = missing(es_tenant.clone(), None).await;
+    assert!(es.starts_with("No encontrado"), "{es}");
+    let (_, _, pt_asked) = missing(es_tenant, Some("pt-BR")).await;
+    assert_eq!(pt_asked, pt);
+}
+
+#[test]
+fn every_error_code_the_functions_answer_with_has_its_sentences() {
+    use afterhours_adapters::i18n::catalog_codes;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut codes = std::collections::BTreeSet::new();
+    let mut stack = vec![root.join("functions"), root.join("shared/adapters/src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for part in text.split("code: \"").skip(1) {
+                    let code: String = part.chars().take_while(|c| *c != '"').collect();
+                    if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                        codes.insert(code);
+                    }
+                }
+                for part in text.split("api_error(").skip(1) {
+                    if let Some(code) = part
+                        .split('"')
+                        .nth(1)
+                        .filter(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
+                    {
+                        codes.insert(code.to_string());
+                    }
+                }
+            }
+        }
+    }
+    for code in [
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "payload_too_large",
+        "precondition_failed",
+        "service_unavailable",
+    ] {
+        codes.insert(code.to_string());
+    }
+    assert!(codes.len() > 20, "{codes:?}");
+    let known = catalog_codes();
+    let missing: Vec<_> = codes
+        .iter()
+        .filter(|c| !known.contains(&c.as_str()) && c.as_str() != "whatsapp_rejected")
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no pt_BR/es_ES sentence for {missing:?}"
+    );
+}
