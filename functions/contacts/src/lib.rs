@@ -39,7 +39,7 @@ impl Deps {
         let boot = Boot::load().await?;
         Ok(Deps {
             store: boot.store,
-            cursors: CursorSigner::new(secret("CURSOR_SECRET").await?.as_bytes()),
+            cursors: CursorSigner::new(secret("CURSOR_SECRET").await?.as_bytes())?,
             clock: system_clock(),
             rules: RulesCache::default(),
         })

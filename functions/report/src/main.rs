@@ -4,7 +4,7 @@
 //! naming the tenants, when any tenant's report could not be published, so
 //! the schedule's retry policy and dead-letter queue take over.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use afterhours_adapters::lambda::{init_failed, invocation_span};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -16,13 +16,11 @@ use tracing::Instrument;
 /// hand-off must finish before Lambda stops the function.
 const MARGIN: Duration = Duration::from_secs(30);
 
-/// The budget of an invocation whose deadline is `deadline_ms` (epoch milliseconds).
-fn budget(deadline_ms: u64) -> Budget {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+/// The budget of an invocation that must end by `deadline` (the context's).
+fn budget(deadline: SystemTime) -> Budget {
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
     Budget::until(Instant::now() + left.saturating_sub(MARGIN))
 }
 
@@ -33,7 +31,7 @@ async fn main() -> Result<(), Error> {
     let deps = &deps;
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| async move {
         let span = invocation_span(&ev.context.request_id);
-        let budget = budget(ev.context.deadline);
+        let budget = budget(ev.context.deadline());
         async move {
             let input = match deps.continuations.input_of(&ev.payload, (deps.clock)()) {
                 Ok(input) => input,

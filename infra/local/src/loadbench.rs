@@ -252,7 +252,7 @@ pub async fn cost_table() -> Result<Vec<CostRow>, String> {
     webhook::handle(&hook, webhook_post(&b.pnid, &seed)).await;
     let contacts = contacts::Deps {
         store: b.store.clone(),
-        cursors: CursorSigner::new(b"bench"),
+        cursors: CursorSigner::new(b"bench").map_err(|e| e.to_string())?,
         clock: fixed_clock(night()),
         rules: Default::default(),
     };

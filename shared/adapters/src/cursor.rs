@@ -5,22 +5,29 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::config::ConfigError;
+
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 #[derive(Clone)]
 pub struct CursorSigner {
-    key: Vec<u8>,
+    keyed: Hmac<Sha256>,
 }
 
 impl CursorSigner {
-    pub fn new(secret: &[u8]) -> Self {
-        CursorSigner {
-            key: secret.to_vec(),
+    /// A signer with this secret; an empty one is refused (at startup, when
+    /// the function reads `CURSOR_SECRET`).
+    pub fn new(secret: &[u8]) -> Result<Self, ConfigError> {
+        if secret.is_empty() {
+            return Err(ConfigError("CURSOR_SECRET is empty".into()));
         }
+        let keyed = Hmac::<Sha256>::new_from_slice(secret)
+            .map_err(|e| ConfigError(format!("CURSOR_SECRET: {e}")))?;
+        Ok(CursorSigner { keyed })
     }
 
     fn mac(&self, scope: &str, payload: &str) -> Vec<u8> {
-        let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut m = self.keyed.clone();
         m.update(scope.as_bytes());
         m.update(b"\0");
         m.update(payload.as_bytes());
@@ -42,7 +49,7 @@ impl CursorSigner {
         let (p, m) = cursor.split_once('.')?;
         let payload = String::from_utf8(B64.decode(p).ok()?).ok()?;
         let mac = B64.decode(m).ok()?;
-        let mut check = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
+        let mut check = self.keyed.clone();
         check.update(scope.as_bytes());
         check.update(b"\0");
         check.update(payload.as_bytes());
@@ -60,8 +67,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_empty_secret_is_refused_at_startup() {
+        assert_eq!(
+            CursorSigner::new(b"").err(),
+            Some(ConfigError("CURSOR_SECRET is empty".into()))
+        );
+    }
+
+    #[test]
     fn a_cursor_opens_only_in_its_scope_and_unchanged() {
-        let s = CursorSigner::new(b"secret");
+        let s = CursorSigner::new(b"secret").unwrap();
         let c = s.seal("T#t1#A#a-1|None|None", "C#1#2", "0001#x");
         assert_eq!(
             s.open("T#t1#A#a-1|None|None", &c),
@@ -73,7 +88,9 @@ mod tests {
         tampered.replace_range(0..1, if c.starts_with('A') { "B" } else { "A" });
         assert_eq!(s.open("T#t1#A#a-1|None|None", &tampered), None);
         assert_eq!(
-            CursorSigner::new(b"other").open("T#t1#A#a-1|None|None", &c),
+            CursorSigner::new(b"other")
+                .unwrap()
+                .open("T#t1#A#a-1|None|None", &c),
             None
         );
         assert_eq!(s.open("T#t1#A#a-1|None|None", "garbage"), None);

@@ -13,8 +13,8 @@ use serde_json::Value;
 /// The definition, as in `infra/table.json`.
 pub const TABLE_JSON: &str = include_str!("../../../infra/table.json");
 
-pub fn definition() -> Value {
-    serde_json::from_str(TABLE_JSON).expect("infra/table.json is valid JSON (checked by a test)")
+pub fn definition() -> Result<Value, TableError> {
+    serde_json::from_str(TABLE_JSON).map_err(|e| TableError::Definition(e.to_string()))
 }
 
 /// Why the table could not be made ready.
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn the_definition_names_the_indexes_the_store_queries() {
-        let d = definition();
+        let d = definition().unwrap();
         assert_eq!(
             d["LocalSecondaryIndexes"][0]["IndexName"],
             crate::store::LSI

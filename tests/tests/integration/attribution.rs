@@ -86,7 +86,7 @@ async fn a_late_read_of_an_earlier_send_leaves_the_customer_with_the_later_sende
         s.f.store
             .list_records(
                 &list_query(&s.f.tenant, "a-2", night_msg),
-                &afterhours_adapters::cursor::CursorSigner::new(b"k"),
+                &afterhours_adapters::cursor::CursorSigner::new(b"k").unwrap(),
             )
             .await
             .unwrap()

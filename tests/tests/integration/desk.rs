@@ -14,7 +14,7 @@ use crate::webhook::{fixture, night, Fixture};
 pub fn contacts_deps(f: &Fixture) -> contacts::Deps {
     contacts::Deps {
         store: f.store.clone(),
-        cursors: CursorSigner::new(b"cursor-secret"),
+        cursors: CursorSigner::new(b"cursor-secret").unwrap(),
         clock: fixed_clock(night() + Duration::hours(1)),
         rules: Default::default(),
     }

@@ -41,7 +41,7 @@ async fn start() -> Stack {
         ),
         contacts::Deps {
             store: store.clone(),
-            cursors: CursorSigner::new(b"c"),
+            cursors: CursorSigner::new(b"c").unwrap(),
             clock: system_clock(),
             rules: Default::default(),
         },

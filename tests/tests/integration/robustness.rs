@@ -54,7 +54,7 @@ fn no_request_makes_a_handler_panic() {
             ),
             contacts::Deps {
                 store: f.store.clone(),
-                cursors: CursorSigner::new(b"c"),
+                cursors: CursorSigner::new(b"c").unwrap(),
                 clock: clock.clone(),
                 rules: Default::default(),
             },
@@ -305,7 +305,7 @@ async fn inputs_over_their_bounds_are_refused_before_any_storage_call() {
     let store = dead_store();
     let contacts_deps = contacts::Deps {
         store: store.clone(),
-        cursors: CursorSigner::new(b"c"),
+        cursors: CursorSigner::new(b"c").unwrap(),
         clock: fixed_clock(night()),
         rules: Default::default(),
     };

@@ -107,7 +107,7 @@ async fn a_list_page_costs_two_round_trips() {
     let (store, trips) = counted(&f);
     let deps = contacts::Deps {
         store,
-        cursors: CursorSigner::new(b"c"),
+        cursors: CursorSigner::new(b"c").unwrap(),
         clock: fixed_clock(night()),
         rules: Default::default(),
     };
@@ -193,7 +193,7 @@ async fn a_full_page_costs_one_read_when_dense_and_a_few_when_sparse() {
     let seeded = fresh_store().await;
     week_of_records(&seeded, 300, 100).await; // 3 sent: 55_0000, 55_0100, 55_0200
     let (store, trips) = counted_store(&seeded);
-    let signer = CursorSigner::new(b"k");
+    let signer = CursorSigner::new(b"k").unwrap();
     let page = |filter: ListFilter, limit: i32, cursor: Option<String>| {
         let store = store.clone();
         let signer = signer.clone();
@@ -276,7 +276,7 @@ async fn the_agent_selector_costs_two_queries_and_one_per_agent_on_the_page() {
     let (store, trips) = counted_store(&seeded);
     let deps = contacts::Deps {
         store,
-        cursors: CursorSigner::new(b"c"),
+        cursors: CursorSigner::new(b"c").unwrap(),
         clock: fixed_clock(t0() + Duration::hours(1)),
         rules: Default::default(),
     };

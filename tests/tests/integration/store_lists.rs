@@ -13,7 +13,7 @@ use crate::store::{inbound, key, t0};
 #[tokio::test]
 async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
     let store = fresh_store().await;
-    let signer = CursorSigner::new(b"k");
+    let signer = CursorSigner::new(b"k").unwrap();
     for i in 0..5 {
         let k = key("t1", "a-1", &format!("55{i}"));
         store
@@ -161,7 +161,7 @@ async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
 #[tokio::test]
 async fn expired_records_are_never_returned() {
     let store = fresh_store().await;
-    let signer = CursorSigner::new(b"k");
+    let signer = CursorSigner::new(b"k").unwrap();
     let k = key("t1", "a-1", "5511");
     store
         .record_inbound(&inbound(&k, "w1", t0(), None))

@@ -54,7 +54,7 @@ fn the_http_routes_are_the_local_gateways() {
 fn the_table_is_infra_table_json() {
     let t = template();
     let props = &t["Resources"]["Table"]["Properties"];
-    let def = afterhours_adapters::table::definition();
+    let def = afterhours_adapters::table::definition().unwrap();
     for (k, v) in def.as_object().unwrap() {
         assert_eq!(
             &props[k], v,

@@ -84,7 +84,7 @@ impl Fixture {
         self.store
             .list_records(
                 &list_query(&self.tenant, agent, night()),
-                &CursorSigner::new(b"k"),
+                &CursorSigner::new(b"k").unwrap(),
             )
             .await
             .unwrap()
@@ -445,7 +445,7 @@ async fn the_agent_who_last_sent_an_active_message_gets_the_record() {
         .store
         .list_records(
             &list_query(&f.tenant, "a-7", next_night),
-            &CursorSigner::new(b"k"),
+            &CursorSigner::new(b"k").unwrap(),
         )
         .await
         .unwrap();
