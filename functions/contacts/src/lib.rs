@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use afterhours_adapters::boot::Boot;
+use afterhours_adapters::boot::ColdStart;
 use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::cursor::CursorSigner;
 use afterhours_adapters::http::{
@@ -36,7 +36,7 @@ pub struct Deps {
 
 impl Deps {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let boot = Boot::load().await?;
+        let boot = ColdStart::load().await?;
         Ok(Deps {
             store: boot.store,
             cursors: CursorSigner::new(secret("CURSOR_SECRET").await?.as_bytes())?,

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use afterhours_adapters::boot::Boot;
+use afterhours_adapters::boot::ColdStart;
 use afterhours_adapters::config::ConfigError;
 use afterhours_adapters::events::{entry_size, Event, Publisher, MAX_ENTRY_BYTES};
 use afterhours_adapters::lambda::{system_clock, Clock};
@@ -70,7 +70,7 @@ impl Deps {
     /// `CONTINUATION_KEY` (or `CONTINUATION_KEY_SECRET_ARN`, a secret that only
     /// this function may read) signs the continuations of every instance.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let boot = Boot::load().await?;
+        let boot = ColdStart::load().await?;
         let key = afterhours_adapters::config::secret("CONTINUATION_KEY").await?;
         if key.len() < 16 {
             return Err(ConfigError(

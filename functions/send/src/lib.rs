@@ -15,7 +15,7 @@ mod keys;
 mod outcome;
 mod request;
 
-use afterhours_adapters::boot::Boot;
+use afterhours_adapters::boot::ColdStart;
 use afterhours_adapters::config::ConfigError;
 use afterhours_adapters::events::Publisher;
 use afterhours_adapters::graph::GraphClient;
@@ -53,7 +53,7 @@ pub struct Deps {
 
 impl Deps {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let (boot, graph) = Boot::load_with_graph().await?;
+        let (boot, graph) = ColdStart::load_with_graph().await?;
         Ok(Deps {
             graph,
             events: boot.publisher(),
@@ -154,7 +154,7 @@ async fn send(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
 /// A send that passed every check before the cap: the record (none for a
 /// direct send), the channel, the rules in force, the template and the
 /// Graph message to send.
-pub struct Checked {
+pub struct PreparedSend {
     record: Option<ContactRecord>,
     /// The phone number id that sends.
     channel: String,
@@ -211,7 +211,7 @@ async fn check(
     target: &Target,
     request: &SendRequest,
     now: DateTime<Utc>,
-) -> Result<Checked, ApiError> {
+) -> Result<PreparedSend, ApiError> {
     let mut ctx = deps
         .store
         .send_context(&caller.tenant, target.store_target(), &caller.agent, now)
@@ -221,7 +221,7 @@ async fn check(
     let templates = templates_of(ctx.templates.list_for(waba.as_deref()));
     let template = find_template(&templates, request)?;
     let components = filled_components(template, request)?;
-    Ok(Checked {
+    Ok(PreparedSend {
         template: TemplateRef {
             name: template.name.clone(),
             language: template.language.clone(),
@@ -273,7 +273,7 @@ async fn reserve_slot(
     deps: &Deps,
     caller: &Caller,
     customer: &str,
-    c: &mut Checked,
+    c: &mut PreparedSend,
     now: DateTime<Utc>,
 ) -> Result<Option<Slot>, ApiError> {
     let Some(limit) = c.rules.cap() else {

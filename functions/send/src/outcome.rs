@@ -17,13 +17,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::request::SendResponse;
-use crate::{Checked, Deps, Target, SENT_DETAIL_TYPE};
+use crate::{Deps, PreparedSend, Target, SENT_DETAIL_TYPE};
 
 /// One send on its way out: who, to which target, with which id and slot.
 pub struct Attempt<'a> {
     pub caller: &'a Caller,
     pub target: &'a Target,
-    pub checked: &'a Checked,
+    pub checked: &'a PreparedSend,
     /// The send's id: its cap slot's token when the cap is on.
     pub send_id: String,
     pub counted: bool,

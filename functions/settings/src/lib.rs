@@ -2,7 +2,7 @@
 //! `PUT`/`DELETE /channels/{phoneNumberId}`,
 //! `PUT /templates` and `POST /templates/sync` (admin only), always for the caller's own tenant.
 
-use afterhours_adapters::boot::{graph_client, Boot};
+use afterhours_adapters::boot::{graph_client, ColdStart};
 use afterhours_adapters::config::{Config, ConfigError};
 use afterhours_adapters::graph::{api_error, GraphClient, GraphError};
 use afterhours_adapters::http::{
@@ -41,7 +41,7 @@ impl Deps {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let boot = Boot::load().await?;
+        let boot = ColdStart::load().await?;
         Ok(Deps {
             store: boot.store,
             graph: OnceCell::new(),

@@ -9,7 +9,7 @@ mod statuses;
 use std::sync::Arc;
 use std::time::Duration;
 
-use afterhours_adapters::boot::Boot;
+use afterhours_adapters::boot::ColdStart;
 use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::graph::GraphClient;
 use afterhours_adapters::http::{ApiRequest, ApiResponse};
@@ -63,7 +63,7 @@ impl Deps {
 
     /// Everything from the environment, clients built once.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let (boot, graph) = Boot::load_with_graph().await?;
+        let (boot, graph) = ColdStart::load_with_graph().await?;
         Ok(Deps::new(
             boot.store,
             graph,

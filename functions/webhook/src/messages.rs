@@ -126,7 +126,7 @@ async fn record(
         tenant: tenant.clone(),
         agent,
         customer: customer.to_string(),
-        period: rules.schedule.period_key(m.timestamp).timestamp(),
+        period: rules.schedule.period_start(m.timestamp).timestamp(),
     };
     let inbound = Inbound {
         key: key.clone(),

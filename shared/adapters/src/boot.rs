@@ -6,34 +6,34 @@ use crate::events::Publisher;
 use crate::graph::GraphClient;
 use crate::store::Store;
 
-pub struct Boot {
+pub struct ColdStart {
     pub cfg: Config,
     pub store: Store,
     pub eventbridge: aws_sdk_eventbridge::Client,
 }
 
-impl Boot {
+impl ColdStart {
     /// Reads the configuration (failing fast) and opens the DynamoDB connection
     /// during init, so the first request does not pay the TLS handshake.
-    pub async fn load() -> Result<Boot, ConfigError> {
+    pub async fn load() -> Result<ColdStart, ConfigError> {
         let boot = Self::clients().await?;
         boot.store.warm_up().await;
         Ok(boot)
     }
 
-    /// Like [`Boot::load`], and builds the Graph API client while the DynamoDB
+    /// Like [`ColdStart::load`], and builds the Graph API client while the DynamoDB
     /// connection is being opened (both are on the cold-start path).
-    pub async fn load_with_graph() -> Result<(Boot, GraphClient), ConfigError> {
+    pub async fn load_with_graph() -> Result<(ColdStart, GraphClient), ConfigError> {
         let boot = Self::clients().await?;
         let (_, graph) = tokio::join!(boot.store.warm_up(), boot.graph());
         Ok((boot, graph?))
     }
 
-    async fn clients() -> Result<Boot, ConfigError> {
+    async fn clients() -> Result<ColdStart, ConfigError> {
         let cfg = Config::from_env()?;
         let (dynamo, eventbridge) = aws_clients(&cfg).await?;
         let store = Store::new(dynamo, cfg.table.clone());
-        Ok(Boot {
+        Ok(ColdStart {
             cfg,
             store,
             eventbridge,

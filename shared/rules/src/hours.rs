@@ -263,7 +263,7 @@ impl Schedule {
     /// of one night maps to the same instant. A closure longer than the 7-day
     /// retention is cut into 7-day buckets so that a record never outlives it;
     /// a schedule with no closing in range buckets from the Unix epoch.
-    pub fn period_key(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+    pub fn period_start(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         let base = self
             .closed_period_start(t)
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);

@@ -263,13 +263,13 @@ fn one_night_maps_to_one_period() {
     let tz = chrono_tz::America::Sao_Paulo;
     let s = weekdays_9_to_18(tz);
     let close = at(tz, "2026-11-23 18:00");
-    assert_eq!(s.period_key(at(tz, "2026-11-23 18:00")), close);
-    assert_eq!(s.period_key(at(tz, "2026-11-23 23:10")), close);
-    assert_eq!(s.period_key(at(tz, "2026-11-24 08:59")), close);
-    assert_ne!(s.period_key(at(tz, "2026-11-24 18:30")), close);
+    assert_eq!(s.period_start(at(tz, "2026-11-23 18:00")), close);
+    assert_eq!(s.period_start(at(tz, "2026-11-23 23:10")), close);
+    assert_eq!(s.period_start(at(tz, "2026-11-24 08:59")), close);
+    assert_ne!(s.period_start(at(tz, "2026-11-24 18:30")), close);
     // The weekend is one period from Friday 18:00.
     assert_eq!(
-        s.period_key(at(tz, "2026-11-29 12:00")),
+        s.period_start(at(tz, "2026-11-29 12:00")),
         at(tz, "2026-11-27 18:00")
     );
 }
@@ -283,13 +283,13 @@ fn a_long_closure_is_cut_into_seven_day_buckets() {
             .insert(NaiveDate::from_ymd_opt(2026, 12, d).unwrap(), vec![]);
     }
     let close = at(tz, "2026-11-30 18:00");
-    assert_eq!(s.period_key(at(tz, "2026-12-07 17:59")), close);
+    assert_eq!(s.period_start(at(tz, "2026-12-07 17:59")), close);
     assert_eq!(
-        s.period_key(at(tz, "2026-12-07 18:00")),
+        s.period_start(at(tz, "2026-12-07 18:00")),
         close + Duration::days(7)
     );
     assert_eq!(
-        s.period_key(at(tz, "2026-12-15 12:00")),
+        s.period_start(at(tz, "2026-12-15 12:00")),
         close + Duration::days(14)
     );
 }

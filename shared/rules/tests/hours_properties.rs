@@ -106,7 +106,7 @@ proptest! {
     #[test]
     fn a_closed_instant_belongs_to_a_period_that_started_closed(s in schedule(), t in instant()) {
         if !s.is_open(t) {
-            let key = s.period_key(t);
+            let key = s.period_start(t);
             prop_assert!(key <= t);
             if let Some(start) = s.closed_period_start(t) {
                 prop_assert!(!s.is_open(start), "period start {start} is open");
@@ -126,7 +126,7 @@ proptest! {
         let t = Utc.with_ymd_and_hms(2018, 1, 1, 0, 0, 0).unwrap() + Duration::days(day) + Duration::minutes(minute);
         let _ = s.is_open(t);
         let _ = s.next_opening(t);
-        let _ = s.period_key(t);
+        let _ = s.period_start(t);
     }
 }
 

@@ -10,22 +10,22 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 use serde::Deserialize;
 
 use super::item::parse;
-use super::{key, s, Store, StoreError};
+use super::{item_key, string_value, Store, StoreError};
 use crate::model::Channel;
 
 /// The account's own item: which tenant it is granted to.
 pub(super) fn account_key(waba: &str) -> super::Item {
-    key(format!("WABA#{waba}"), "WABA")
+    item_key(format!("WABA#{waba}"), "WABA")
 }
 
 /// The tenant's copy of a grant, to list a tenant's accounts.
 pub(super) fn tenant_account_key(tenant: &str, waba: &str) -> super::Item {
-    key(format!("T#{tenant}"), format!("WABA#{waba}"))
+    item_key(format!("T#{tenant}"), format!("WABA#{waba}"))
 }
 
 /// The number's own item, which routes its webhook events to the tenant.
 pub(super) fn channel_key(phone_number_id: &str) -> super::Item {
-    key(format!("CH#{phone_number_id}"), "CHANNEL")
+    item_key(format!("CH#{phone_number_id}"), "CHANNEL")
 }
 
 /// The sort-key prefix of a tenant's copy of each bound number.
@@ -33,7 +33,7 @@ pub(super) const TENANT_CHANNEL: &str = "CHAN#";
 
 /// The tenant's copy of a bound number.
 pub(super) fn tenant_channel_key(tenant: &str, phone_number_id: &str) -> super::Item {
-    key(
+    item_key(
         format!("T#{tenant}"),
         format!("{TENANT_CHANNEL}{phone_number_id}"),
     )
@@ -79,17 +79,17 @@ impl Store {
             return Ok(Granted::Already);
         }
         let mut account = account_key(waba);
-        account.insert("tenantId".into(), s(tenant));
-        account.insert("wabaId".into(), s(waba));
+        account.insert("tenantId".into(), string_value(tenant));
+        account.insert("wabaId".into(), string_value(waba));
         let account = Put::builder()
             .table_name(&self.table)
             .set_item(Some(account))
             .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
-            .expression_attribute_values(":t", s(tenant))
+            .expression_attribute_values(":t", string_value(tenant))
             .build()
             .map_err(StoreError::build)?;
         let mut mine = tenant_account_key(tenant, waba);
-        mine.insert("wabaId".into(), s(waba));
+        mine.insert("wabaId".into(), string_value(waba));
         let items = vec![
             TransactWriteItem::builder().put(account).build(),
             self.plain_put(mine)?,
@@ -117,7 +117,7 @@ impl Store {
                 .table_name(&self.table)
                 .set_key(Some(account_key(waba)))
                 .condition_expression("tenantId = :t")
-                .expression_attribute_values(":t", s(tenant))
+                .expression_attribute_values(":t", string_value(tenant))
                 .build()
                 .map_err(StoreError::build)?;
             let mine = self.plain_delete(tenant_account_key(tenant, waba))?;
@@ -155,7 +155,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(channel_key(phone_number_id)))
             .condition_expression("tenantId = :t")
-            .expression_attribute_values(":t", s(tenant))
+            .expression_attribute_values(":t", string_value(tenant))
             .build()
             .map_err(StoreError::build)?;
         let items = vec![
@@ -189,7 +189,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(account_key(&c.waba_id)))
             .condition_expression("tenantId = :t")
-            .expression_attribute_values(":t", s(&c.tenant_id))
+            .expression_attribute_values(":t", string_value(&c.tenant_id))
             .build()
             .map_err(StoreError::build)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::accounts::TENANT_CHANNEL;
 use super::item::{channel_of, parse};
-use super::{key, n, s, Store, StoreError};
+use super::{item_key, number_value, string_value, Store, StoreError};
 use crate::model::{agent_pk, Channel};
 
 /// How many agents' partitions are counted at once.
@@ -54,9 +54,12 @@ impl Store {
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(format!("T#{tenant}"), format!("AGENT#{agent}"))))
+            .set_key(Some(item_key(
+                format!("T#{tenant}"),
+                format!("AGENT#{agent}"),
+            )))
             .update_expression("SET agentId = :a, expiresAt = :exp")
-            .expression_attribute_values(":a", s(agent))
+            .expression_attribute_values(":a", string_value(agent))
             .expression_attribute_values(":exp", expires_at)
             .build()
             .map_err(StoreError::build)?;
@@ -131,8 +134,8 @@ impl Store {
             .key_condition_expression("PK = :pk")
             .filter_expression("expiresAt > :now")
             .projection_expression("requestedCallback, messageSent")
-            .expression_attribute_values(":pk", s(agent_pk(tenant, agent)))
-            .expression_attribute_values(":now", n(now.timestamp()));
+            .expression_attribute_values(":pk", string_value(agent_pk(tenant, agent)))
+            .expression_attribute_values(":now", number_value(now.timestamp()));
         let mut load = AgentLoad {
             agent_id: agent.to_string(),
             contacts: 0,
@@ -171,8 +174,8 @@ impl Store {
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-            .expression_attribute_values(":pk", s(format!("T#{tenant}")))
-            .expression_attribute_values(":p", s(prefix));
+            .expression_attribute_values(":pk", string_value(format!("T#{tenant}")))
+            .expression_attribute_values(":p", string_value(prefix));
         self.query_all(q).await
     }
 }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
 use super::item::counter_of;
-use super::{applied, key, n, s, Item, Store, StoreError};
+use super::{applied, item_key, number_value, string_value, Item, Store, StoreError};
 
 /// What the cap counter holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl Reservation {
 const COUNTER_ATTEMPTS: usize = 64;
 
 pub(super) fn counter_key(tenant: &str, agent: &str, customer: &str) -> Item {
-    key(format!("Q#{tenant}#{agent}#{customer}"), "Q")
+    item_key(format!("Q#{tenant}#{agent}#{customer}"), "Q")
 }
 
 impl Store {
@@ -127,7 +127,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let list: Vec<AttributeValue> = sends
             .iter()
-            .map(|(t, tok)| s(format!("{}#{tok}", t.timestamp_millis())))
+            .map(|(t, tok)| string_value(format!("{}#{tok}", t.timestamp_millis())))
             .collect();
         let newest = sends.iter().map(|(t, _)| *t).max().unwrap_or_else(Utc::now);
         let res = self
@@ -138,11 +138,11 @@ impl Store {
             .update_expression("SET sends = :s, ver = :next, expiresAt = :exp")
             .condition_expression("attribute_not_exists(ver) OR ver = :ver")
             .expression_attribute_values(":s", AttributeValue::L(list))
-            .expression_attribute_values(":next", n(expected + 1))
-            .expression_attribute_values(":ver", n(expected))
+            .expression_attribute_values(":next", number_value(expected + 1))
+            .expression_attribute_values(":ver", number_value(expected))
             .expression_attribute_values(
                 ":exp",
-                n((newest + cap::window() + Duration::hours(1)).timestamp()),
+                number_value((newest + cap::window() + Duration::hours(1)).timestamp()),
             )
             .send()
             .await;

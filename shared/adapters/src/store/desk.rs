@@ -12,8 +12,10 @@ use super::cap::{counter_key, Counter};
 use super::ingest::order_key;
 use super::item::{channel_of, counter_of, doc_of, record_of};
 use super::templates::{book_key, book_of, TemplateBook};
-use super::tenants::Doc;
-use super::{dynamo, key, n, s, Item, Store, StoreError, LSI, PENDING_INDEX};
+use super::tenants::settings_key;
+use super::{
+    dynamo, item_key, number_value, string_value, Item, Store, StoreError, LSI, PENDING_INDEX,
+};
 use crate::cursor::CursorSigner;
 use crate::model::{agent_pk, Channel, ContactRecord, ListQuery, RecordKey};
 
@@ -45,9 +47,9 @@ pub struct Page {
 /// Where a list read starts: the LSI position (sort key, index key) of the last item shown.
 fn position(pk: &str, (sk, lsk): (String, String)) -> Item {
     HashMap::from([
-        ("PK".to_string(), s(pk)),
-        ("SK".to_string(), s(sk)),
-        ("LSK".to_string(), s(lsk)),
+        ("PK".to_string(), string_value(pk)),
+        ("SK".to_string(), string_value(sk)),
+        ("LSK".to_string(), string_value(lsk)),
     ])
 }
 
@@ -65,11 +67,13 @@ fn first_read(q: &ListQuery<'_>) -> i32 {
 /// The list's filter expression and values: live records, and the query's filters.
 fn list_filter(q: &ListQuery<'_>, pk: &str) -> (String, Item) {
     let mut filters = vec!["expiresAt > :now"];
-    let mut values: Item =
-        HashMap::from([(":pk".into(), s(pk)), (":now".into(), n(q.now.timestamp()))]);
+    let mut values: Item = HashMap::from([
+        (":pk".into(), string_value(pk)),
+        (":now".into(), number_value(q.now.timestamp())),
+    ]);
     if let Some(rc) = q.filter.requested_callback {
         filters.push("requestedCallback = :rc");
-        values.insert(":rc".into(), s(rc.as_str()));
+        values.insert(":rc".into(), string_value(rc.as_str()));
     }
     if let Some(ms) = q.filter.message_sent {
         filters.push("messageSent = :ms");
@@ -85,7 +89,7 @@ impl Store {
         k: &RecordKey,
         now: DateTime<Utc>,
     ) -> Result<Option<ContactRecord>, StoreError> {
-        match self.get(key(k.pk(), k.sk())).await? {
+        match self.get(item_key(k.pk(), k.sk())).await? {
             Some(item) => Ok(Some(record_of(&item)?).filter(|r| r.is_live(now))),
             None => Ok(None),
         }
@@ -171,9 +175,9 @@ impl Store {
             .filter_expression(
                 "expiresAt > :now AND requestedCallback = :yes AND messageSent = :false",
             )
-            .expression_attribute_values(":g", s(format!("T#{tenant}")))
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":yes", s(RequestedCallback::Yes.as_str()))
+            .expression_attribute_values(":g", string_value(format!("T#{tenant}")))
+            .expression_attribute_values(":now", number_value(now.timestamp()))
+            .expression_attribute_values(":yes", string_value(RequestedCallback::Yes.as_str()))
             .expression_attribute_values(":false", AttributeValue::Bool(false));
         self.query_all(q).await?.iter().map(record_of).collect()
     }
@@ -189,12 +193,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<SendContext, StoreError> {
         let (first_key, customer) = match target {
-            SendTarget::Record(k) => (key(k.pk(), k.sk()), k.customer.as_str()),
+            SendTarget::Record(k) => (item_key(k.pk(), k.sk()), k.customer.as_str()),
             SendTarget::Direct { channel, customer } => {
-                (key(format!("CH#{channel}"), "CHANNEL"), customer)
+                (item_key(format!("CH#{channel}"), "CHANNEL"), customer)
             }
         };
-        let settings_key = Doc::Settings.key(tenant);
+        let settings_key = settings_key(tenant);
         let templates_key = book_key(tenant);
         let counter_key = counter_key(tenant, sender, customer);
         // Strongly consistent: the counter read here decides the cap's conditional write.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::item::parse;
-use super::{dynamo, key, n, s, Store, StoreError};
+use super::{dynamo, item_key, number_value, string_value, Store, StoreError};
 use crate::model::StoredResponse;
 
 /// How long idempotency records are kept.
@@ -70,13 +70,16 @@ impl Store {
         now: DateTime<Utc>,
         hold: Duration,
     ) -> Result<IdempotencyClaim, StoreError> {
-        let mut item = key(pk, "I");
-        item.insert("bodyHash".into(), s(body_hash));
-        item.insert("idemState".into(), s(IdemState::InProgress.as_str()));
-        item.insert("holdUntil".into(), n((now + hold).timestamp()));
+        let mut item = item_key(pk, "I");
+        item.insert("bodyHash".into(), string_value(body_hash));
+        item.insert(
+            "idemState".into(),
+            string_value(IdemState::InProgress.as_str()),
+        );
+        item.insert("holdUntil".into(), number_value((now + hold).timestamp()));
         item.insert(
             "expiresAt".into(),
-            n((now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp()),
+            number_value((now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp()),
         );
         let res = self
             .client
@@ -86,8 +89,8 @@ impl Store {
             .condition_expression(
                 "attribute_not_exists(PK) OR expiresAt < :now OR (idemState = :held AND holdUntil < :now)",
             )
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":held", s(IdemState::InProgress.as_str()))
+            .expression_attribute_values(":now", number_value(now.timestamp()))
+            .expression_attribute_values(":held", string_value(IdemState::InProgress.as_str()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -101,7 +104,7 @@ impl Store {
         let old = match old {
             Some(i) => i,
             // A service that does not return the item: read it, strongly consistent.
-            None => match self.get_consistent(key(pk, "I")).await? {
+            None => match self.get_consistent(item_key(pk, "I")).await? {
                 Some(i) => i,
                 None => return Ok(IdempotencyClaim::InProgress),
             },
@@ -120,11 +123,11 @@ impl Store {
     pub(super) fn idempotency_done(&self, r: &StoredResponse<'_>) -> Result<Update, StoreError> {
         Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(r.pk, "I")))
+            .set_key(Some(item_key(r.pk, "I")))
             .update_expression("SET idemState = :done, statusCode = :sc, resultJson = :r")
-            .expression_attribute_values(":done", s(IdemState::Done.as_str()))
-            .expression_attribute_values(":sc", n(i64::from(r.status)))
-            .expression_attribute_values(":r", s(r.body))
+            .expression_attribute_values(":done", string_value(IdemState::Done.as_str()))
+            .expression_attribute_values(":sc", number_value(i64::from(r.status)))
+            .expression_attribute_values(":r", string_value(r.body))
             .build()
             .map_err(StoreError::build)
     }
@@ -149,7 +152,7 @@ impl Store {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk, "I")))
+            .set_key(Some(item_key(pk, "I")))
             .send()
             .await
             .map_err(dynamo)?;

@@ -12,7 +12,9 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Duration, Utc};
 
 use super::item::{parse, Pointer, PointerItem};
-use super::{applied, failed_condition, key, n, s, Item, Store, StoreError};
+use super::{
+    applied, failed_condition, item_key, number_value, string_value, Item, Store, StoreError,
+};
 use crate::model::{
     DeliveryUpdate, Inbound, IngestOutcome, PointerKind, RecordKey, Tap, TapOutcome,
 };
@@ -29,11 +31,11 @@ pub(super) fn order_key(first_at: DateTime<Utc>, k: &RecordKey) -> String {
 }
 
 fn expiry(at: DateTime<Utc>, extra_days: i64) -> AttributeValue {
-    n(at.timestamp() + Duration::days(RETENTION_DAYS + extra_days).num_seconds())
+    number_value(at.timestamp() + Duration::days(RETENTION_DAYS + extra_days).num_seconds())
 }
 
 fn callback(v: RequestedCallback) -> AttributeValue {
-    s(v.as_str())
+    string_value(v.as_str())
 }
 
 /// The `SET` clauses and values of what a message says about its customer.
@@ -45,7 +47,7 @@ fn customer_fields(m: &Inbound, set: &mut Vec<&'static str>, values: &mut Item) 
     ] {
         if let Some(v) = value {
             set.push(clause);
-            values.insert(name.into(), s(v));
+            values.insert(name.into(), string_value(v));
         }
     }
 }
@@ -129,7 +131,10 @@ impl Store {
                 (_, Some(old)) => Step::after(m, old)?,
                 (_, None) if !create_failed => Step::Create,
                 // A service that did not return the item: read it.
-                (_, None) => match self.get_consistent(key(m.key.pk(), m.key.sk())).await? {
+                (_, None) => match self
+                    .get_consistent(item_key(m.key.pk(), m.key.sk()))
+                    .await?
+                {
                     Some(old) => Step::after(m, &old)?,
                     None => Step::Create,
                 },
@@ -140,10 +145,10 @@ impl Store {
 
     /// The claim of a message's `wamid` on its channel (kept while Meta may retry it).
     fn dedup_put(&self, m: &Inbound) -> Result<TransactWriteItem, StoreError> {
-        let mut item = key(format!("M#{}#{}", m.channel, m.wamid), "M");
+        let mut item = item_key(format!("M#{}#{}", m.channel, m.wamid), "M");
         item.insert(
             "expiresAt".into(),
-            n(m.at.timestamp() + Duration::days(DEDUP_DAYS).num_seconds()),
+            number_value(m.at.timestamp() + Duration::days(DEDUP_DAYS).num_seconds()),
         );
         let put = Put::builder()
             .table_name(&self.table)
@@ -163,7 +168,7 @@ impl Store {
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(m.key.pk(), m.key.sk())))
+            .set_key(Some(item_key(m.key.pk(), m.key.sk())))
             .update_expression(expression)
             .condition_expression(condition)
             .set_expression_attribute_values(Some(values))
@@ -177,9 +182,9 @@ impl Store {
     fn add_update(&self, m: &Inbound) -> Result<TransactWriteItem, StoreError> {
         let mut set = vec!["lastAt = :at", "channelId = :channel"];
         let mut values: Item = HashMap::from([
-            (":at".into(), n(m.at.timestamp())),
-            (":channel".into(), s(&m.channel)),
-            (":one".into(), n(1)),
+            (":at".into(), number_value(m.at.timestamp())),
+            (":channel".into(), string_value(&m.channel)),
+            (":one".into(), number_value(1)),
         ]);
         customer_fields(m, &mut set, &mut values);
         let expression = format!("SET {} ADD msgCount :one", set.join(", "));
@@ -208,17 +213,17 @@ impl Store {
             "msgCount = :one",
         ];
         let mut values: Item = HashMap::from([
-            (":tenant".into(), s(&m.key.tenant)),
-            (":agent".into(), s(&m.key.agent)),
-            (":customer".into(), s(&m.key.customer)),
-            (":period".into(), n(m.key.period)),
-            (":channel".into(), s(&m.channel)),
-            (":at".into(), n(m.at.timestamp())),
-            (":lsk".into(), s(order_key(m.at, &m.key))),
+            (":tenant".into(), string_value(&m.key.tenant)),
+            (":agent".into(), string_value(&m.key.agent)),
+            (":customer".into(), string_value(&m.key.customer)),
+            (":period".into(), number_value(m.key.period)),
+            (":channel".into(), string_value(&m.channel)),
+            (":at".into(), number_value(m.at.timestamp())),
+            (":lsk".into(), string_value(order_key(m.at, &m.key))),
             (":exp".into(), expiry(m.at, 0)),
             (":na".into(), callback(RequestedCallback::NotAsked)),
             (":false".into(), AttributeValue::Bool(false)),
-            (":one".into(), n(1)),
+            (":one".into(), number_value(1)),
         ]);
         customer_fields(m, &mut set, &mut values);
         let expression = format!("SET {}", set.join(", "));
@@ -230,13 +235,13 @@ impl Store {
     fn reorder_update(&self, m: &Inbound, step: Step) -> Result<TransactWriteItem, StoreError> {
         let mut set = vec!["channelId = :channel"];
         let mut values: Item = HashMap::from([
-            (":channel".into(), s(&m.channel)),
-            (":one".into(), n(1)),
-            (":at".into(), n(m.at.timestamp())),
+            (":channel".into(), string_value(&m.channel)),
+            (":one".into(), number_value(1)),
+            (":at".into(), number_value(m.at.timestamp())),
         ]);
         let condition = if step == Step::Earliest {
             set.extend(["firstAt = :at", "LSK = :lsk", "expiresAt = :exp"]);
-            values.insert(":lsk".into(), s(order_key(m.at, &m.key)));
+            values.insert(":lsk".into(), string_value(order_key(m.at, &m.key)));
             values.insert(":exp".into(), expiry(m.at, 0));
             "attribute_exists(PK) AND firstAt > :at"
         } else {
@@ -249,7 +254,7 @@ impl Store {
         customer_fields(&unnamed, &mut set, &mut values);
         if let Some(name) = &m.name {
             set.push("profileName = if_not_exists(profileName, :name)");
-            values.insert(":name".into(), s(name));
+            values.insert(":name".into(), string_value(name));
         }
         let expression = format!("SET {} ADD msgCount :one", set.join(", "));
         self.record_update(m, expression, condition, values)
@@ -266,14 +271,14 @@ impl Store {
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(format!("W#{wamid}"), "W")))
+            .set_key(Some(item_key(format!("W#{wamid}"), "W")))
             .update_expression(
                 "SET tenantId = :t, recordPK = :pk, recordSK = :sk, pointerKind = :kind, expiresAt = :exp",
             )
-            .expression_attribute_values(":t", s(&k.tenant))
-            .expression_attribute_values(":pk", s(k.pk()))
-            .expression_attribute_values(":sk", s(k.sk()))
-            .expression_attribute_values(":kind", s(kind.as_str()))
+            .expression_attribute_values(":t", string_value(&k.tenant))
+            .expression_attribute_values(":pk", string_value(k.pk()))
+            .expression_attribute_values(":sk", string_value(k.sk()))
+            .expression_attribute_values(":kind", string_value(kind.as_str()))
             .expression_attribute_values(":exp", expiry(at, 1))
             .build()
             .map_err(StoreError::build)?;
@@ -291,12 +296,12 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(k.pk(), k.sk())))
+            .set_key(Some(item_key(k.pk(), k.sk())))
             .update_expression("SET requestedCallback = :pending, promptWamid = :w")
             .condition_expression("attribute_exists(PK) AND requestedCallback = :na")
             .expression_attribute_values(":pending", callback(RequestedCallback::Pending))
             .expression_attribute_values(":na", callback(RequestedCallback::NotAsked))
-            .expression_attribute_values(":w", s(wamid))
+            .expression_attribute_values(":w", string_value(wamid))
             .build()
             .map_err(StoreError::build)?;
         let res = self
@@ -327,7 +332,7 @@ impl Store {
             return Ok(false);
         }
         let parked = self
-            .get_consistent(key(format!("W#{wamid}"), "W"))
+            .get_consistent(item_key(format!("W#{wamid}"), "W"))
             .await?
             .and_then(|item| parked_tap(&item, &k.customer));
         if let Some((yes, at)) = parked {
@@ -345,7 +350,7 @@ impl Store {
 
     /// Where a message this system sent leads, when it is of this tenant.
     async fn pointer(&self, tenant: &str, wamid: &str) -> Result<Option<Pointer>, StoreError> {
-        let Some(item) = self.get(key(format!("W#{wamid}"), "W")).await? else {
+        let Some(item) = self.get(item_key(format!("W#{wamid}"), "W")).await? else {
             return Ok(None);
         };
         Ok(parse::<PointerItem>(&item)?
@@ -363,7 +368,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("W#{}", t.prompt_wamid), "W")))
+            .set_key(Some(item_key(format!("W#{}", t.prompt_wamid), "W")))
             .update_expression(
                 "SET tenantId = if_not_exists(tenantId, :t), #ans = :ans, #at = :at, expiresAt = :exp",
             )
@@ -372,9 +377,9 @@ impl Store {
             )
             .expression_attribute_names("#ans", answer)
             .expression_attribute_names("#at", when)
-            .expression_attribute_values(":t", s(t.tenant))
+            .expression_attribute_values(":t", string_value(t.tenant))
             .expression_attribute_values(":ans", callback(RequestedCallback::answer(t.yes)))
-            .expression_attribute_values(":at", n(t.at.timestamp()))
+            .expression_attribute_values(":at", number_value(t.at.timestamp()))
             .expression_attribute_values(":exp", expiry(t.at, 1))
             .send()
             .await;
@@ -413,11 +418,11 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(key(p.record_pk.clone(), p.record_sk.clone())))
+                .set_key(Some(item_key(p.record_pk.clone(), p.record_sk.clone())))
                 .expression_attribute_values(":ans", callback(RequestedCallback::answer(t.yes)))
-                .expression_attribute_values(":at", n(t.at.timestamp()))
-                .expression_attribute_values(":w", s(t.prompt_wamid))
-                .expression_attribute_values(":c", s(t.customer));
+                .expression_attribute_values(":at", number_value(t.at.timestamp()))
+                .expression_attribute_values(":w", string_value(t.prompt_wamid))
+                .expression_attribute_values(":c", string_value(t.customer));
             let base = "attribute_exists(PK) AND promptWamid = :w AND customerId = :c \
                         AND (attribute_not_exists(callbackAt) OR callbackAt < :at)";
             let req = if with_index {
@@ -425,7 +430,7 @@ impl Store {
                     "SET requestedCallback = :ans, callbackAt = :at, GSI1PK = :g, GSI1SK = LSK",
                 )
                 .condition_expression(format!("{base} AND messageSent = :false"))
-                .expression_attribute_values(":g", s(format!("T#{}", t.tenant)))
+                .expression_attribute_values(":g", string_value(format!("T#{}", t.tenant)))
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
             } else {
                 req.update_expression(
@@ -462,17 +467,17 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(p.record_pk, p.record_sk)))
+            .set_key(Some(item_key(p.record_pk, p.record_sk)))
             .condition_expression("attribute_exists(PK) AND sentWamid = :w AND (attribute_not_exists(deliveryRank) OR deliveryRank < :r)")
-            .expression_attribute_values(":w", s(u.wamid))
-            .expression_attribute_values(":r", n(i64::from(u.status.rank())))
-            .expression_attribute_values(":st", s(u.status.as_str()))
-            .expression_attribute_values(":at", n(u.at.timestamp()));
+            .expression_attribute_values(":w", string_value(u.wamid))
+            .expression_attribute_values(":r", number_value(i64::from(u.status.rank())))
+            .expression_attribute_values(":st", string_value(u.status.as_str()))
+            .expression_attribute_values(":at", number_value(u.at.timestamp()));
         req = match &u.error {
             Some(e) => req
                 .update_expression("SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :r, deliveryErrorCode = :ec, deliveryErrorTitle = :et")
-                .expression_attribute_values(":ec", n(e.code))
-                .expression_attribute_values(":et", s(&e.title)),
+                .expression_attribute_values(":ec", number_value(e.code))
+                .expression_attribute_values(":et", string_value(&e.title)),
             None => req.update_expression("SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :r"),
         };
         applied(req.send().await).map(Some)

@@ -275,22 +275,22 @@ pub(super) fn counter_of(item: &Item) -> Result<super::Counter, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{key, n, s};
+    use crate::store::{item_key, number_value, string_value};
     use aws_sdk_dynamodb::types::AttributeValue;
 
     fn record_item() -> Item {
-        let mut i = key("T#t#A#a", "C#c#1");
+        let mut i = item_key("T#t#A#a", "C#c#1");
         for (k, v) in [
-            ("tenantId", s("t")),
-            ("agentId", s("a")),
-            ("customerId", s("c")),
-            ("periodStart", n(1)),
-            ("channelId", s("p")),
-            ("firstAt", n(1_700_000_000)),
-            ("lastAt", n(1_700_000_100)),
-            ("msgCount", n(2)),
-            ("expiresAt", n(1_700_604_800)),
-            ("requestedCallback", s("pending")),
+            ("tenantId", string_value("t")),
+            ("agentId", string_value("a")),
+            ("customerId", string_value("c")),
+            ("periodStart", number_value(1)),
+            ("channelId", string_value("p")),
+            ("firstAt", number_value(1_700_000_000)),
+            ("lastAt", number_value(1_700_000_100)),
+            ("msgCount", number_value(2)),
+            ("expiresAt", number_value(1_700_604_800)),
+            ("requestedCallback", string_value("pending")),
             ("messageSent", AttributeValue::Bool(false)),
         ] {
             i.insert(k.into(), v);
@@ -317,33 +317,36 @@ mod tests {
             "{e}"
         );
         let mut i = record_item();
-        i.insert("requestedCallback".into(), s("maybe"));
+        i.insert("requestedCallback".into(), string_value("maybe"));
         assert!(matches!(record_of(&i), Err(StoreError::Malformed { .. })));
     }
 
     #[test]
     fn a_malformed_counter_is_an_error() {
-        let mut i = key("Q#t#a#c", "Q");
-        i.insert("ver".into(), n(3));
+        let mut i = item_key("Q#t#a#c", "Q");
+        i.insert("ver".into(), number_value(3));
         i.insert(
             "sends".into(),
-            AttributeValue::L(vec![s("1700000000000#tok")]),
+            AttributeValue::L(vec![string_value("1700000000000#tok")]),
         );
         assert_eq!(counter_of(&i).unwrap().version, 3);
-        i.insert("sends".into(), AttributeValue::L(vec![s("yesterday")]));
+        i.insert(
+            "sends".into(),
+            AttributeValue::L(vec![string_value("yesterday")]),
+        );
         assert!(matches!(counter_of(&i), Err(StoreError::Malformed { .. })));
     }
 
     #[test]
     fn a_malformed_items_error_names_no_phone_number() {
         let phone = "5511999990000";
-        let mut i = key("T#t1", format!("CUST#{phone}"));
-        i.insert("agentId".into(), n(7));
-        i.insert("waId".into(), n(5511999990000));
+        let mut i = item_key("T#t1", format!("CUST#{phone}"));
+        i.insert("agentId".into(), number_value(7));
+        i.insert("waId".into(), number_value(5511999990000));
         let mut rec = record_item();
-        rec.insert("SK".into(), s(format!("C#{phone}#1700000000")));
+        rec.insert("SK".into(), string_value(format!("C#{phone}#1700000000")));
         rec.insert("waId".into(), AttributeValue::M(Default::default()));
-        rec.insert("msgCount".into(), s(phone));
+        rec.insert("msgCount".into(), string_value(phone));
         for e in [
             malformed(
                 &i,
@@ -364,7 +367,7 @@ mod tests {
         );
         // The same key always hashes the same, another key differently.
         let again = malformed(&i, "x");
-        let other = malformed(&key("T#t1", "CUST#5511999990001"), "x");
+        let other = malformed(&item_key("T#t1", "CUST#5511999990001"), "x");
         let hash = |e: &StoreError| match e {
             StoreError::Malformed { key_hash, .. } => key_hash.clone(),
             _ => unreachable!(),

@@ -235,16 +235,22 @@ fn backoff(attempt: u32) -> StdDuration {
 
 type Item = HashMap<String, AttributeValue>;
 
-fn s(v: impl Into<String>) -> AttributeValue {
+/// A string attribute.
+fn string_value(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: i64) -> AttributeValue {
+/// A number attribute.
+fn number_value(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
-    HashMap::from([("PK".to_string(), s(pk)), ("SK".to_string(), s(sk))])
+/// An item's primary key (`PK`, `SK`).
+fn item_key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([
+        ("PK".to_string(), string_value(pk)),
+        ("SK".to_string(), string_value(sk)),
+    ])
 }
 
 /// The one store every function uses.
@@ -442,7 +448,7 @@ impl Store {
 
     /// Raw access for tests and tools.
     pub async fn raw_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        self.get(key(pk, sk)).await
+        self.get(item_key(pk, sk)).await
     }
 }
 

@@ -10,7 +10,9 @@ use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
-use super::{applied, cancelled, failed_condition, key, n, s, Store, StoreError};
+use super::{
+    applied, cancelled, failed_condition, item_key, number_value, string_value, Store, StoreError,
+};
 use crate::model::{
     DirectSend, PointerKind, RecordKey, SendTag, SentMessage, Settlement, StoredResponse,
     TemplateRef, UnknownSend,
@@ -18,7 +20,7 @@ use crate::model::{
 
 /// A send known to have gone out, from its answer or from a status.
 #[derive(Clone, Copy)]
-struct WentOut<'a> {
+struct KnownSend<'a> {
     key: &'a RecordKey,
     sender: &'a str,
     send_id: &'a str,
@@ -34,12 +36,12 @@ struct WentOut<'a> {
 /// The customer → agent item: who last reached this customer, and
 /// `updatedAt`, the time of that send.
 fn customer_agent(tenant: &str, customer: &str, sender: &str, at: DateTime<Utc>) -> super::Item {
-    let mut cust = key(format!("T#{tenant}"), format!("CUST#{customer}"));
-    cust.insert("agentId".into(), s(sender));
-    cust.insert("updatedAt".into(), n(at.timestamp()));
+    let mut cust = item_key(format!("T#{tenant}"), format!("CUST#{customer}"));
+    cust.insert("agentId".into(), string_value(sender));
+    cust.insert("updatedAt".into(), number_value(at.timestamp()));
     // Nothing about a customer outlives its purpose: forgotten 30 days after the send.
     let forget = at + chrono::Duration::days(super::tenants::CUSTOMER_AGENT_DAYS);
-    cust.insert("expiresAt".into(), n(forget.timestamp()));
+    cust.insert("expiresAt".into(), number_value(forget.timestamp()));
     cust
 }
 
@@ -59,8 +61,8 @@ impl Store {
     /// The record marked sent by `wamid` (it leaves the pending index), plus the
     /// pointer from the `wamid` for statuses and the customer remembered as the
     /// sender's: the writes every send that went out shares.
-    fn sent_writes(&self, w: &WentOut<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let WentOut {
+    fn sent_writes(&self, w: &KnownSend<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let KnownSend {
             key: k,
             sender,
             send_id,
@@ -75,21 +77,21 @@ impl Store {
             .to_string();
         let mut update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(k.pk(), k.sk())))
+            .set_key(Some(item_key(k.pk(), k.sk())))
             .condition_expression(NOT_SETTLED)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":by", s(sender))
-            .expression_attribute_values(":sat", n(sent_at.timestamp()))
-            .expression_attribute_values(":at", n(at.timestamp()))
-            .expression_attribute_values(":w", s(wamid))
-            .expression_attribute_values(":sid", s(send_id))
-            .expression_attribute_values(":st", s(status.as_str()))
-            .expression_attribute_values(":rank", n(i64::from(status.rank())));
+            .expression_attribute_values(":by", string_value(sender))
+            .expression_attribute_values(":sat", number_value(sent_at.timestamp()))
+            .expression_attribute_values(":at", number_value(at.timestamp()))
+            .expression_attribute_values(":w", string_value(wamid))
+            .expression_attribute_values(":sid", string_value(send_id))
+            .expression_attribute_values(":st", string_value(status.as_str()))
+            .expression_attribute_values(":rank", number_value(i64::from(status.rank())));
         if let Some(t) = template {
             set.push_str(", sentTemplate = :tn, sentLanguage = :tl");
             update = update
-                .expression_attribute_values(":tn", s(&t.name))
-                .expression_attribute_values(":tl", s(&t.language));
+                .expression_attribute_values(":tn", string_value(&t.name))
+                .expression_attribute_values(":tl", string_value(&t.language));
         }
         let update = update
             .update_expression(format!(
@@ -117,8 +119,8 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(customer_agent(tenant, customer, sender, sent_at)))
             .condition_expression(NEWER_SEND)
-            .expression_attribute_values(":at", n(sent_at.timestamp()))
-            .expression_attribute_values(":a", s(sender))
+            .expression_attribute_values(":at", number_value(sent_at.timestamp()))
+            .expression_attribute_values(":a", string_value(sender))
             .build()
             .map_err(StoreError::build)?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -175,25 +177,25 @@ impl Store {
         });
         let mut update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(pk.clone(), "W")))
-            .expression_attribute_values(":t", s(d.tenant))
-            .expression_attribute_values(":kind", s(PointerKind::Direct.as_str()))
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":sk", s("W"))
-            .expression_attribute_values(":w", s(d.wamid))
-            .expression_attribute_values(":by", s(d.sender))
-            .expression_attribute_values(":st", s(status.as_str()))
-            .expression_attribute_values(":at", n(d.at.timestamp()))
-            .expression_attribute_values(":rank", n(i64::from(status.rank())))
+            .set_key(Some(item_key(pk.clone(), "W")))
+            .expression_attribute_values(":t", string_value(d.tenant))
+            .expression_attribute_values(":kind", string_value(PointerKind::Direct.as_str()))
+            .expression_attribute_values(":pk", string_value(pk))
+            .expression_attribute_values(":sk", string_value("W"))
+            .expression_attribute_values(":w", string_value(d.wamid))
+            .expression_attribute_values(":by", string_value(d.sender))
+            .expression_attribute_values(":st", string_value(status.as_str()))
+            .expression_attribute_values(":at", number_value(d.at.timestamp()))
+            .expression_attribute_values(":rank", number_value(i64::from(status.rank())))
             .expression_attribute_values(
                 ":exp",
-                n((d.sent_at + chrono::Duration::days(DIRECT_POINTER_DAYS)).timestamp()),
+                number_value((d.sent_at + chrono::Duration::days(DIRECT_POINTER_DAYS)).timestamp()),
             );
         if let Some(e) = error {
             set.push("deliveryErrorCode = :ec, deliveryErrorTitle = :et");
             update = update
-                .expression_attribute_values(":ec", n(e.code))
-                .expression_attribute_values(":et", s(&e.title));
+                .expression_attribute_values(":ec", number_value(e.code))
+                .expression_attribute_values(":et", string_value(&e.title));
         }
         if first {
             update = update.condition_expression("attribute_not_exists(recordPK)");
@@ -271,7 +273,7 @@ impl Store {
     /// idempotent result is stored, all in one transaction. `Ok(false)` when a
     /// status of this very send got there first (then only the result is stored).
     pub async fn mark_sent(&self, m: &SentMessage<'_>) -> Result<bool, StoreError> {
-        let mut items = self.sent_writes(&WentOut {
+        let mut items = self.sent_writes(&KnownSend {
             key: m.key,
             sender: m.sender,
             send_id: m.send_id,
@@ -306,16 +308,19 @@ impl Store {
         let k = u.key;
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(k.pk(), k.sk())))
+            .set_key(Some(item_key(k.pk(), k.sk())))
             .update_expression(
                 "SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :rank \
                  REMOVE deliveryErrorCode, deliveryErrorTitle",
             )
             .condition_expression(NOT_SETTLED)
-            .expression_attribute_values(":st", s(DeliveryStatus::Unknown.as_str()))
-            .expression_attribute_values(":at", n(u.at.timestamp()))
-            .expression_attribute_values(":rank", n(i64::from(DeliveryStatus::Unknown.rank())))
-            .expression_attribute_values(":sid", s(u.send_id))
+            .expression_attribute_values(":st", string_value(DeliveryStatus::Unknown.as_str()))
+            .expression_attribute_values(":at", number_value(u.at.timestamp()))
+            .expression_attribute_values(
+                ":rank",
+                number_value(i64::from(DeliveryStatus::Unknown.rank())),
+            )
+            .expression_attribute_values(":sid", string_value(u.send_id))
             .build()
             .map_err(StoreError::build)?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
@@ -341,7 +346,7 @@ impl Store {
     pub async fn settle_send(&self, st: &Settlement<'_>) -> Result<bool, StoreError> {
         let k = st.key;
         if st.status.went_out() {
-            let items = self.sent_writes(&WentOut {
+            let items = self.sent_writes(&KnownSend {
                 key: k,
                 sender: &st.tag.sender,
                 send_id: &st.tag.send_id,
@@ -368,18 +373,18 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(k.pk(), k.sk())))
+            .set_key(Some(item_key(k.pk(), k.sk())))
             .update_expression(
                 "SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :rank, settledSend = :sid, \
                  deliveryErrorCode = :ec, deliveryErrorTitle = :et",
             )
             .condition_expression(format!("{NOT_SETTLED} AND messageSent = :false"))
-            .expression_attribute_values(":st", s(st.status.as_str()))
-            .expression_attribute_values(":at", n(st.at.timestamp()))
-            .expression_attribute_values(":rank", n(i64::from(st.status.rank())))
-            .expression_attribute_values(":sid", s(&st.tag.send_id))
-            .expression_attribute_values(":ec", n(error.code))
-            .expression_attribute_values(":et", s(error.title))
+            .expression_attribute_values(":st", string_value(st.status.as_str()))
+            .expression_attribute_values(":at", number_value(st.at.timestamp()))
+            .expression_attribute_values(":rank", number_value(i64::from(st.status.rank())))
+            .expression_attribute_values(":sid", string_value(&st.tag.send_id))
+            .expression_attribute_values(":ec", number_value(error.code))
+            .expression_attribute_values(":et", string_value(error.title))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .send()
             .await;

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde_json::Value;
 
 use super::item::malformed;
-use super::{dynamo, s, Item, Store, StoreError};
+use super::{dynamo, string_value, Item, Store, StoreError};
 use crate::model::Channel;
 
 const ACCOUNT: &str = "acct_";
@@ -60,7 +60,7 @@ pub(super) fn book_of(item: &Item) -> Result<TemplateBook, StoreError> {
 
 /// The templates item's key.
 pub(super) fn book_key(tenant: &str) -> Item {
-    super::key(format!("T#{tenant}"), "TEMPLATES")
+    super::item_key(format!("T#{tenant}"), "TEMPLATES")
 }
 
 impl Store {
@@ -84,7 +84,7 @@ impl Store {
             .set_key(Some(book_key(tenant)))
             .update_expression("SET #a = :v")
             .expression_attribute_names("#a", attribute)
-            .expression_attribute_values(":v", s(value))
+            .expression_attribute_values(":v", string_value(value))
             .build()
             .map_err(StoreError::build)
     }
@@ -104,7 +104,7 @@ impl Store {
             .set_key(Some(book_key(tenant)))
             .update_expression("SET #a = :v")
             .expression_attribute_names("#a", format!("{ACCOUNT}{waba}"))
-            .expression_attribute_values(":v", s(templates.to_string()))
+            .expression_attribute_values(":v", string_value(templates.to_string()))
             .send()
             .await
             .map_err(dynamo)?;

@@ -8,26 +8,12 @@ use serde_json::Value;
 
 use super::accounts::{channel_key, tenant_account_key, tenant_channel_key};
 use super::item::{channel_of, doc_of, parse, versioned_doc_of};
-use super::{key, s, Store, StoreError};
+use super::{item_key, string_value, Store, StoreError};
 use crate::model::Channel;
 
-/// The tenant-level documents, by sort key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Doc {
-    Settings,
-}
-
-impl Doc {
-    fn sk(self) -> &'static str {
-        match self {
-            Doc::Settings => "SETTINGS",
-        }
-    }
-
-    /// The document's key for one tenant.
-    pub(super) fn key(self, tenant: &str) -> super::Item {
-        key(format!("T#{tenant}"), self.sk())
-    }
+/// The key of a tenant's settings document.
+pub(super) fn settings_key(tenant: &str) -> super::Item {
+    item_key(format!("T#{tenant}"), "SETTINGS")
 }
 
 #[derive(Deserialize)]
@@ -88,19 +74,19 @@ impl Store {
     pub async fn put_channel(&self, c: &Channel) -> Result<(), StoreError> {
         let mut own = channel_key(&c.phone_number_id);
         for (k, v) in channel_attributes(c) {
-            own.insert(k.into(), s(v));
+            own.insert(k.into(), string_value(v));
         }
         let own = Put::builder()
             .table_name(&self.table)
             .set_item(Some(own))
             .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
-            .expression_attribute_values(":t", s(&c.tenant_id))
+            .expression_attribute_values(":t", string_value(&c.tenant_id))
             .build()
             .map_err(StoreError::build)?;
         // The same attributes as the number's own item, so `channel_of` reads both.
         let mut listed = tenant_channel_key(&c.tenant_id, &c.phone_number_id);
         for (k, v) in channel_attributes(c) {
-            listed.insert(k.into(), s(v));
+            listed.insert(k.into(), string_value(v));
         }
         let items = vec![
             TransactWriteItem::builder().put(own).build(),
@@ -137,13 +123,13 @@ impl Store {
     }
 
     pub(super) fn register_tenant(&self, tenant: &str) -> Result<TransactWriteItem, StoreError> {
-        let mut item = key("TENANTS", format!("T#{tenant}"));
-        item.insert("tenantId".into(), s(tenant));
+        let mut item = item_key("TENANTS", format!("T#{tenant}"));
+        item.insert("tenantId".into(), string_value(tenant));
         self.plain_put(item)
     }
 
-    async fn get_doc(&self, tenant: &str, doc: Doc) -> Result<Option<Value>, StoreError> {
-        self.get(doc.key(tenant))
+    async fn get_settings_doc(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
+        self.get(settings_key(tenant))
             .await?
             .map(|i| doc_of(&i))
             .transpose()
@@ -168,7 +154,7 @@ impl Store {
         &self,
         tenant: &str,
     ) -> Result<(Option<Value>, u64), StoreError> {
-        match self.get_consistent(Doc::Settings.key(tenant)).await? {
+        match self.get_consistent(settings_key(tenant)).await? {
             Some(item) => {
                 let (value, version) = versioned_doc_of(&item)?;
                 Ok((Some(value), version))
@@ -186,8 +172,8 @@ impl Store {
         settings: &Value,
         expected: u64,
     ) -> Result<u64, StoreError> {
-        let mut item = Doc::Settings.key(tenant);
-        item.insert("doc".into(), s(settings.to_string()));
+        let mut item = settings_key(tenant);
+        item.insert("doc".into(), string_value(settings.to_string()));
         item.insert(
             "version".into(),
             AttributeValue::N((expected + 1).to_string()),
@@ -218,14 +204,14 @@ impl Store {
     }
 
     pub async fn get_settings(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
-        self.get_doc(tenant, Doc::Settings).await
+        self.get_settings_doc(tenant).await
     }
 
     /// Whether the tenant is in the registry (it saved settings, templates,
     /// bound a channel or was granted an account).
     pub async fn tenant_exists(&self, tenant: &str) -> Result<bool, StoreError> {
         Ok(self
-            .get_consistent(key("TENANTS", format!("T#{tenant}")))
+            .get_consistent(item_key("TENANTS", format!("T#{tenant}")))
             .await?
             .is_some())
     }
@@ -237,7 +223,7 @@ impl Store {
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s("TENANTS"));
+            .expression_attribute_values(":pk", string_value("TENANTS"));
         self.query_all(q)
             .await?
             .iter()
@@ -252,13 +238,13 @@ impl Store {
         after: Option<&str>,
         limit: i32,
     ) -> Result<(Vec<String>, bool), StoreError> {
-        let start = after.map(|t| key("TENANTS", format!("T#{t}")));
+        let start = after.map(|t| item_key("TENANTS", format!("T#{t}")));
         let res = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s("TENANTS"))
+            .expression_attribute_values(":pk", string_value("TENANTS"))
             .limit(limit)
             .set_exclusive_start_key(start)
             .send()
@@ -288,7 +274,7 @@ impl Store {
         let items = self
             .batch_get(vec![
                 channel_key(&channel.phone_number_id),
-                key(format!("T#{tenant}"), format!("CUST#{customer}")),
+                item_key(format!("T#{tenant}"), format!("CUST#{customer}")),
             ])
             .await?;
         let mut routing = Routing {
@@ -318,7 +304,7 @@ impl Store {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<String>, StoreError> {
         let Some(item) = self
-            .get(key(format!("T#{tenant}"), format!("CUST#{customer}")))
+            .get(item_key(format!("T#{tenant}"), format!("CUST#{customer}")))
             .await?
         else {
             return Ok(None);
