@@ -5,7 +5,7 @@
 //! as long as the function may run, expires.
 
 use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse, Caller};
-use afterhours_adapters::store::{IdempotencyClaim, Store};
+use afterhours_adapters::store::IdempotencyClaim;
 use chrono::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -52,7 +52,7 @@ pub async fn claim_key(
             message: format!("Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters."),
         });
     }
-    let pk = Store::idempotency_pk(&caller.tenant, &caller.agent, k);
+    let pk = afterhours_adapters::store::keys::idempotency_pk(&caller.tenant, &caller.agent, k);
     let hash = hex::encode(Sha256::digest(
         format!("{}\n{}", target.binding(), body).as_bytes(),
     ));

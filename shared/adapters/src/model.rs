@@ -31,14 +31,6 @@ pub struct RecordKey {
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 impl RecordKey {
-    pub fn pk(&self) -> String {
-        agent_pk(&self.tenant, &self.agent)
-    }
-
-    pub fn sk(&self) -> String {
-        format!("C#{}#{}", self.customer, self.period)
-    }
-
     /// The opaque id the API shows. It carries no tenant: the tenant always
     /// comes from the caller's token, so another tenant's id finds nothing.
     pub fn id(&self) -> String {
@@ -63,11 +55,6 @@ impl RecordKey {
             period: period.parse().ok()?,
         })
     }
-}
-
-/// The partition of one agent's records.
-pub fn agent_pk(tenant: &str, agent: &str) -> String {
-    format!("T#{tenant}#A#{agent}")
 }
 
 /// The delivery state of the active message sent on a record.
@@ -383,7 +370,10 @@ mod tests {
         assert_eq!(RecordKey::from_id("t1", &id), Some(k.clone()));
         let other = RecordKey::from_id("t2", &id).unwrap();
         assert_eq!(other.tenant, "t2");
-        assert_ne!(other.pk(), k.pk());
+        assert_ne!(
+            crate::store::keys::record(&other),
+            crate::store::keys::record(&k)
+        );
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::time::Duration as StdDuration;
 use afterhours_adapters::graph::GraphClient;
 use afterhours_adapters::http::ApiResponse;
 use afterhours_adapters::model::{RecordKey, SendTag};
-use afterhours_adapters::store::Store;
 use afterhours_rules::webhook::DeliveryStatus;
 use afterhours_tests::*;
 use chrono::{Duration, Utc};
@@ -224,7 +223,7 @@ async fn a_request_that_stopped_after_reserving_holds_its_key_briefly_and_its_sl
     let s = send_fixture(Some(2)).await;
     let t = morning();
     // What a crash between the reservation and the Graph call leaves behind.
-    let pk = Store::idempotency_pk(&s.f.tenant, "a-1", "k-crash");
+    let pk = afterhours_adapters::store::keys::idempotency_pk(&s.f.tenant, "a-1", "k-crash");
     let hash = hex::encode(Sha256::digest(
         format!("{}\n{}", s.record_id, body()).as_bytes(),
     ));

@@ -113,7 +113,7 @@ async fn sends_older_than_24_hours_no_longer_count() {
 #[tokio::test]
 async fn idempotency_keys_are_claimed_once_and_tied_to_the_body() {
     let store = fresh_store().await;
-    let pk = afterhours_adapters::store::Store::idempotency_pk("t1", "a-1", &unique("k"));
+    let pk = afterhours_adapters::store::keys::idempotency_pk("t1", "a-1", &unique("k"));
     assert_eq!(
         store
             .claim_idempotency(&pk, "h1", t0(), hold())
@@ -178,7 +178,7 @@ fn hold() -> Duration {
 #[tokio::test]
 async fn a_key_held_by_a_request_that_stopped_is_free_once_its_hold_ends() {
     let store = fresh_store().await;
-    let pk = afterhours_adapters::store::Store::idempotency_pk("t1", "a-1", &unique("k"));
+    let pk = afterhours_adapters::store::keys::idempotency_pk("t1", "a-1", &unique("k"));
     let claim = |at: DateTime<Utc>| store.claim_idempotency(&pk, "h1", at, hold());
     assert_eq!(claim(t0()).await.unwrap(), IdempotencyClaim::Claimed);
     // The request crashed before any answer: the key is held only until its hold ends.

@@ -10,34 +10,8 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 use serde::Deserialize;
 
 use super::item::parse;
-use super::{item_key, string_value, Store, StoreError};
+use super::{keys, string_value, Store, StoreError};
 use crate::model::Channel;
-
-/// The account's own item: which tenant it is granted to.
-pub(super) fn account_key(waba: &str) -> super::Item {
-    item_key(format!("WABA#{waba}"), "WABA")
-}
-
-/// The tenant's copy of a grant, to list a tenant's accounts.
-pub(super) fn tenant_account_key(tenant: &str, waba: &str) -> super::Item {
-    item_key(format!("T#{tenant}"), format!("WABA#{waba}"))
-}
-
-/// The number's own item, which routes its webhook events to the tenant.
-pub(super) fn channel_key(phone_number_id: &str) -> super::Item {
-    item_key(format!("CH#{phone_number_id}"), "CHANNEL")
-}
-
-/// The sort-key prefix of a tenant's copy of each bound number.
-pub(super) const TENANT_CHANNEL: &str = "CHAN#";
-
-/// The tenant's copy of a bound number.
-pub(super) fn tenant_channel_key(tenant: &str, phone_number_id: &str) -> super::Item {
-    item_key(
-        format!("T#{tenant}"),
-        format!("{TENANT_CHANNEL}{phone_number_id}"),
-    )
-}
 
 #[derive(Deserialize)]
 struct GrantItem {
@@ -65,7 +39,7 @@ impl Store {
     /// The tenant an account is granted to, if any (read strongly consistent:
     /// it decides whether a binding may go on).
     pub async fn account_grantee(&self, waba: &str) -> Result<Option<String>, StoreError> {
-        self.get_consistent(account_key(waba))
+        self.get_consistent(keys::account(waba))
             .await?
             .map(|i| parse::<GrantItem>(&i).map(|g| g.tenant))
             .transpose()
@@ -78,7 +52,7 @@ impl Store {
         if self.account_grantee(waba).await?.as_deref() == Some(tenant) {
             return Ok(Granted::Already);
         }
-        let mut account = account_key(waba);
+        let mut account = keys::account(waba);
         account.insert("tenantId".into(), string_value(tenant));
         account.insert("wabaId".into(), string_value(waba));
         let account = Put::builder()
@@ -88,7 +62,7 @@ impl Store {
             .expression_attribute_values(":t", string_value(tenant))
             .build()
             .map_err(StoreError::build)?;
-        let mut mine = tenant_account_key(tenant, waba);
+        let mut mine = keys::tenant_account(tenant, waba);
         mine.insert("wabaId".into(), string_value(waba));
         let items = vec![
             TransactWriteItem::builder().put(account).build(),
@@ -115,12 +89,12 @@ impl Store {
         if was_granted {
             let account = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(account_key(waba)))
+                .set_key(Some(keys::account(waba)))
                 .condition_expression("tenantId = :t")
                 .expression_attribute_values(":t", string_value(tenant))
                 .build()
                 .map_err(StoreError::build)?;
-            let mine = self.plain_delete(tenant_account_key(tenant, waba))?;
+            let mine = self.plain_delete(keys::tenant_account(tenant, waba))?;
             if let Err(_reasons) = self
                 .transact_or_reasons(vec![
                     TransactWriteItem::builder().delete(account).build(),
@@ -153,14 +127,14 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let own = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(channel_key(phone_number_id)))
+            .set_key(Some(keys::channel(phone_number_id)))
             .condition_expression("tenantId = :t")
             .expression_attribute_values(":t", string_value(tenant))
             .build()
             .map_err(StoreError::build)?;
         let items = vec![
             TransactWriteItem::builder().delete(own).build(),
-            self.plain_delete(tenant_channel_key(tenant, phone_number_id))?,
+            self.plain_delete(keys::tenant_channel(tenant, phone_number_id))?,
         ];
         match self.transact_or_reasons(items).await? {
             Ok(()) => Ok(true),
@@ -175,7 +149,7 @@ impl Store {
             #[serde(rename = "wabaId")]
             waba: String,
         }
-        self.tenant_items(tenant, "WABA#")
+        self.tenant_items(tenant, keys::TENANT_ACCOUNT)
             .await?
             .iter()
             .map(|i| parse::<Mine>(i).map(|m| m.waba))
@@ -187,7 +161,7 @@ impl Store {
     pub(super) fn granted_to(&self, c: &Channel) -> Result<TransactWriteItem, StoreError> {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(account_key(&c.waba_id)))
+            .set_key(Some(keys::account(&c.waba_id)))
             .condition_expression("tenantId = :t")
             .expression_attribute_values(":t", string_value(&c.tenant_id))
             .build()

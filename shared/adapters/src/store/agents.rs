@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Deserialize;
 
-use super::accounts::TENANT_CHANNEL;
 use super::item::{channel_of, parse};
-use super::{item_key, number_value, string_value, Store, StoreError};
-use crate::model::{agent_pk, Channel};
+use super::keys;
+use super::{number_value, string_value, Store, StoreError};
+use crate::model::Channel;
 
 /// How many agents' partitions are counted at once.
 pub const AGENT_COUNT_CONCURRENCY: usize = 10;
@@ -54,10 +54,7 @@ impl Store {
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(
-                format!("T#{tenant}"),
-                format!("AGENT#{agent}"),
-            )))
+            .set_key(Some(keys::agent(tenant, agent)))
             .update_expression("SET agentId = :a, expiresAt = :exp")
             .expression_attribute_values(":a", string_value(agent))
             .expression_attribute_values(":exp", expires_at)
@@ -68,7 +65,7 @@ impl Store {
 
     /// The tenant's channels (numbers it bound), by phone number id.
     pub async fn tenant_channels(&self, tenant: &str) -> Result<Vec<Channel>, StoreError> {
-        let items = self.tenant_items(tenant, TENANT_CHANNEL).await?;
+        let items = self.tenant_items(tenant, keys::TENANT_CHANNEL).await?;
         items
             .iter()
             .map(|i| {
@@ -76,7 +73,7 @@ impl Store {
                     .get("SK")
                     .and_then(|v| v.as_s().ok())
                     .map_or("", String::as_str);
-                channel_of(sk.strip_prefix(TENANT_CHANNEL).unwrap_or(sk), i)
+                channel_of(sk.strip_prefix(keys::TENANT_CHANNEL).unwrap_or(sk), i)
             })
             .collect()
     }
@@ -88,7 +85,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
         let (registered, channels) = futures::try_join!(
-            self.tenant_items(tenant, "AGENT#"),
+            self.tenant_items(tenant, keys::TENANT_AGENT),
             self.tenant_channels(tenant)
         )?;
         let mut agents = Vec::with_capacity(registered.len() + channels.len());
@@ -134,7 +131,7 @@ impl Store {
             .key_condition_expression("PK = :pk")
             .filter_expression("expiresAt > :now")
             .projection_expression("requestedCallback, messageSent")
-            .expression_attribute_values(":pk", string_value(agent_pk(tenant, agent)))
+            .expression_attribute_values(":pk", string_value(keys::agent_partition(tenant, agent)))
             .expression_attribute_values(":now", number_value(now.timestamp()));
         let mut load = AgentLoad {
             agent_id: agent.to_string(),
@@ -154,7 +151,7 @@ impl Store {
     /// The WhatsApp Business Accounts of the tenant's channels, sorted.
     pub async fn tenant_wabas(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
         let mut ids: Vec<String> = self
-            .tenant_items(tenant, "WABA#")
+            .tenant_items(tenant, keys::TENANT_ACCOUNT)
             .await?
             .iter()
             .filter_map(|i| i.get("wabaId").and_then(|v| v.as_s().ok()).cloned())
@@ -174,7 +171,7 @@ impl Store {
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-            .expression_attribute_values(":pk", string_value(format!("T#{tenant}")))
+            .expression_attribute_values(":pk", string_value(keys::tenant_pk(tenant)))
             .expression_attribute_values(":p", string_value(prefix));
         self.query_all(q).await
     }

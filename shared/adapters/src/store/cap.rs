@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
 use super::item::counter_of;
-use super::{applied, item_key, number_value, string_value, Item, Store, StoreError};
+use super::{applied, number_value, string_value, Item, Store, StoreError};
 
 /// What the cap counter holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,10 +66,6 @@ impl Reservation {
 /// How often a conflicting counter write is tried again before giving up.
 const COUNTER_ATTEMPTS: usize = 64;
 
-pub(super) fn counter_key(tenant: &str, agent: &str, customer: &str) -> Item {
-    item_key(format!("Q#{tenant}#{agent}#{customer}"), "Q")
-}
-
 impl Store {
     /// The counter, strongly consistent: what it says decides the next write.
     pub async fn read_counter(
@@ -79,7 +75,7 @@ impl Store {
         customer: &str,
     ) -> Result<Counter, StoreError> {
         match self
-            .get_consistent(counter_key(tenant, agent, customer))
+            .get_consistent(super::keys::counter(tenant, agent, customer))
             .await?
         {
             Some(i) => counter_of(&i),
@@ -103,7 +99,7 @@ impl Store {
         };
         let keys: Vec<Item> = pairs
             .iter()
-            .map(|(a, c)| counter_key(tenant, a, c))
+            .map(|(a, c)| super::keys::counter(tenant, a, c))
             .collect();
         let mut found: HashMap<String, Counter> = HashMap::new();
         for it in &self.batch_get(keys.clone()).await? {
@@ -161,7 +157,7 @@ impl Store {
         now: DateTime<Utc>,
         known: Option<Counter>,
     ) -> Result<Reservation, StoreError> {
-        let k = counter_key(tenant, agent, customer);
+        let k = super::keys::counter(tenant, agent, customer);
         let mut counter = match known {
             Some(c) => c,
             None => self.read_counter(tenant, agent, customer).await?,
@@ -203,7 +199,7 @@ impl Store {
         customer: &str,
         token: &str,
     ) -> Result<(), StoreError> {
-        let k = counter_key(tenant, agent, customer);
+        let k = super::keys::counter(tenant, agent, customer);
         for _ in 0..COUNTER_ATTEMPTS {
             let counter = self.read_counter(tenant, agent, customer).await?;
             if !counter.sends.iter().any(|(_, t)| t == token) {

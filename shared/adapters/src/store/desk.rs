@@ -8,16 +8,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::cap::{counter_key, Counter};
+use super::cap::Counter;
 use super::ingest::order_key;
 use super::item::{channel_of, counter_of, doc_of, record_of};
-use super::templates::{book_key, book_of, TemplateBook};
-use super::tenants::settings_key;
-use super::{
-    dynamo, item_key, number_value, string_value, Item, Store, StoreError, LSI, PENDING_INDEX,
-};
+use super::keys;
+use super::templates::{book_of, TemplateBook};
+
+use super::{dynamo, number_value, string_value, Item, Store, StoreError, LSI, PENDING_INDEX};
 use crate::cursor::CursorSigner;
-use crate::model::{agent_pk, Channel, ContactRecord, ListQuery, RecordKey};
+use crate::model::{Channel, ContactRecord, ListQuery, RecordKey};
 
 /// What a send goes to: a record's customer, or any customer by channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +88,7 @@ impl Store {
         k: &RecordKey,
         now: DateTime<Utc>,
     ) -> Result<Option<ContactRecord>, StoreError> {
-        match self.get(item_key(k.pk(), k.sk())).await? {
+        match self.get(keys::record(k)).await? {
             Some(item) => Ok(Some(record_of(&item)?).filter(|r| r.is_live(now))),
             None => Ok(None),
         }
@@ -105,7 +104,7 @@ impl Store {
         q: &ListQuery<'_>,
         signer: &CursorSigner,
     ) -> Result<Page, StoreError> {
-        let pk = agent_pk(q.tenant, q.agent);
+        let pk = keys::agent_partition(q.tenant, q.agent);
         let scope = cursor_scope(q, &pk);
         let mut start = match q.cursor {
             Some(c) => Some(position(
@@ -142,7 +141,11 @@ impl Store {
                 let more = items.len() > wanted || res.last_evaluated_key.is_some();
                 items.truncate(wanted);
                 let next_cursor = items.last().filter(|_| more).map(|last| {
-                    signer.seal(&scope, &last.key.sk(), &order_key(last.first_at, &last.key))
+                    signer.seal(
+                        &scope,
+                        &keys::record_sk(&last.key),
+                        &order_key(last.first_at, &last.key),
+                    )
                 });
                 return Ok(Page { items, next_cursor });
             }
@@ -175,7 +178,7 @@ impl Store {
             .filter_expression(
                 "expiresAt > :now AND requestedCallback = :yes AND messageSent = :false",
             )
-            .expression_attribute_values(":g", string_value(format!("T#{tenant}")))
+            .expression_attribute_values(":g", string_value(keys::tenant_pk(tenant)))
             .expression_attribute_values(":now", number_value(now.timestamp()))
             .expression_attribute_values(":yes", string_value(RequestedCallback::Yes.as_str()))
             .expression_attribute_values(":false", AttributeValue::Bool(false));
@@ -193,14 +196,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<SendContext, StoreError> {
         let (first_key, customer) = match target {
-            SendTarget::Record(k) => (item_key(k.pk(), k.sk()), k.customer.as_str()),
-            SendTarget::Direct { channel, customer } => {
-                (item_key(format!("CH#{channel}"), "CHANNEL"), customer)
-            }
+            SendTarget::Record(k) => (keys::record(k), k.customer.as_str()),
+            SendTarget::Direct { channel, customer } => (keys::channel(channel), customer),
         };
-        let settings_key = settings_key(tenant);
-        let templates_key = book_key(tenant);
-        let counter_key = counter_key(tenant, sender, customer);
+        let settings_key = keys::settings(tenant);
+        let templates_key = keys::templates(tenant);
+        let counter_key = keys::counter(tenant, sender, customer);
         // Strongly consistent: the counter read here decides the cap's conditional write.
         let items = self
             .batch_get_consistent(vec![

@@ -54,10 +54,6 @@ struct IdempotencyItem {
 }
 
 impl Store {
-    pub fn idempotency_pk(tenant: &str, agent: &str, key: &str) -> String {
-        format!("I#{tenant}#{agent}#{key}")
-    }
-
     /// Claims an idempotency key: a conditional put that wins when the key is
     /// new, expired, or held by a request that stopped without an answer (its
     /// hold, as long as the function's timeout, ran out); otherwise what the

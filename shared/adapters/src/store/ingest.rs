@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Duration, Utc};
 
 use super::item::{parse, Pointer, PointerItem};
+use super::keys;
 use super::{
     applied, failed_condition, item_key, number_value, string_value, Item, Store, StoreError,
 };
@@ -131,10 +132,7 @@ impl Store {
                 (_, Some(old)) => Step::after(m, old)?,
                 (_, None) if !create_failed => Step::Create,
                 // A service that did not return the item: read it.
-                (_, None) => match self
-                    .get_consistent(item_key(m.key.pk(), m.key.sk()))
-                    .await?
-                {
+                (_, None) => match self.get_consistent(keys::record(&m.key)).await? {
                     Some(old) => Step::after(m, &old)?,
                     None => Step::Create,
                 },
@@ -145,7 +143,7 @@ impl Store {
 
     /// The claim of a message's `wamid` on its channel (kept while Meta may retry it).
     fn dedup_put(&self, m: &Inbound) -> Result<TransactWriteItem, StoreError> {
-        let mut item = item_key(format!("M#{}#{}", m.channel, m.wamid), "M");
+        let mut item = keys::message_claim(&m.channel, &m.wamid);
         item.insert(
             "expiresAt".into(),
             number_value(m.at.timestamp() + Duration::days(DEDUP_DAYS).num_seconds()),
@@ -168,7 +166,7 @@ impl Store {
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(m.key.pk(), m.key.sk())))
+            .set_key(Some(keys::record(&m.key)))
             .update_expression(expression)
             .condition_expression(condition)
             .set_expression_attribute_values(Some(values))
@@ -271,13 +269,13 @@ impl Store {
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(format!("W#{wamid}"), "W")))
+            .set_key(Some(keys::pointer(wamid)))
             .update_expression(
                 "SET tenantId = :t, recordPK = :pk, recordSK = :sk, pointerKind = :kind, expiresAt = :exp",
             )
             .expression_attribute_values(":t", string_value(&k.tenant))
-            .expression_attribute_values(":pk", string_value(k.pk()))
-            .expression_attribute_values(":sk", string_value(k.sk()))
+            .expression_attribute_values(":pk", string_value(keys::agent_partition(&k.tenant, &k.agent)))
+            .expression_attribute_values(":sk", string_value(keys::record_sk(k)))
             .expression_attribute_values(":kind", string_value(kind.as_str()))
             .expression_attribute_values(":exp", expiry(at, 1))
             .build()
@@ -296,7 +294,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(k.pk(), k.sk())))
+            .set_key(Some(keys::record(k)))
             .update_expression("SET requestedCallback = :pending, promptWamid = :w")
             .condition_expression("attribute_exists(PK) AND requestedCallback = :na")
             .expression_attribute_values(":pending", callback(RequestedCallback::Pending))
@@ -332,7 +330,7 @@ impl Store {
             return Ok(false);
         }
         let parked = self
-            .get_consistent(item_key(format!("W#{wamid}"), "W"))
+            .get_consistent(keys::pointer(wamid))
             .await?
             .and_then(|item| parked_tap(&item, &k.customer));
         if let Some((yes, at)) = parked {
@@ -350,7 +348,7 @@ impl Store {
 
     /// Where a message this system sent leads, when it is of this tenant.
     async fn pointer(&self, tenant: &str, wamid: &str) -> Result<Option<Pointer>, StoreError> {
-        let Some(item) = self.get(item_key(format!("W#{wamid}"), "W")).await? else {
+        let Some(item) = self.get(keys::pointer(wamid)).await? else {
             return Ok(None);
         };
         Ok(parse::<PointerItem>(&item)?
@@ -368,7 +366,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(format!("W#{}", t.prompt_wamid), "W")))
+            .set_key(Some(keys::pointer(t.prompt_wamid)))
             .update_expression(
                 "SET tenantId = if_not_exists(tenantId, :t), #ans = :ans, #at = :at, expiresAt = :exp",
             )
@@ -430,7 +428,7 @@ impl Store {
                     "SET requestedCallback = :ans, callbackAt = :at, GSI1PK = :g, GSI1SK = LSK",
                 )
                 .condition_expression(format!("{base} AND messageSent = :false"))
-                .expression_attribute_values(":g", string_value(format!("T#{}", t.tenant)))
+                .expression_attribute_values(":g", string_value(keys::tenant_pk(t.tenant)))
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
             } else {
                 req.update_expression(

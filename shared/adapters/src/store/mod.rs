@@ -15,6 +15,9 @@
 //! | message pointer | `W#{wamid}` | `W` | a prompt or active message this system sent → its record |
 //! | cap counter | `Q#{tenant}#{agent}#{customer}` | `Q` | counted send times; TTL when idle |
 //! | idempotency | `I#{tenant}#{agent}#{key}` | `I` | body hash and stored result; TTL |
+//! | message claim | `M#{phoneNumberId}#{wamid}` | `M` | a customer's message counted once, whatever record it went to; TTL |
+//!
+//! [`keys`] builds every one of these keys; nothing else writes a key's text.
 //!
 //! The operations live beside the items they touch: [`tenants`] (channels,
 //! settings, templates, the registry), [`ingest`] (what the webhook writes),
@@ -29,6 +32,7 @@ mod desk;
 mod idempotency;
 mod ingest;
 mod item;
+pub mod keys;
 mod outcomes;
 mod templates;
 mod tenants;

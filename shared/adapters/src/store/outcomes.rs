@@ -10,9 +10,8 @@ use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
-use super::{
-    applied, cancelled, failed_condition, item_key, number_value, string_value, Store, StoreError,
-};
+use super::keys;
+use super::{applied, cancelled, failed_condition, number_value, string_value, Store, StoreError};
 use crate::model::{
     DirectSend, PointerKind, RecordKey, SendTag, SentMessage, Settlement, StoredResponse,
     TemplateRef, UnknownSend,
@@ -36,7 +35,7 @@ struct KnownSend<'a> {
 /// The customer → agent item: who last reached this customer, and
 /// `updatedAt`, the time of that send.
 fn customer_agent(tenant: &str, customer: &str, sender: &str, at: DateTime<Utc>) -> super::Item {
-    let mut cust = item_key(format!("T#{tenant}"), format!("CUST#{customer}"));
+    let mut cust = keys::customer_agent(tenant, customer);
     cust.insert("agentId".into(), string_value(sender));
     cust.insert("updatedAt".into(), number_value(at.timestamp()));
     // Nothing about a customer outlives its purpose: forgotten 30 days after the send.
@@ -77,7 +76,7 @@ impl Store {
             .to_string();
         let mut update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(k.pk(), k.sk())))
+            .set_key(Some(keys::record(k)))
             .condition_expression(NOT_SETTLED)
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":by", string_value(sender))
@@ -158,7 +157,8 @@ impl Store {
         error: Option<&DeliveryError>,
         first: bool,
     ) -> Result<Update, StoreError> {
-        let pk = format!("W#{}", d.wamid);
+        // A direct send's pointer points at itself (it holds the delivery state).
+        let own = keys::pointer(d.wamid);
         let mut set = vec![
             "tenantId = :t",
             "pointerKind = :kind",
@@ -177,11 +177,11 @@ impl Store {
         });
         let mut update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(pk.clone(), "W")))
+            .set_key(Some(own.clone()))
             .expression_attribute_values(":t", string_value(d.tenant))
             .expression_attribute_values(":kind", string_value(PointerKind::Direct.as_str()))
-            .expression_attribute_values(":pk", string_value(pk))
-            .expression_attribute_values(":sk", string_value("W"))
+            .expression_attribute_values(":pk", own["PK"].clone())
+            .expression_attribute_values(":sk", own["SK"].clone())
             .expression_attribute_values(":w", string_value(d.wamid))
             .expression_attribute_values(":by", string_value(d.sender))
             .expression_attribute_values(":st", string_value(status.as_str()))
@@ -308,7 +308,7 @@ impl Store {
         let k = u.key;
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(k.pk(), k.sk())))
+            .set_key(Some(keys::record(k)))
             .update_expression(
                 "SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :rank \
                  REMOVE deliveryErrorCode, deliveryErrorTitle",
@@ -373,7 +373,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(k.pk(), k.sk())))
+            .set_key(Some(keys::record(k)))
             .update_expression(
                 "SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :rank, settledSend = :sid, \
                  deliveryErrorCode = :ec, deliveryErrorTitle = :et",

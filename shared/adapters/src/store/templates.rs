@@ -58,15 +58,10 @@ pub(super) fn book_of(item: &Item) -> Result<TemplateBook, StoreError> {
     Ok(book)
 }
 
-/// The templates item's key.
-pub(super) fn book_key(tenant: &str) -> Item {
-    super::item_key(format!("T#{tenant}"), "TEMPLATES")
-}
-
 impl Store {
     /// The tenant's templates, every account's (empty when none were stored).
     pub async fn get_templates(&self, tenant: &str) -> Result<TemplateBook, StoreError> {
-        match self.get(book_key(tenant)).await? {
+        match self.get(super::keys::templates(tenant)).await? {
             Some(item) => book_of(&item),
             None => Ok(TemplateBook::default()),
         }
@@ -81,7 +76,7 @@ impl Store {
     ) -> Result<Update, StoreError> {
         Update::builder()
             .table_name(&self.table)
-            .set_key(Some(book_key(tenant)))
+            .set_key(Some(super::keys::templates(tenant)))
             .update_expression("SET #a = :v")
             .expression_attribute_names("#a", attribute)
             .expression_attribute_values(":v", string_value(value))
@@ -101,7 +96,7 @@ impl Store {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(book_key(tenant)))
+            .set_key(Some(super::keys::templates(tenant)))
             .update_expression("SET #a = :v")
             .expression_attribute_names("#a", format!("{ACCOUNT}{waba}"))
             .expression_attribute_values(":v", string_value(templates.to_string()))

@@ -6,15 +6,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::accounts::{channel_key, tenant_account_key, tenant_channel_key};
 use super::item::{channel_of, doc_of, parse, versioned_doc_of};
-use super::{item_key, string_value, Store, StoreError};
+use super::keys;
+use super::{string_value, Store, StoreError};
 use crate::model::Channel;
-
-/// The key of a tenant's settings document.
-pub(super) fn settings_key(tenant: &str) -> super::Item {
-    item_key(format!("T#{tenant}"), "SETTINGS")
-}
 
 #[derive(Deserialize)]
 struct TenantItem {
@@ -61,7 +56,7 @@ pub const CUSTOMER_AGENT_DAYS: i64 = 30;
 
 impl Store {
     pub async fn get_channel(&self, phone_number_id: &str) -> Result<Option<Channel>, StoreError> {
-        self.get(channel_key(phone_number_id))
+        self.get(keys::channel(phone_number_id))
             .await?
             .map(|item| channel_of(phone_number_id, &item))
             .transpose()
@@ -72,7 +67,7 @@ impl Store {
     /// ([`StoreError::ChannelTaken`]) and its account granted to the tenant
     /// ([`StoreError::NotGranted`]).
     pub async fn put_channel(&self, c: &Channel) -> Result<(), StoreError> {
-        let mut own = channel_key(&c.phone_number_id);
+        let mut own = keys::channel(&c.phone_number_id);
         for (k, v) in channel_attributes(c) {
             own.insert(k.into(), string_value(v));
         }
@@ -84,7 +79,7 @@ impl Store {
             .build()
             .map_err(StoreError::build)?;
         // The same attributes as the number's own item, so `channel_of` reads both.
-        let mut listed = tenant_channel_key(&c.tenant_id, &c.phone_number_id);
+        let mut listed = keys::tenant_channel(&c.tenant_id, &c.phone_number_id);
         for (k, v) in channel_attributes(c) {
             listed.insert(k.into(), string_value(v));
         }
@@ -107,7 +102,7 @@ impl Store {
     /// Whether this WhatsApp Business Account is granted to the tenant.
     pub async fn tenant_has_waba(&self, tenant: &str, waba_id: &str) -> Result<bool, StoreError> {
         Ok(self
-            .get(tenant_account_key(tenant, waba_id))
+            .get(keys::tenant_account(tenant, waba_id))
             .await?
             .is_some())
     }
@@ -123,13 +118,13 @@ impl Store {
     }
 
     pub(super) fn register_tenant(&self, tenant: &str) -> Result<TransactWriteItem, StoreError> {
-        let mut item = item_key("TENANTS", format!("T#{tenant}"));
+        let mut item = keys::registry(tenant);
         item.insert("tenantId".into(), string_value(tenant));
         self.plain_put(item)
     }
 
     async fn get_settings_doc(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
-        self.get(settings_key(tenant))
+        self.get(keys::settings(tenant))
             .await?
             .map(|i| doc_of(&i))
             .transpose()
@@ -154,7 +149,7 @@ impl Store {
         &self,
         tenant: &str,
     ) -> Result<(Option<Value>, u64), StoreError> {
-        match self.get_consistent(settings_key(tenant)).await? {
+        match self.get_consistent(keys::settings(tenant)).await? {
             Some(item) => {
                 let (value, version) = versioned_doc_of(&item)?;
                 Ok((Some(value), version))
@@ -172,7 +167,7 @@ impl Store {
         settings: &Value,
         expected: u64,
     ) -> Result<u64, StoreError> {
-        let mut item = settings_key(tenant);
+        let mut item = keys::settings(tenant);
         item.insert("doc".into(), string_value(settings.to_string()));
         item.insert(
             "version".into(),
@@ -210,10 +205,7 @@ impl Store {
     /// Whether the tenant is in the registry (it saved settings, templates,
     /// bound a channel or was granted an account).
     pub async fn tenant_exists(&self, tenant: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .get_consistent(item_key("TENANTS", format!("T#{tenant}")))
-            .await?
-            .is_some())
+        Ok(self.get_consistent(keys::registry(tenant)).await?.is_some())
     }
 
     /// Every tenant that has saved settings or bound a channel (one partition, paged).
@@ -223,7 +215,7 @@ impl Store {
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", string_value("TENANTS"));
+            .expression_attribute_values(":pk", string_value(keys::TENANTS));
         self.query_all(q)
             .await?
             .iter()
@@ -238,13 +230,13 @@ impl Store {
         after: Option<&str>,
         limit: i32,
     ) -> Result<(Vec<String>, bool), StoreError> {
-        let start = after.map(|t| item_key("TENANTS", format!("T#{t}")));
+        let start = after.map(keys::registry);
         let res = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", string_value("TENANTS"))
+            .expression_attribute_values(":pk", string_value(keys::TENANTS))
             .limit(limit)
             .set_exclusive_start_key(start)
             .send()
@@ -273,8 +265,8 @@ impl Store {
         let tenant = &channel.tenant_id;
         let items = self
             .batch_get(vec![
-                channel_key(&channel.phone_number_id),
-                item_key(format!("T#{tenant}"), format!("CUST#{customer}")),
+                keys::channel(&channel.phone_number_id),
+                keys::customer_agent(tenant, customer),
             ])
             .await?;
         let mut routing = Routing {
@@ -303,10 +295,7 @@ impl Store {
         customer: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<String>, StoreError> {
-        let Some(item) = self
-            .get(item_key(format!("T#{tenant}"), format!("CUST#{customer}")))
-            .await?
-        else {
+        let Some(item) = self.get(keys::customer_agent(tenant, customer)).await? else {
             return Ok(None);
         };
         Ok(parse::<CustomerAgentItem>(&item)?.live_at(now))
