@@ -3,8 +3,6 @@
 //! (`FailedEntryCount`) retried with backoff, what still failed reported back. The retry path is tested with
 //! `aws-smithy-mocks` (see `tests/tests/integration/events.rs`).
 
-use std::time::Duration;
-
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use serde_json::Value;
@@ -100,7 +98,7 @@ impl Publisher {
                 break;
             }
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                crate::retry::EVENTS.wait(attempt as u32).await;
             }
             let mut retry = Vec::new();
             for batch in &pending {

@@ -13,6 +13,7 @@ pub mod lambda;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod retry;
 pub mod store;
 pub mod table;
 pub mod tenant;

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 use serde::Deserialize;
 
 use super::item::parse;
-use super::{keys, string_value, Store, StoreError};
+use super::{keys, string_value, Store, StoreError, Transaction};
 use crate::model::Channel;
 
 #[derive(Deserialize)]
@@ -70,8 +70,8 @@ impl Store {
             self.register_tenant(tenant)?,
         ];
         match self.transact_or_reasons(items).await? {
-            Ok(()) => Ok(Granted::New),
-            Err(_) => Err(StoreError::AccountTaken(waba.to_string())),
+            Transaction::Applied => Ok(Granted::New),
+            Transaction::Refused(_) => Err(StoreError::AccountTaken(waba.to_string())),
         }
     }
 
@@ -95,7 +95,7 @@ impl Store {
                 .build()
                 .map_err(StoreError::build)?;
             let mine = self.plain_delete(keys::tenant_account(tenant, waba))?;
-            if let Err(_reasons) = self
+            if let Transaction::Refused(_) = self
                 .transact_or_reasons(vec![
                     TransactWriteItem::builder().delete(account).build(),
                     mine,
@@ -137,8 +137,8 @@ impl Store {
             self.plain_delete(keys::tenant_channel(tenant, phone_number_id))?,
         ];
         match self.transact_or_reasons(items).await? {
-            Ok(()) => Ok(true),
-            Err(_) => Ok(false),
+            Transaction::Applied => Ok(true),
+            Transaction::Refused(_) => Ok(false),
         }
     }
 

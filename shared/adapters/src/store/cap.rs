@@ -2,7 +2,6 @@
 //! times of the last 24 h, changed only by a write conditional on its version.
 
 use std::collections::HashMap;
-use std::time::Duration as StdDuration;
 
 use afterhours_rules::cap::{self, Quota};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -184,7 +183,7 @@ impl Store {
                 return Ok(Reservation::Granted(Slot { token, quota_after }));
             }
             if attempt > 4 {
-                tokio::time::sleep(StdDuration::from_millis(5 + (attempt as u64 % 8) * 7)).await;
+                crate::retry::COUNTER.wait(attempt as u32).await;
             }
             counter = self.read_counter(tenant, agent, customer).await?;
         }

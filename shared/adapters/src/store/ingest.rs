@@ -15,6 +15,7 @@ use super::item::{parse, Pointer, PointerItem};
 use super::keys;
 use super::{
     applied, failed_condition, item_key, number_value, string_value, Item, Store, StoreError,
+    Transaction,
 };
 use crate::model::{
     DeliveryUpdate, Inbound, IngestOutcome, PointerKind, RecordKey, Tap, TapOutcome,
@@ -116,12 +117,12 @@ impl Store {
                 items.push(self.agent_seen(&m.key.tenant, &m.key.agent, expiry(m.at, 0))?);
             }
             let reasons = match self.transact_or_reasons(items).await? {
-                Ok(()) if step == Step::Create => return Ok(IngestOutcome::Created),
-                Ok(()) => return Ok(IngestOutcome::Added),
-                Err(reasons) if failed_condition(&reasons, 0) => {
+                Transaction::Applied if step == Step::Create => return Ok(IngestOutcome::Created),
+                Transaction::Applied => return Ok(IngestOutcome::Added),
+                Transaction::Refused(reasons) if failed_condition(&reasons, 0) => {
                     return Ok(IngestOutcome::Duplicate)
                 }
-                Err(reasons) => reasons,
+                Transaction::Refused(reasons) => reasons,
             };
             step = match (step, reasons.get(1).and_then(|r| r.item())) {
                 // Opened by a concurrent delivery in between.

@@ -38,7 +38,6 @@ mod templates;
 mod tenants;
 
 use std::collections::HashMap;
-use std::time::Duration as StdDuration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
@@ -59,6 +58,14 @@ pub const LSI: &str = "LSI1";
 pub const PENDING_INDEX: &str = "GSI1";
 /// How often a transaction cancelled by a conflict is tried again.
 pub const TRANSACT_RETRIES: u32 = 4;
+
+/// How a transaction ended when DynamoDB answered: applied, or refused by
+/// failed conditions (one reason per item, with the item when asked for).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transaction {
+    Applied,
+    Refused(Vec<CancellationReason>),
+}
 
 /// What kind of failure DynamoDB reported, so callers can tell a retryable
 /// one (throttling, a conflict) from a permanent one (validation).
@@ -231,12 +238,6 @@ where
     }
 }
 
-/// "Full jitter" backoff: a random wait up to 20 ms × 2^attempt.
-fn backoff(attempt: u32) -> StdDuration {
-    let cap = 20u64 << attempt.min(6);
-    StdDuration::from_millis(fastrand::u64(cap / 4..=cap))
-}
-
 type Item = HashMap<String, AttributeValue>;
 
 /// A string attribute.
@@ -379,7 +380,7 @@ impl Store {
                 if attempt > 8 {
                     return Err(StoreError::Contention("batch read".into()));
                 }
-                tokio::time::sleep(StdDuration::from_millis(20 << attempt.min(5))).await;
+                crate::retry::STORAGE.wait(attempt).await;
             }
         }
         Ok(out)
@@ -391,8 +392,8 @@ impl Store {
     /// DynamoDB Local never does; AWS does under load, so this is tested with mocks.
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         match self.transact_or_reasons(items).await? {
-            Ok(()) => Ok(()),
-            Err(reasons) => Err(cancelled(&reasons)),
+            Transaction::Applied => Ok(()),
+            Transaction::Refused(reasons) => Err(cancelled(&reasons)),
         }
     }
 
@@ -401,7 +402,7 @@ impl Store {
     pub(crate) async fn transact_or_reasons(
         &self,
         items: Vec<TransactWriteItem>,
-    ) -> Result<Result<(), Vec<CancellationReason>>, StoreError> {
+    ) -> Result<Transaction, StoreError> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
         let mut attempt = 0u32;
         loop {
@@ -411,7 +412,9 @@ impl Store {
                 .set_transact_items(Some(items.clone()))
                 .send()
                 .await;
-            let Err(e) = res else { return Ok(Ok(())) };
+            let Err(e) = res else {
+                return Ok(Transaction::Applied);
+            };
             let reasons = match e.as_service_error() {
                 Some(E::TransactionCanceledException(t)) => t.cancellation_reasons().to_vec(),
                 _ => vec![],
@@ -420,9 +423,9 @@ impl Store {
                 e if attempt < TRANSACT_RETRIES && e.is_transient() => {
                     attempt += 1;
                     tracing::warn!(attempt, kind = ?e.dynamo_kind(), "transaction cancelled; retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
+                    crate::retry::STORAGE.wait(attempt).await;
                 }
-                e if e.is_condition_failed() => return Ok(Err(reasons)),
+                e if e.is_condition_failed() => return Ok(Transaction::Refused(reasons)),
                 e => return Err(e),
             }
         }

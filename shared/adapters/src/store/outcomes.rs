@@ -11,7 +11,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::keys;
-use super::{applied, cancelled, failed_condition, number_value, string_value, Store, StoreError};
+use super::{
+    applied, cancelled, failed_condition, number_value, string_value, Store, StoreError,
+    Transaction,
+};
 use crate::model::{
     DirectSend, PointerKind, RecordKey, SendTag, SentMessage, Settlement, StoredResponse,
     TemplateRef, UnknownSend,
@@ -135,8 +138,8 @@ impl Store {
         owner: usize,
     ) -> Result<(), StoreError> {
         let reasons = match self.transact_or_reasons(items.clone()).await? {
-            Ok(()) => return Ok(()),
-            Err(reasons) => reasons,
+            Transaction::Applied => return Ok(()),
+            Transaction::Refused(reasons) => reasons,
         };
         let only_owner = failed_condition(&reasons, owner)
             && (0..items.len()).all(|i| i == owner || !failed_condition(&reasons, i));

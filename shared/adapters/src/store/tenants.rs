@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::item::{channel_of, doc_of, parse, versioned_doc_of};
 use super::keys;
-use super::{string_value, Store, StoreError};
+use super::{string_value, Store, StoreError, Transaction};
 use crate::model::Channel;
 
 #[derive(Deserialize)]
@@ -91,11 +91,11 @@ impl Store {
             self.channel_in_book(c)?,
         ];
         match self.transact_or_reasons(items).await? {
-            Ok(()) => Ok(()),
-            Err(r) if super::failed_condition(&r, 0) => {
+            Transaction::Applied => Ok(()),
+            Transaction::Refused(r) if super::failed_condition(&r, 0) => {
                 Err(StoreError::ChannelTaken(c.phone_number_id.clone()))
             }
-            Err(_) => Err(StoreError::NotGranted(c.waba_id.clone())),
+            Transaction::Refused(_) => Err(StoreError::NotGranted(c.waba_id.clone())),
         }
     }
 
@@ -187,11 +187,11 @@ impl Store {
             .transact_or_reasons(vec![put, self.register_tenant(tenant)?])
             .await?
         {
-            Ok(()) => Ok(expected + 1),
-            Err(r) if super::failed_condition(&r, 0) => {
+            Transaction::Applied => Ok(expected + 1),
+            Transaction::Refused(r) if super::failed_condition(&r, 0) => {
                 Err(StoreError::Stale(format!("settings of {tenant}")))
             }
-            Err(r) => Err(StoreError::Dynamo {
+            Transaction::Refused(r) => Err(StoreError::Dynamo {
                 kind: super::DynamoFailure::Other,
                 detail: format!("settings write cancelled: {r:?}"),
             }),
