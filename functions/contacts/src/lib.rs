@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use afterhours_adapters::boot::ColdStart;
 use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::cursor::CursorSigner;
+use afterhours_adapters::error_code::ErrorCode;
 use afterhours_adapters::http::{
     respond, ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
 };
@@ -114,7 +115,7 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
 
 fn bad_query(message: String) -> ApiError {
     ApiError::BadRequest {
-        code: "invalid_query",
+        code: ErrorCode::InvalidQuery,
         message,
     }
 }

@@ -4,6 +4,7 @@
 //! stored; a key held by a request still running answers 409 until its hold,
 //! as long as the function may run, expires.
 
+use afterhours_adapters::error_code::ErrorCode;
 use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse, Caller};
 use afterhours_adapters::store::IdempotencyClaim;
 use chrono::Duration;
@@ -48,7 +49,7 @@ pub async fn claim_key(
     };
     if k.len() > MAX_IDEMPOTENCY_KEY {
         return Err(ApiError::BadRequest {
-            code: "invalid_idempotency_key",
+            code: ErrorCode::InvalidIdempotencyKey,
             message: format!("Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY} characters."),
         });
     }
@@ -70,12 +71,12 @@ pub async fn claim_key(
             Ok(KeyClaim::Replay(r))
         }
         IdempotencyClaim::InProgress => Err(ApiError::Conflict {
-            code: "idempotency_in_progress",
+            code: ErrorCode::IdempotencyInProgress,
             message: "A request with this Idempotency-Key is still being processed; retry shortly."
                 .into(),
         }),
         IdempotencyClaim::Mismatch => Err(ApiError::Conflict {
-            code: "idempotency_key_reused",
+            code: ErrorCode::IdempotencyKeyReused,
             message: "This Idempotency-Key was already used with a different request.".into(),
         }),
     }

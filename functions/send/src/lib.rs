@@ -17,6 +17,7 @@ mod request;
 
 use afterhours_adapters::boot::ColdStart;
 use afterhours_adapters::config::ConfigError;
+use afterhours_adapters::error_code::ErrorCode;
 use afterhours_adapters::events::Publisher;
 use afterhours_adapters::graph::GraphClient;
 use afterhours_adapters::http::language::answer_language;
@@ -251,7 +252,7 @@ fn filled_components(template: &Template, request: &SendRequest) -> Result<Vec<V
     });
     if !errors.is_empty() {
         return Err(ApiError::Unprocessable {
-            code: "template_variables_invalid",
+            code: ErrorCode::TemplateVariablesInvalid,
             message: format!(
                 "{} variable(s) of template {} are not valid.",
                 errors.len(),
@@ -303,7 +304,7 @@ async fn reserve_slot(
             details.insert("retryAfterSeconds".into(), json!(view.retry_after_seconds));
             details.insert("quota".into(), json!(view));
             Err(ApiError::TooManyRequests {
-                code: "active_message_limit_reached",
+                code: ErrorCode::ActiveMessageLimitReached,
                 message: refusal_message(&q, now, tz),
                 retry_after_seconds: q.retry_after_seconds,
                 details,

@@ -5,6 +5,7 @@
 //! status with the send's tag settles it. Whatever the outcome, the answer is
 //! stored under the `Idempotency-Key`, so a retry never sends again.
 
+use afterhours_adapters::error_code::ErrorCode;
 use afterhours_adapters::events::Event;
 use afterhours_adapters::graph::GraphError;
 use afterhours_adapters::http::{ApiError, ApiResponse, Caller};
@@ -197,7 +198,7 @@ async fn refused(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
 pub fn graph_error(e: GraphError) -> ApiError {
     afterhours_adapters::graph::api_error(
         e,
-        "whatsapp_outcome_unknown",
+        ErrorCode::WhatsappOutcomeUnknown,
         "WhatsApp's answer was lost: the message may have gone out. It still counts against the limit; the contact shows the outcome once WhatsApp reports it.",
         "WhatsApp could not be reached; nothing was sent. Try again shortly.",
     )

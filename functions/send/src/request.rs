@@ -1,5 +1,6 @@
 //! The send's request and answer bodies, and the template it names.
 
+use afterhours_adapters::error_code::ErrorCode;
 use afterhours_adapters::http::ApiError;
 use afterhours_rules::cap::QuotaView;
 use afterhours_rules::ids::customer_of;
@@ -53,7 +54,7 @@ pub struct SendResponse {
 
 fn invalid_request(message: &str) -> ApiError {
     ApiError::BadRequest {
-        code: "invalid_request",
+        code: ErrorCode::InvalidRequest,
         message: message.to_string(),
     }
 }
@@ -147,7 +148,7 @@ pub fn find_template<'a>(
                 ),
             };
             ApiError::Unprocessable {
-                code: "template_not_approved",
+                code: ErrorCode::TemplateNotApproved,
                 message,
                 details: json!({"template": {"name": r.template, "language": r.language}}),
             }

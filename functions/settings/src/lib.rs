@@ -4,6 +4,7 @@
 
 use afterhours_adapters::boot::{graph_client, ColdStart};
 use afterhours_adapters::config::{Config, ConfigError};
+use afterhours_adapters::error_code::ErrorCode;
 use afterhours_adapters::graph::{api_error, GraphClient, GraphError};
 use afterhours_adapters::http::{
     respond, ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
@@ -117,7 +118,7 @@ pub struct TemplatesStored {
     pub waba_id: Option<String>,
 }
 
-fn invalid(code: &'static str, message: &str, errors: Vec<FieldError>) -> ApiError {
+fn invalid(code: ErrorCode, message: &str, errors: Vec<FieldError>) -> ApiError {
     ApiError::Unprocessable {
         code,
         message: message.to_string(),
@@ -201,8 +202,13 @@ async fn write_settings(
         } else {
             body.clone()
         };
-        let rules = settings::validate(&next)
-            .map_err(|e| invalid("invalid_settings", "Some settings are not valid.", e))?;
+        let rules = settings::validate(&next).map_err(|e| {
+            invalid(
+                ErrorCode::InvalidSettings,
+                "Some settings are not valid.",
+                e,
+            )
+        })?;
         let normalized = serde_json::to_value(&rules.settings).unwrap_or_default();
         match deps
             .store
@@ -247,7 +253,7 @@ fn text_field(value: Option<Field<String>>, field: &str, errors: &mut Vec<FieldE
 async fn number_is_in_account(deps: &Deps, pnid: &str, waba: &str) -> Result<(), ApiError> {
     let not_listed = || {
         ApiError::Unprocessable {
-        code: "channel_not_in_business_account",
+        code: ErrorCode::ChannelNotInBusinessAccount,
         message: format!(
             "WhatsApp Business Account {waba} does not list phone number {pnid}; check both ids in Meta's WhatsApp Manager."
         ),
@@ -288,7 +294,7 @@ async fn put_channel(
     let pnid = phone_number_id(req, &mut errors);
     let body: ChannelBody = serde_json::from_value(req.json_body()?).map_err(|_| {
         invalid(
-            "invalid_channel",
+            ErrorCode::InvalidChannel,
             "The channel must be a JSON object.",
             vec![],
         )
@@ -304,7 +310,7 @@ async fn put_channel(
     let agent = text_field(body.default_agent_id, "defaultAgentId", &mut errors);
     if !errors.is_empty() {
         return Err(invalid(
-            "invalid_channel",
+            ErrorCode::InvalidChannel,
             "The channel is not valid.",
             errors,
         ));
@@ -338,7 +344,7 @@ async fn delete_channel(
     let pnid = phone_number_id(req, &mut errors);
     if !errors.is_empty() {
         return Err(invalid(
-            "invalid_channel",
+            ErrorCode::InvalidChannel,
             "The channel is not valid.",
             errors,
         ));
@@ -350,7 +356,7 @@ async fn delete_channel(
         ))
     } else {
         Err(ApiError::Missing {
-            code: "channel_not_bound",
+            code: ErrorCode::ChannelNotBound,
             message: format!("Phone number {pnid} is not bound to your business."),
         })
     }
@@ -378,7 +384,7 @@ async fn account_of_put(
     if let Some(w) = req.query.get("wabaId").map(|w| w.trim()) {
         if !is_waba_id(w) {
             return Err(ApiError::BadRequest {
-                code: "invalid_query",
+                code: ErrorCode::InvalidQuery,
                 message: "wabaId must be the WhatsApp Business Account id (digits).".into(),
             });
         }
@@ -389,7 +395,7 @@ async fn account_of_put(
         0 => Ok(None),
         1 => Ok(accounts.pop()),
         _ => Err(ApiError::BadRequest {
-            code: "waba_required",
+            code: ErrorCode::WabaRequired,
             message: format!(
                 "This tenant has several WhatsApp Business Accounts; name one with ?wabaId= ({}).",
                 accounts.join(", ")
@@ -419,7 +425,7 @@ async fn sync_templates(
     caller.require(Role::Admin)?;
     let name_it = || {
         invalid(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "Name the account to sync.",
             vec![FieldError::new(
                 "wabaId",
@@ -438,7 +444,7 @@ async fn sync_templates(
     let list = graph.message_templates(waba).await.map_err(|e| {
         api_error(
             e,
-            "whatsapp_timeout",
+            ErrorCode::WhatsappTimeout,
             "WhatsApp did not answer in time; the templates were not changed.",
             "WhatsApp could not be reached; the templates were not changed.",
         )
@@ -457,7 +463,7 @@ async fn store_templates(
 ) -> Result<TemplatesStored, ApiError> {
     let list = parse_template_list(body).map_err(|e| {
         invalid(
-            "invalid_templates",
+            ErrorCode::InvalidTemplates,
             "The template list is not Meta's message_templates JSON.",
             vec![FieldError::new("data", e)],
         )

@@ -189,11 +189,11 @@ impl GraphClient {
 /// `timeout` and `unreachable` say what that means for the caller's action.
 pub fn api_error(
     e: GraphError,
-    unknown_code: &'static str,
+    unknown_code: crate::http::ErrorCode,
     timeout: &str,
     unreachable: &str,
 ) -> crate::http::ApiError {
-    use crate::http::ApiError;
+    use crate::http::{ApiError, ErrorCode};
     use serde_json::{json, Map};
     match e {
         GraphError::Rejected {
@@ -208,7 +208,7 @@ pub fn api_error(
             d.insert("whatsappDetails".into(), json!(details));
             d.insert("whatsappHttpStatus".into(), json!(http_status));
             ApiError::BadGateway {
-                code: "whatsapp_rejected",
+                code: ErrorCode::WhatsappRejected,
                 message: explain(code).to_string(),
                 details: d,
             }
@@ -218,7 +218,7 @@ pub fn api_error(
             message: timeout.to_string(),
         },
         GraphError::NotSent(why) => ApiError::BadGateway {
-            code: "whatsapp_unreachable",
+            code: ErrorCode::WhatsappUnreachable,
             message: unreachable.to_string(),
             details: Map::from_iter([("reason".to_string(), json!(why))]),
         },

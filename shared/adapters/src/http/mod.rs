@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+pub use crate::error_code::ErrorCode;
 use crate::i18n::Lang;
 use crate::store::{DynamoFailure, StoreError};
 
@@ -105,7 +106,7 @@ impl ApiRequest {
             .ok_or_else(|| ApiError::NotFound(format!("No {name} in the path.")))?;
         if id.chars().count() > MAX_PATH_ID_CHARS {
             return Err(ApiError::BadRequest {
-                code: "invalid_id",
+                code: ErrorCode::InvalidId,
                 message: format!("{name} is longer than {MAX_PATH_ID_CHARS} characters."),
             });
         }
@@ -125,14 +126,14 @@ impl ApiRequest {
     /// The body as a JSON value, or a 400 that says why not.
     pub fn json_body(&self) -> Result<Value, ApiError> {
         serde_json::from_slice(&self.body).map_err(|e| ApiError::BadRequest {
-            code: "invalid_json",
+            code: ErrorCode::InvalidJson,
             message: format!("The body is not valid JSON: {e}"),
         })
     }
 
     /// The body read into a request type: not JSON → 400 `invalid_json`; JSON
     /// of the wrong shape → 400 with `code` and serde's reason.
-    pub fn body_as<T: DeserializeOwned>(&self, code: &'static str) -> Result<T, ApiError> {
+    pub fn body_as<T: DeserializeOwned>(&self, code: ErrorCode) -> Result<T, ApiError> {
         let v = self.json_body()?;
         serde_json::from_value(v).map_err(|e| ApiError::BadRequest {
             code,
@@ -220,7 +221,7 @@ impl ApiResponse {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -228,40 +229,40 @@ pub enum ApiError {
     /// A 403 with a code of its own: the caller's role is enough, but what it
     /// names is not theirs to use.
     #[error("{message}")]
-    Refused { code: &'static str, message: String },
+    Refused { code: ErrorCode, message: String },
     #[error("{0}")]
     NotFound(String),
     /// A 404 with a code of its own, for a thing that is not a contact.
     #[error("{message}")]
-    Missing { code: &'static str, message: String },
+    Missing { code: ErrorCode, message: String },
     #[error("{0}")]
     TooLarge(String),
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// `If-Match` named a version that is no longer the current one.
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{message}")]
     Unprocessable {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         details: Value,
     },
     #[error("{message}")]
     TooManyRequests {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         retry_after_seconds: i64,
         details: Map<String, Value>,
     },
     #[error("{message}")]
     BadGateway {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         details: Map<String, Value>,
     },
     #[error("{message}")]
-    GatewayTimeout { code: &'static str, message: String },
+    GatewayTimeout { code: ErrorCode, message: String },
     #[error("{0}")]
     Unavailable(String),
     /// DynamoDB throttled us past the retries: try again after a while.
@@ -290,7 +291,13 @@ impl ApiError {
         }
     }
 
+    /// The error's code as the JSON body carries it.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The error's code.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Refused { code, .. }
@@ -299,13 +306,13 @@ impl ApiError {
             | ApiError::Unprocessable { code, .. }
             | ApiError::TooManyRequests { code, .. }
             | ApiError::BadGateway { code, .. }
-            | ApiError::GatewayTimeout { code, .. } => code,
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::TooLarge(_) => "payload_too_large",
-            ApiError::PreconditionFailed(_) => "precondition_failed",
-            ApiError::Unavailable(_) | ApiError::Busy { .. } => "service_unavailable",
+            | ApiError::GatewayTimeout { code, .. } => *code,
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::TooLarge(_) => ErrorCode::PayloadTooLarge,
+            ApiError::PreconditionFailed(_) => ErrorCode::PreconditionFailed,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => ErrorCode::ServiceUnavailable,
         }
     }
 
@@ -342,14 +349,14 @@ impl ApiError {
         };
         let mut details = details;
         crate::i18n::localize_details(&mut details, lang);
-        let message = crate::i18n::localize(self.code(), &self.to_string(), &details, lang);
+        let message = crate::i18n::localize(self.error_code(), &self.to_string(), &details, lang);
         ApiResponse::error_with(self.status(), self.code(), &message, details, headers)
     }
 
     /// A 403 for a business account the platform operator did not grant to the caller's tenant.
     pub fn not_granted(waba: &str) -> Self {
         ApiError::Refused {
-            code: "business_account_not_granted",
+            code: ErrorCode::BusinessAccountNotGranted,
             message: format!(
                 "WhatsApp Business Account {waba} is not granted to your business; ask the platform operator to grant it."
             ),
@@ -357,7 +364,7 @@ impl ApiError {
     }
 
     /// A 400 for an identifier that cannot be used (`#`, empty, too long).
-    pub fn bad_ident(code: &'static str, e: IdentError) -> Self {
+    pub fn bad_ident(code: ErrorCode, e: IdentError) -> Self {
         ApiError::BadRequest {
             code,
             message: format!("{e}."),
@@ -372,15 +379,15 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::BadCursor => ApiError::BadRequest {
-                code: "invalid_cursor",
+                code: ErrorCode::InvalidCursor,
                 message: e.to_string(),
             },
             StoreError::ChannelTaken(n) => ApiError::Conflict {
-                code: "channel_taken",
+                code: ErrorCode::ChannelTaken,
                 message: format!("Phone number {n} is already bound to another tenant."),
             },
             StoreError::AccountTaken(w) => ApiError::Conflict {
-                code: "business_account_taken",
+                code: ErrorCode::BusinessAccountTaken,
                 message: format!("WhatsApp Business Account {w} belongs to another tenant."),
             },
             StoreError::NotGranted(w) => ApiError::not_granted(&w),

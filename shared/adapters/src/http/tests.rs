@@ -106,7 +106,7 @@ fn a_missing_or_unusable_claim_is_401() {
 #[test]
 fn errors_have_one_json_shape() {
     let r = ApiError::TooManyRequests {
-        code: "active_message_limit_reached",
+        code: ErrorCode::ActiveMessageLimitReached,
         message: "wait".into(),
         retry_after_seconds: 60,
         details: Map::from_iter([("retryAfterSeconds".to_string(), json!(60))]),

@@ -1,112 +1,144 @@
 //! The sentences of every error code in Portuguese and Spanish. English is
-//! the handlers' own (more specific) sentence. A test keeps every code the
-//! functions answer with in this table.
+//! the handlers' own (more specific) sentence.
 
 use super::Lang;
+use crate::error_code::ErrorCode;
 
-/// (code, pt_BR, es_ES).
-pub const SENTENCES: &[(&str, &str, &str)] = &[
-    ("unauthorized",
-     "Entre novamente: o acesso está ausente, vencido ou não é válido.",
-     "Inicie sesión de nuevo: el acceso falta, caducó o no es válido."),
-    ("forbidden",
-     "Você não tem permissão para fazer isso.",
-     "No tiene permiso para hacer esto."),
-    ("not_found",
-     "Não encontrado (um contato some 7 dias depois da primeira mensagem).",
-     "No encontrado (un contacto desaparece 7 días después del primer mensaje)."),
-    ("payload_too_large",
-     "O conteúdo enviado é grande demais.",
-     "El contenido enviado es demasiado grande."),
-    ("precondition_failed",
-     "Outra pessoa alterou isto depois que você abriu; recarregue e tente de novo.",
-     "Otra persona cambió esto después de que lo abrió; recargue e inténtelo de nuevo."),
-    ("service_unavailable",
-     "O serviço está indisponível no momento; tente de novo em instantes.",
-     "El servicio no está disponible en este momento; inténtelo de nuevo en unos instantes."),
-    ("invalid_query",
-     "Um dos filtros ou parâmetros da consulta não é válido.",
-     "Uno de los filtros o parámetros de la consulta no es válido."),
-    ("invalid_cursor",
-     "Esta página não é mais válida; volte à primeira página.",
-     "Esta página ya no es válida; vuelva a la primera página."),
-    ("invalid_id",
-     "O identificador informado não é válido.",
-     "El identificador indicado no es válido."),
-    ("invalid_json",
-     "O conteúdo enviado não é um JSON válido.",
-     "El contenido enviado no es un JSON válido."),
-    ("invalid_request",
-     "O pedido está incompleto ou mal formado: confira o modelo, as variáveis, o canal e o número.",
-     "La solicitud está incompleta o mal formada: revise la plantilla, las variables, el canal y el número."),
-    ("invalid_idempotency_key",
-     "A chave Idempotency-Key é longa demais (até 255 caracteres).",
-     "La clave Idempotency-Key es demasiado larga (hasta 255 caracteres)."),
-    ("idempotency_in_progress",
-     "Um envio com esta chave ainda está em andamento; tente de novo em instantes.",
-     "Un envío con esta clave todavía está en curso; inténtelo de nuevo en unos instantes."),
-    ("idempotency_key_reused",
-     "Esta chave Idempotency-Key já foi usada em outro pedido.",
-     "Esta clave Idempotency-Key ya se usó en otra solicitud."),
-    ("template_not_approved",
-     "Este modelo não está entre os modelos aprovados deste canal; escolha outro.",
-     "Esta plantilla no está entre las plantillas aprobadas de este canal; elija otra."),
-    ("template_variables_invalid",
-     "Algumas variáveis do modelo não são válidas; confira cada campo indicado.",
-     "Algunas variables de la plantilla no son válidas; revise cada campo indicado."),
-    ("active_message_limit_reached",
-     "Você atingiu o limite de mensagens ativas para este cliente nas últimas 24 horas.",
-     "Alcanzó el límite de mensajes activos para este cliente en las últimas 24 horas."),
-    ("whatsapp_unreachable",
-     "Não foi possível falar com o WhatsApp; nada foi enviado. Tente de novo em instantes.",
-     "No se pudo contactar con WhatsApp; no se envió nada. Inténtelo de nuevo en unos instantes."),
-    ("whatsapp_outcome_unknown",
-     "A resposta do WhatsApp se perdeu: a mensagem pode ter saído. Ela continua contando no limite; o contato mostra o resultado quando o WhatsApp informar.",
-     "La respuesta de WhatsApp se perdió: el mensaje puede haber salido. Sigue contando en el límite; el contacto muestra el resultado cuando WhatsApp lo informe."),
-    ("whatsapp_timeout",
-     "O WhatsApp não respondeu a tempo; nada foi alterado.",
-     "WhatsApp no respondió a tiempo; no se cambió nada."),
-    ("invalid_settings",
-     "Algumas configurações não são válidas; confira cada campo indicado.",
-     "Algunos ajustes no son válidos; revise cada campo indicado."),
-    ("invalid_channel",
-     "O canal não é válido; confira cada campo indicado.",
-     "El canal no es válido; revise cada campo indicado."),
-    ("invalid_templates",
-     "A lista de modelos não está no formato message_templates da Meta.",
-     "La lista de plantillas no tiene el formato message_templates de Meta."),
-    ("waba_required",
-     "Este cliente tem várias contas do WhatsApp Business; indique qual com ?wabaId=.",
-     "Este cliente tiene varias cuentas de WhatsApp Business; indique cuál con ?wabaId=."),
-    ("channel_taken",
-     "Este número já está vinculado a outra empresa.",
-     "Este número ya está vinculado a otra empresa."),
-    ("business_account_taken",
-     "Esta conta do WhatsApp Business pertence a outra empresa.",
-     "Esta cuenta de WhatsApp Business pertenece a otra empresa."),
-    ("business_account_not_granted",
-     "Esta conta do WhatsApp Business não foi liberada para a sua empresa; peça ao operador da plataforma que a libere.",
-     "Esta cuenta de WhatsApp Business no está habilitada para su empresa; pida al operador de la plataforma que la habilite."),
-    ("channel_not_bound",
-     "Este número não está vinculado à sua empresa.",
-     "Este número no está vinculado a su empresa."),
-    ("channel_not_in_business_account",
-     "A conta do WhatsApp Business não lista este número; confira os dois identificadores no WhatsApp Manager.",
-     "La cuenta de WhatsApp Business no incluye este número; revise ambos identificadores en WhatsApp Manager."),
-];
+/// The error's sentence in Portuguese and Spanish (English is the
+/// handler's own, more specific, sentence).
+pub(super) fn translations(code: ErrorCode) -> (&'static str, &'static str) {
+    match code {
+        ErrorCode::Unauthorized => (
+            "Entre novamente: o acesso está ausente, vencido ou não é válido.",
+            "Inicie sesión de nuevo: el acceso falta, caducó o no es válido.",
+        ),
+        ErrorCode::Forbidden => (
+            "Você não tem permissão para fazer isso.",
+            "No tiene permiso para hacer esto.",
+        ),
+        ErrorCode::NotFound => (
+            "Não encontrado (um contato some 7 dias depois da primeira mensagem).",
+            "No encontrado (un contacto desaparece 7 días después del primer mensaje).",
+        ),
+        ErrorCode::PayloadTooLarge => (
+            "O conteúdo enviado é grande demais.",
+            "El contenido enviado es demasiado grande.",
+        ),
+        ErrorCode::PreconditionFailed => (
+            "Outra pessoa alterou isto depois que você abriu; recarregue e tente de novo.",
+            "Otra persona cambió esto después de que lo abrió; recargue e inténtelo de nuevo.",
+        ),
+        ErrorCode::ServiceUnavailable => (
+            "O serviço está indisponível no momento; tente de novo em instantes.",
+            "El servicio no está disponible en este momento; inténtelo de nuevo en unos instantes.",
+        ),
+        ErrorCode::InvalidQuery => (
+            "Um dos filtros ou parâmetros da consulta não é válido.",
+            "Uno de los filtros o parámetros de la consulta no es válido.",
+        ),
+        ErrorCode::InvalidCursor => (
+            "Esta página não é mais válida; volte à primeira página.",
+            "Esta página ya no es válida; vuelva a la primera página.",
+        ),
+        ErrorCode::InvalidId => (
+            "O identificador informado não é válido.",
+            "El identificador indicado no es válido.",
+        ),
+        ErrorCode::InvalidJson => (
+            "O conteúdo enviado não é um JSON válido.",
+            "El contenido enviado no es un JSON válido.",
+        ),
+        ErrorCode::InvalidRequest => (
+            "O pedido está incompleto ou mal formado: confira o modelo, as variáveis, o canal e o número.",
+            "La solicitud está incompleta o mal formada: revise la plantilla, las variables, el canal y el número.",
+        ),
+        ErrorCode::InvalidIdempotencyKey => (
+            "A chave Idempotency-Key é longa demais (até 255 caracteres).",
+            "La clave Idempotency-Key es demasiado larga (hasta 255 caracteres).",
+        ),
+        ErrorCode::IdempotencyInProgress => (
+            "Um envio com esta chave ainda está em andamento; tente de novo em instantes.",
+            "Un envío con esta clave todavía está en curso; inténtelo de nuevo en unos instantes.",
+        ),
+        ErrorCode::IdempotencyKeyReused => (
+            "Esta chave Idempotency-Key já foi usada em outro pedido.",
+            "Esta clave Idempotency-Key ya se usó en otra solicitud.",
+        ),
+        ErrorCode::TemplateNotApproved => (
+            "Este modelo não está entre os modelos aprovados deste canal; escolha outro.",
+            "Esta plantilla no está entre las plantillas aprobadas de este canal; elija otra.",
+        ),
+        ErrorCode::TemplateVariablesInvalid => (
+            "Algumas variáveis do modelo não são válidas; confira cada campo indicado.",
+            "Algunas variables de la plantilla no son válidas; revise cada campo indicado.",
+        ),
+        ErrorCode::ActiveMessageLimitReached => (
+            "Você atingiu o limite de mensagens ativas para este cliente nas últimas 24 horas.",
+            "Alcanzó el límite de mensajes activos para este cliente en las últimas 24 horas.",
+        ),
+        ErrorCode::WhatsappUnreachable => (
+            "Não foi possível falar com o WhatsApp; nada foi enviado. Tente de novo em instantes.",
+            "No se pudo contactar con WhatsApp; no se envió nada. Inténtelo de nuevo en unos instantes.",
+        ),
+        ErrorCode::WhatsappOutcomeUnknown => (
+            "A resposta do WhatsApp se perdeu: a mensagem pode ter saído. Ela continua contando no limite; o contato mostra o resultado quando o WhatsApp informar.",
+            "La respuesta de WhatsApp se perdió: el mensaje puede haber salido. Sigue contando en el límite; el contacto muestra el resultado cuando WhatsApp lo informe.",
+        ),
+        ErrorCode::WhatsappTimeout => (
+            "O WhatsApp não respondeu a tempo; nada foi alterado.",
+            "WhatsApp no respondió a tiempo; no se cambió nada.",
+        ),
+        ErrorCode::InvalidSettings => (
+            "Algumas configurações não são válidas; confira cada campo indicado.",
+            "Algunos ajustes no son válidos; revise cada campo indicado.",
+        ),
+        ErrorCode::InvalidChannel => (
+            "O canal não é válido; confira cada campo indicado.",
+            "El canal no es válido; revise cada campo indicado.",
+        ),
+        ErrorCode::InvalidTemplates => (
+            "A lista de modelos não está no formato message_templates da Meta.",
+            "La lista de plantillas no tiene el formato message_templates de Meta.",
+        ),
+        ErrorCode::WabaRequired => (
+            "Este cliente tem várias contas do WhatsApp Business; indique qual com ?wabaId=.",
+            "Este cliente tiene varias cuentas de WhatsApp Business; indique cuál con ?wabaId=.",
+        ),
+        ErrorCode::ChannelTaken => (
+            "Este número já está vinculado a outra empresa.",
+            "Este número ya está vinculado a otra empresa.",
+        ),
+        ErrorCode::BusinessAccountTaken => (
+            "Esta conta do WhatsApp Business pertence a outra empresa.",
+            "Esta cuenta de WhatsApp Business pertenece a otra empresa.",
+        ),
+        ErrorCode::BusinessAccountNotGranted => (
+            "Esta conta do WhatsApp Business não foi liberada para a sua empresa; peça ao operador da plataforma que a libere.",
+            "Esta cuenta de WhatsApp Business no está habilitada para su empresa; pida al operador de la plataforma que la habilite.",
+        ),
+        ErrorCode::ChannelNotBound => (
+            "Este número não está vinculado à sua empresa.",
+            "Este número no está vinculado a su empresa.",
+        ),
+        ErrorCode::ChannelNotInBusinessAccount => (
+            "A conta do WhatsApp Business não lista este número; confira os dois identificadores no WhatsApp Manager.",
+            "La cuenta de WhatsApp Business no incluye este número; revise ambos identificadores en WhatsApp Manager.",
+        ),
+        ErrorCode::WhatsappRejected => (
+            "O WhatsApp recusou a mensagem.",
+            "WhatsApp rechazó el mensaje.",
+        ),
+    }
+}
 
-/// The catalog's sentence for an error code; `english` (the handler's own)
-/// for a code the catalog lacks (a test keeps that from happening).
-pub(super) fn sentence(code: &str, english: &str, lang: Lang) -> String {
-    SENTENCES
-        .iter()
-        .find(|(c, ..)| *c == code)
-        .map(|(_, pt, es)| match lang {
-            Lang::PtBr => (*pt).to_string(),
-            Lang::EsEs => (*es).to_string(),
-            Lang::EnUs => english.to_string(),
-        })
-        .unwrap_or_else(|| english.to_string())
+/// An error's sentence in `lang`: `english` (the handler's own) in English.
+pub(super) fn sentence(code: ErrorCode, english: &str, lang: Lang) -> String {
+    let (pt, es) = translations(code);
+    match lang {
+        Lang::PtBr => pt.to_string(),
+        Lang::EsEs => es.to_string(),
+        Lang::EnUs => english.to_string(),
+    }
 }
 
 /// Meta's refusal codes explained, as `graph::explain` does in English: (code, pt_BR, es_ES).
@@ -247,4 +279,34 @@ pub(super) fn variable_problem(problem: &str, var: &str, lang: Lang) -> Option<S
         Lang::EnUs => return None,
     };
     Some(text.replace("{v}", var))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_own_sentence_in_each_language() {
+        // The match above is exhaustive (the compiler checks every code has
+        // an arm); this checks the arms are real and not copied.
+        let mut seen = std::collections::BTreeSet::new();
+        for code in ErrorCode::ALL {
+            let (pt, es) = translations(code);
+            assert!(pt.len() > 10 && es.len() > 10, "{code}");
+            assert_ne!(pt, es, "{code}");
+            assert!(
+                seen.insert(pt),
+                "{code}: pt_BR sentence shared with another code"
+            );
+            assert!(
+                seen.insert(es),
+                "{code}: es_ES sentence shared with another code"
+            );
+            assert_eq!(sentence(code, "in English", Lang::EnUs), "in English");
+            assert_eq!(sentence(code, "in English", Lang::PtBr), pt);
+        }
+        let codes: std::collections::BTreeSet<_> =
+            ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(codes.len(), ErrorCode::ALL.len(), "two codes share a name");
+    }
 }

@@ -11,6 +11,8 @@ use afterhours_rules::cap::human_duration;
 use chrono::DateTime;
 use serde_json::{Map, Value};
 
+use crate::error_code::ErrorCode;
+
 /// A language the desk speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -71,11 +73,6 @@ impl Lang {
     }
 }
 
-/// Every code the catalog has sentences for.
-pub fn catalog_codes() -> Vec<&'static str> {
-    catalog::SENTENCES.iter().map(|(c, ..)| *c).collect()
-}
-
 /// The language `Accept-Language` asks for, when it names one of ours.
 pub fn asked(accept_language: Option<&str>) -> Option<Lang> {
     accept_language.and_then(Lang::from_accept_language)
@@ -91,15 +88,20 @@ pub fn answer_language(accept_language: Option<&str>, tenant_language: &str) -> 
 
 /// An error's sentence in `lang`, by its code: `english` (the handler's own)
 /// in English, the catalog's (with the details filled in) in the others.
-pub fn localize(code: &str, english: &str, details: &Map<String, Value>, lang: Lang) -> String {
+pub fn localize(
+    code: ErrorCode,
+    english: &str,
+    details: &Map<String, Value>,
+    lang: Lang,
+) -> String {
     if lang == Lang::EnUs {
         return english.to_string();
     }
     match code {
-        "active_message_limit_reached" => {
+        ErrorCode::ActiveMessageLimitReached => {
             cap_refusal(details, lang).unwrap_or_else(|| catalog::sentence(code, english, lang))
         }
-        "whatsapp_rejected" => {
+        ErrorCode::WhatsappRejected => {
             let code = details
                 .get("whatsappCode")
                 .and_then(Value::as_i64)
@@ -179,7 +181,7 @@ mod tests {
         }
     }
 
-    const CAP: &str = "active_message_limit_reached";
+    const CAP: ErrorCode = ErrorCode::ActiveMessageLimitReached;
     const CAP_EN: &str = "This customer already got 2 active messages from you in the last 24 hours (limit 2). You can send another active message to this customer at 09:31 (in 52 min).";
 
     fn refusal(at: &str, wait: i64) -> Map<String, Value> {
@@ -236,7 +238,7 @@ mod tests {
                 title: "Re-engagement message".into(),
                 details: None,
             },
-            "unknown_outcome",
+            crate::error_code::ErrorCode::WhatsappOutcomeUnknown,
             "timeout",
             "unreachable",
         );
@@ -249,7 +251,7 @@ mod tests {
             (Lang::PtBr, "Já se passaram mais de 24 horas"),
             (Lang::EsEs, "Pasaron más de 24 horas"),
         ] {
-            let sentence = localize(e.code(), &e.to_string(), d, lang);
+            let sentence = localize(e.error_code(), &e.to_string(), d, lang);
             assert!(sentence.contains(phrase), "{lang:?}: {sentence}");
         }
     }
