@@ -284,6 +284,18 @@ fn phone_number_id(req: &ApiRequest, errors: &mut Vec<FieldError>) -> String {
     pnid.to_string()
 }
 
+/// 422 `invalid_channel` naming each refused field, when there is one.
+fn channel_is_valid(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(
+        ErrorCode::InvalidChannel,
+        "The channel is not valid.",
+        errors,
+    ))
+}
+
 async fn put_channel(
     deps: &Deps,
     caller: &Caller,
@@ -308,13 +320,7 @@ async fn put_channel(
     }
     let display = text_field(body.display_phone_number, "displayPhoneNumber", &mut errors);
     let agent = text_field(body.default_agent_id, "defaultAgentId", &mut errors);
-    if !errors.is_empty() {
-        return Err(invalid(
-            ErrorCode::InvalidChannel,
-            "The channel is not valid.",
-            errors,
-        ));
-    }
+    channel_is_valid(errors)?;
     // Before any Graph call: the platform's token lists every account shared
     // with it, so only the operator's grant says this one is the tenant's.
     if deps.store.account_grantee(&waba_id).await?.as_deref() != Some(caller.tenant.as_str()) {
@@ -342,13 +348,7 @@ async fn delete_channel(
     caller.require(Role::Admin)?;
     let mut errors = Vec::new();
     let pnid = phone_number_id(req, &mut errors);
-    if !errors.is_empty() {
-        return Err(invalid(
-            ErrorCode::InvalidChannel,
-            "The channel is not valid.",
-            errors,
-        ));
-    }
+    channel_is_valid(errors)?;
     if deps.store.unbind_channel(&caller.tenant, &pnid).await? {
         Ok(ApiResponse::json(
             200,

@@ -7,7 +7,6 @@ use std::time::Duration as StdDuration;
 
 use afterhours_adapters::lambda::fixed_clock;
 use afterhours_adapters::model::{Inbound, IngestOutcome, PromptTag, RecordKey};
-use afterhours_adapters::store::keys;
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::prompt::{NO_ID, YES_ID};
 use afterhours_tests::*;
@@ -326,15 +325,7 @@ async fn ten_thousand_messages_of_one_night_keep_the_record_small() {
             .count(),
         1
     );
-    let item = f
-        .store
-        .raw_item(
-            &keys::agent_partition(&k.tenant, &k.agent),
-            &keys::record_sk(&k),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let item = f.store.raw_record(&k).await.unwrap().unwrap();
     assert_eq!(item["msgCount"].as_n().unwrap(), "10000");
     assert!(
         !item.contains_key("wamids"),

@@ -4,7 +4,6 @@
 use afterhours_adapters::model::{
     Channel, DeliveryUpdate, Inbound, IngestOutcome, RecordKey, Tap, TapOutcome, TemplateRef,
 };
-use afterhours_adapters::store::keys;
 use afterhours_adapters::store::{SendTarget, StoreError};
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
@@ -132,14 +131,7 @@ async fn recording_creates_adds_and_deduplicates() {
             .unwrap(),
         IngestOutcome::Duplicate
     );
-    let item = store
-        .raw_item(
-            &keys::agent_partition(&k.tenant, &k.agent),
-            &keys::record_sk(&k),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let item = store.raw_record(&k).await.unwrap().unwrap();
     assert_eq!(n(&item, "msgCount"), 2);
     assert_eq!(n(&item, "firstAt"), t0().timestamp());
     assert_eq!(

@@ -45,6 +45,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
+use crate::model::RecordKey;
+
 pub use accounts::{Granted, Revoked};
 pub use agents::{AgentLoad, AGENT_COUNT_CONCURRENCY};
 pub use cap::{Counter, Reservation, Slot};
@@ -454,6 +456,11 @@ impl Store {
     }
 
     /// Raw access for tests and tools.
+    /// A contact record exactly as stored (tests and diagnostics).
+    pub async fn raw_record(&self, k: &RecordKey) -> Result<Option<Item>, StoreError> {
+        self.get_consistent(keys::record(k)).await
+    }
+
     pub async fn raw_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         self.get(item_key(pk, sk)).await
     }
