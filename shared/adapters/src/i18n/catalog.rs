@@ -6,128 +6,39 @@ use crate::error_code::ErrorCode;
 
 /// The error's sentence in Portuguese and Spanish (English is the
 /// handler's own, more specific, sentence).
+#[rustfmt::skip]
 pub(super) fn translations(code: ErrorCode) -> (&'static str, &'static str) {
     match code {
-        ErrorCode::Unauthorized => (
-            "Entre novamente: o acesso está ausente, vencido ou não é válido.",
-            "Inicie sesión de nuevo: el acceso falta, caducó o no es válido.",
-        ),
-        ErrorCode::Forbidden => (
-            "Você não tem permissão para fazer isso.",
-            "No tiene permiso para hacer esto.",
-        ),
-        ErrorCode::NotFound => (
-            "Não encontrado (um contato some 7 dias depois da primeira mensagem).",
-            "No encontrado (un contacto desaparece 7 días después del primer mensaje).",
-        ),
-        ErrorCode::PayloadTooLarge => (
-            "O conteúdo enviado é grande demais.",
-            "El contenido enviado es demasiado grande.",
-        ),
-        ErrorCode::PreconditionFailed => (
-            "Outra pessoa alterou isto depois que você abriu; recarregue e tente de novo.",
-            "Otra persona cambió esto después de que lo abrió; recargue e inténtelo de nuevo.",
-        ),
-        ErrorCode::ServiceUnavailable => (
-            "O serviço está indisponível no momento; tente de novo em instantes.",
-            "El servicio no está disponible en este momento; inténtelo de nuevo en unos instantes.",
-        ),
-        ErrorCode::InvalidQuery => (
-            "Um dos filtros ou parâmetros da consulta não é válido.",
-            "Uno de los filtros o parámetros de la consulta no es válido.",
-        ),
-        ErrorCode::InvalidCursor => (
-            "Esta página não é mais válida; volte à primeira página.",
-            "Esta página ya no es válida; vuelva a la primera página.",
-        ),
-        ErrorCode::InvalidId => (
-            "O identificador informado não é válido.",
-            "El identificador indicado no es válido.",
-        ),
-        ErrorCode::InvalidJson => (
-            "O conteúdo enviado não é um JSON válido.",
-            "El contenido enviado no es un JSON válido.",
-        ),
-        ErrorCode::InvalidRequest => (
-            "O pedido está incompleto ou mal formado: confira o modelo, as variáveis, o canal e o número.",
-            "La solicitud está incompleta o mal formada: revise la plantilla, las variables, el canal y el número.",
-        ),
-        ErrorCode::InvalidIdempotencyKey => (
-            "A chave Idempotency-Key é longa demais (até 255 caracteres).",
-            "La clave Idempotency-Key es demasiado larga (hasta 255 caracteres).",
-        ),
-        ErrorCode::IdempotencyInProgress => (
-            "Um envio com esta chave ainda está em andamento; tente de novo em instantes.",
-            "Un envío con esta clave todavía está en curso; inténtelo de nuevo en unos instantes.",
-        ),
-        ErrorCode::IdempotencyKeyReused => (
-            "Esta chave Idempotency-Key já foi usada em outro pedido.",
-            "Esta clave Idempotency-Key ya se usó en otra solicitud.",
-        ),
-        ErrorCode::TemplateNotApproved => (
-            "Este modelo não está entre os modelos aprovados deste canal; escolha outro.",
-            "Esta plantilla no está entre las plantillas aprobadas de este canal; elija otra.",
-        ),
-        ErrorCode::TemplateVariablesInvalid => (
-            "Algumas variáveis do modelo não são válidas; confira cada campo indicado.",
-            "Algunas variables de la plantilla no son válidas; revise cada campo indicado.",
-        ),
-        ErrorCode::ActiveMessageLimitReached => (
-            "Você atingiu o limite de mensagens ativas para este cliente nas últimas 24 horas.",
-            "Alcanzó el límite de mensajes activos para este cliente en las últimas 24 horas.",
-        ),
-        ErrorCode::WhatsappUnreachable => (
-            "Não foi possível falar com o WhatsApp; nada foi enviado. Tente de novo em instantes.",
-            "No se pudo contactar con WhatsApp; no se envió nada. Inténtelo de nuevo en unos instantes.",
-        ),
-        ErrorCode::WhatsappOutcomeUnknown => (
-            "A resposta do WhatsApp se perdeu: a mensagem pode ter saído. Ela continua contando no limite; o contato mostra o resultado quando o WhatsApp informar.",
-            "La respuesta de WhatsApp se perdió: el mensaje puede haber salido. Sigue contando en el límite; el contacto muestra el resultado cuando WhatsApp lo informe.",
-        ),
-        ErrorCode::WhatsappTimeout => (
-            "O WhatsApp não respondeu a tempo; nada foi alterado.",
-            "WhatsApp no respondió a tiempo; no se cambió nada.",
-        ),
-        ErrorCode::InvalidSettings => (
-            "Algumas configurações não são válidas; confira cada campo indicado.",
-            "Algunos ajustes no son válidos; revise cada campo indicado.",
-        ),
-        ErrorCode::InvalidChannel => (
-            "O canal não é válido; confira cada campo indicado.",
-            "El canal no es válido; revise cada campo indicado.",
-        ),
-        ErrorCode::InvalidTemplates => (
-            "A lista de modelos não está no formato message_templates da Meta.",
-            "La lista de plantillas no tiene el formato message_templates de Meta.",
-        ),
-        ErrorCode::WabaRequired => (
-            "Este cliente tem várias contas do WhatsApp Business; indique qual com ?wabaId=.",
-            "Este cliente tiene varias cuentas de WhatsApp Business; indique cuál con ?wabaId=.",
-        ),
-        ErrorCode::ChannelTaken => (
-            "Este número já está vinculado a outra empresa.",
-            "Este número ya está vinculado a otra empresa.",
-        ),
-        ErrorCode::BusinessAccountTaken => (
-            "Esta conta do WhatsApp Business pertence a outra empresa.",
-            "Esta cuenta de WhatsApp Business pertenece a otra empresa.",
-        ),
-        ErrorCode::BusinessAccountNotGranted => (
-            "Esta conta do WhatsApp Business não foi liberada para a sua empresa; peça ao operador da plataforma que a libere.",
-            "Esta cuenta de WhatsApp Business no está habilitada para su empresa; pida al operador de la plataforma que la habilite.",
-        ),
-        ErrorCode::ChannelNotBound => (
-            "Este número não está vinculado à sua empresa.",
-            "Este número no está vinculado a su empresa.",
-        ),
-        ErrorCode::ChannelNotInBusinessAccount => (
-            "A conta do WhatsApp Business não lista este número; confira os dois identificadores no WhatsApp Manager.",
-            "La cuenta de WhatsApp Business no incluye este número; revise ambos identificadores en WhatsApp Manager.",
-        ),
-        ErrorCode::WhatsappRejected => (
-            "O WhatsApp recusou a mensagem.",
-            "WhatsApp rechazó el mensaje.",
-        ),
+        ErrorCode::Unauthorized => ("Entre novamente: o acesso está ausente, vencido ou não é válido.", "Inicie sesión de nuevo: el acceso falta, caducó o no es válido."),
+        ErrorCode::Forbidden => ("Você não tem permissão para fazer isso.", "No tiene permiso para hacer esto."),
+        ErrorCode::NotFound => ("Não encontrado (um contato some 7 dias depois da primeira mensagem).", "No encontrado (un contacto desaparece 7 días después del primer mensaje)."),
+        ErrorCode::PayloadTooLarge => ("O conteúdo enviado é grande demais.", "El contenido enviado es demasiado grande."),
+        ErrorCode::PreconditionFailed => ("Outra pessoa alterou isto depois que você abriu; recarregue e tente de novo.", "Otra persona cambió esto después de que lo abrió; recargue e inténtelo de nuevo."),
+        ErrorCode::ServiceUnavailable => ("O serviço está indisponível no momento; tente de novo em instantes.", "El servicio no está disponible en este momento; inténtelo de nuevo en unos instantes."),
+        ErrorCode::InvalidQuery => ("Um dos filtros ou parâmetros da consulta não é válido.", "Uno de los filtros o parámetros de la consulta no es válido."),
+        ErrorCode::InvalidCursor => ("Esta página não é mais válida; volte à primeira página.", "Esta página ya no es válida; vuelva a la primera página."),
+        ErrorCode::InvalidId => ("O identificador informado não é válido.", "El identificador indicado no es válido."),
+        ErrorCode::InvalidJson => ("O conteúdo enviado não é um JSON válido.", "El contenido enviado no es un JSON válido."),
+        ErrorCode::InvalidRequest => ("O pedido está incompleto ou mal formado: confira o modelo, as variáveis, o canal e o número.", "La solicitud está incompleta o mal formada: revise la plantilla, las variables, el canal y el número."),
+        ErrorCode::InvalidIdempotencyKey => ("A chave Idempotency-Key é longa demais (até 255 caracteres).", "La clave Idempotency-Key es demasiado larga (hasta 255 caracteres)."),
+        ErrorCode::IdempotencyInProgress => ("Um envio com esta chave ainda está em andamento; tente de novo em instantes.", "Un envío con esta clave todavía está en curso; inténtelo de nuevo en unos instantes."),
+        ErrorCode::IdempotencyKeyReused => ("Esta chave Idempotency-Key já foi usada em outro pedido.", "Esta clave Idempotency-Key ya se usó en otra solicitud."),
+        ErrorCode::TemplateNotApproved => ("Este modelo não está entre os modelos aprovados deste canal; escolha outro.", "Esta plantilla no está entre las plantillas aprobadas de este canal; elija otra."),
+        ErrorCode::TemplateVariablesInvalid => ("Algumas variáveis do modelo não são válidas; confira cada campo indicado.", "Algunas variables de la plantilla no son válidas; revise cada campo indicado."),
+        ErrorCode::ActiveMessageLimitReached => ("Você atingiu o limite de mensagens ativas para este cliente nas últimas 24 horas.", "Alcanzó el límite de mensajes activos para este cliente en las últimas 24 horas."),
+        ErrorCode::WhatsappUnreachable => ("Não foi possível falar com o WhatsApp; nada foi enviado. Tente de novo em instantes.", "No se pudo contactar con WhatsApp; no se envió nada. Inténtelo de nuevo en unos instantes."),
+        ErrorCode::WhatsappOutcomeUnknown => ("A resposta do WhatsApp se perdeu: a mensagem pode ter saído. Ela continua contando no limite; o contato mostra o resultado quando o WhatsApp informar.", "La respuesta de WhatsApp se perdió: el mensaje puede haber salido. Sigue contando en el límite; el contacto muestra el resultado cuando WhatsApp lo informe."),
+        ErrorCode::WhatsappTimeout => ("O WhatsApp não respondeu a tempo; nada foi alterado.", "WhatsApp no respondió a tiempo; no se cambió nada."),
+        ErrorCode::InvalidSettings => ("Algumas configurações não são válidas; confira cada campo indicado.", "Algunos ajustes no son válidos; revise cada campo indicado."),
+        ErrorCode::InvalidChannel => ("O canal não é válido; confira cada campo indicado.", "El canal no es válido; revise cada campo indicado."),
+        ErrorCode::InvalidTemplates => ("A lista de modelos não está no formato message_templates da Meta.", "La lista de plantillas no tiene el formato message_templates de Meta."),
+        ErrorCode::WabaRequired => ("Este cliente tem várias contas do WhatsApp Business; indique qual com ?wabaId=.", "Este cliente tiene varias cuentas de WhatsApp Business; indique cuál con ?wabaId=."),
+        ErrorCode::ChannelTaken => ("Este número já está vinculado a outra empresa.", "Este número ya está vinculado a otra empresa."),
+        ErrorCode::BusinessAccountTaken => ("Esta conta do WhatsApp Business pertence a outra empresa.", "Esta cuenta de WhatsApp Business pertenece a otra empresa."),
+        ErrorCode::BusinessAccountNotGranted => ("Esta conta do WhatsApp Business não foi liberada para a sua empresa; peça ao operador da plataforma que a libere.", "Esta cuenta de WhatsApp Business no está habilitada para su empresa; pida al operador de la plataforma que la habilite."),
+        ErrorCode::ChannelNotBound => ("Este número não está vinculado à sua empresa.", "Este número no está vinculado a su empresa."),
+        ErrorCode::ChannelNotInBusinessAccount => ("A conta do WhatsApp Business não lista este número; confira os dois identificadores no WhatsApp Manager.", "La cuenta de WhatsApp Business no incluye este número; revise ambos identificadores en WhatsApp Manager."),
+        ErrorCode::WhatsappRejected => ("O WhatsApp recusou a mensagem.", "WhatsApp rechazó el mensaje."),
     }
 }
 

@@ -140,13 +140,10 @@ impl Store {
                 // exactly the page; the cursor points at the page's last item.
                 let more = items.len() > wanted || res.last_evaluated_key.is_some();
                 items.truncate(wanted);
-                let next_cursor = items.last().filter(|_| more).map(|last| {
-                    signer.seal(
-                        &scope,
-                        &keys::record_sk(&last.key),
-                        &order_key(last.first_at, &last.key),
-                    )
-                });
+                let next_cursor = items
+                    .last()
+                    .filter(|_| more)
+                    .map(|last| seal_after(signer, &scope, last));
                 return Ok(Page { items, next_cursor });
             }
             match res.last_evaluated_key {
@@ -235,6 +232,15 @@ impl Store {
         ctx.counter.get_or_insert_with(Counter::default);
         Ok(ctx)
     }
+}
+
+/// The cursor of the page that follows `last`.
+fn seal_after(signer: &CursorSigner, scope: &str, last: &ContactRecord) -> String {
+    signer.seal(
+        scope,
+        &keys::record_sk(&last.key),
+        &order_key(last.first_at, &last.key),
+    )
 }
 
 /// What a list cursor is bound to: the agent's partition and the filters,
