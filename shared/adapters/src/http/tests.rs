@@ -1,4 +1,10 @@
+use std::collections::HashMap;
+
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use serde_json::{json, Map};
+
 use super::*;
+use crate::store::{DynamoFailure, StoreError};
 
 fn claims(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
