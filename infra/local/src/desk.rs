@@ -54,6 +54,11 @@ pub fn file_of(path: &str) -> Option<&str> {
 }
 
 /// `GET /` and `GET /desk/...`.
+/// The page's Content-Security-Policy, as the CDN serves it in AWS (there
+/// the API and the sign-in are other origins; here everything is this one).
+pub const CSP: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:; \
+    frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'";
+
 pub fn serve(path: &str) -> HttpResponse {
     if path == "/" || path == "/desk" {
         return HttpResponse {
@@ -72,6 +77,9 @@ pub fn serve(path: &str) -> HttpResponse {
                 ("content-type".into(), content_type(rel).into()),
                 ("cache-control".into(), "no-cache".into()),
                 ("x-content-type-options".into(), "nosniff".into()),
+                ("content-security-policy".into(), CSP.into()),
+                ("referrer-policy".into(), "no-referrer".into()),
+                ("x-frame-options".into(), "DENY".into()),
             ],
             body,
         },
@@ -138,6 +146,30 @@ mod tests {
         let index = serve("/desk/");
         assert_eq!(index.status, 200);
         assert!(String::from_utf8_lossy(&index.body).contains("<html"));
+    }
+
+    #[test]
+    fn the_page_is_served_with_its_security_headers() {
+        let r = serve("/desk/index.html");
+        assert_eq!(r.status, 200);
+        let header = |name: &str| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let csp = header("content-security-policy").unwrap();
+        for directive in [
+            "default-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(directive), "{csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{csp}");
+        assert_eq!(header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(header("referrer-policy"), Some("no-referrer"));
     }
 
     #[test]
