@@ -69,8 +69,20 @@ impl Directory {
         }
     }
 
+    /// Refuses an email that already has a user, saying whose tenant they
+    /// are in (before anything is written).
+    pub async fn must_be_new(&self, email: &str) -> Result<(), AdminError> {
+        match self.tenant_of(email).await? {
+            Some(theirs) => Err(AdminError::Refused(format!(
+                "A user with email {email} already exists (tenant {theirs}); nothing was changed."
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Creates a user of `tenant` in `group`; Cognito emails a temporary
-    /// password. An existing user is refused, saying whose tenant they are in.
+    /// password. Call [`Directory::must_be_new`] first: a user created in
+    /// between is still refused, by Cognito.
     pub async fn create_user(
         &self,
         tenant: &str,
@@ -78,11 +90,6 @@ impl Directory {
         name: Option<&str>,
         group: &str,
     ) -> Result<NewUser, AdminError> {
-        if let Some(theirs) = self.tenant_of(email).await? {
-            return Err(AdminError::Refused(format!(
-                "A user with email {email} already exists (tenant {theirs}); nothing was changed."
-            )));
-        }
         let mut attributes = vec![
             attribute("email", email)?,
             attribute("email_verified", "true")?,

@@ -6,7 +6,9 @@ use afterhours_admin::{deploy, Admin, AdminError, Cli, Command, Directory, Done}
 use clap::Parser;
 
 /// The standard AWS configuration (profile, credentials, region,
-/// `AWS_ENDPOINT_URL_*`) on the project's one TLS stack.
+/// `AWS_ENDPOINT_URL_*`) on the project's one TLS stack. Unlike the
+/// functions' `config::aws_config`, the region may come from the operator's
+/// profile, so the default chain is loaded rather than a fixed region.
 async fn aws() -> Result<aws_config::SdkConfig, AdminError> {
     tls::install_provider();
     let http = tls::aws_https_client(None).map_err(AdminError::Failed)?;

@@ -48,15 +48,21 @@ fn email(raw: &str) -> Result<String, AdminError> {
     }
 }
 
-async fn existing_tenant(admin: &Admin, raw: &str) -> Result<String, AdminError> {
-    let tenant = tenant_id(raw)?;
-    if admin.store.tenant_exists(&tenant).await? {
-        Ok(tenant)
+/// Refuses a tenant that is not in the registry.
+async fn must_exist(admin: &Admin, tenant: &str) -> Result<(), AdminError> {
+    if admin.store.tenant_exists(tenant).await? {
+        Ok(())
     } else {
         Err(AdminError::Refused(format!(
             "Tenant {tenant} does not exist; create it with `afterhours-admin tenant create`."
         )))
     }
+}
+
+fn already_exists(tenant: &str) -> AdminError {
+    AdminError::Refused(format!(
+        "Tenant {tenant} already exists; add people with `afterhours-admin user invite`."
+    ))
 }
 
 /// The default settings with the tenant's language and zone, validated as the API would.
@@ -81,22 +87,12 @@ pub async fn create(admin: &Admin, a: &CreateTenant) -> Result<Done, AdminError>
     let doc = first_settings(&a.language, &a.timezone)?;
     let directory = admin.directory()?;
     if admin.store.tenant_exists(&tenant).await? {
-        return Err(AdminError::Refused(format!(
-            "Tenant {tenant} already exists; add people with `afterhours-admin user invite`."
-        )));
+        return Err(already_exists(&tenant));
     }
-    if let Some(theirs) = directory.tenant_of(&email).await? {
-        return Err(AdminError::Refused(format!(
-            "A user with email {email} already exists (tenant {theirs}); nothing was changed."
-        )));
-    }
+    directory.must_be_new(&email).await?;
     match admin.store.put_settings_if(&tenant, &doc, 0).await {
         Ok(_) => {}
-        Err(StoreError::Stale(_)) => {
-            return Err(AdminError::Refused(format!(
-                "Tenant {tenant} already exists; add people with `afterhours-admin user invite`."
-            )))
-        }
+        Err(StoreError::Stale(_)) => return Err(already_exists(&tenant)),
         Err(e) => return Err(e.into()),
     }
     let user = directory
@@ -118,7 +114,8 @@ pub async fn invite(admin: &Admin, a: &Invite) -> Result<Done, AdminError> {
     let tenant = tenant_id(&a.tenant)?;
     let email = email(&a.email)?;
     let directory = admin.directory()?;
-    let tenant = existing_tenant(admin, &tenant).await?;
+    must_exist(admin, &tenant).await?;
+    directory.must_be_new(&email).await?;
     let role = a.role.group();
     let user = directory
         .create_user(&tenant, &email, a.name.as_deref(), role)
@@ -134,7 +131,8 @@ pub async fn invite(admin: &Admin, a: &Invite) -> Result<Done, AdminError> {
 
 pub async fn grant(admin: &Admin, a: &AccountArgs) -> Result<Done, AdminError> {
     let waba = waba_id(&a.waba_id)?;
-    let tenant = existing_tenant(admin, &a.tenant).await?;
+    let tenant = tenant_id(&a.tenant)?;
+    must_exist(admin, &tenant).await?;
     match admin.store.grant_account(&tenant, &waba).await {
         Ok(g) => {
             let text = match g {
@@ -189,7 +187,7 @@ pub async fn list(admin: &Admin) -> Result<Done, AdminError> {
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     for tenant in admin.store.tenants().await? {
-        let accounts = admin.store.tenant_accounts(&tenant).await?;
+        let accounts = admin.store.tenant_wabas(&tenant).await?;
         lines.push(if accounts.is_empty() {
             format!("{tenant}\t(no account granted)")
         } else {
@@ -209,8 +207,10 @@ pub async fn list(admin: &Admin) -> Result<Done, AdminError> {
 }
 
 pub async fn channels(admin: &Admin, raw: &str) -> Result<Done, AdminError> {
-    let tenant = existing_tenant(admin, raw).await?;
-    let (accounts, channels) = accounts_and_channels(admin, &tenant).await?;
+    let tenant = tenant_id(raw)?;
+    must_exist(admin, &tenant).await?;
+    let accounts = admin.store.tenant_wabas(&tenant).await?;
+    let channels = admin.store.tenant_channels(&tenant).await?;
     let mut text = format!(
         "Tenant {tenant}: granted accounts {}",
         if accounts.is_empty() {
@@ -234,15 +234,6 @@ pub async fn channels(admin: &Admin, raw: &str) -> Result<Done, AdminError> {
         text,
         json: json!({"tenant": tenant, "accounts": accounts, "channels": channels}),
     })
-}
-
-async fn accounts_and_channels(
-    admin: &Admin,
-    tenant: &str,
-) -> Result<(Vec<String>, Vec<afterhours_adapters::model::Channel>), AdminError> {
-    let accounts = admin.store.tenant_accounts(tenant).await?;
-    let channels = admin.store.tenant_channels(tenant).await?;
-    Ok((accounts, channels))
 }
 
 #[cfg(test)]

@@ -324,7 +324,7 @@ async fn concurrent_grants_of_one_account_leave_it_with_exactly_one_tenant() {
         Some(won[0])
     );
     for t in &tenants {
-        let listed = store.tenant_accounts(t).await.unwrap();
+        let listed = store.tenant_wabas(t).await.unwrap();
         assert_eq!(listed.len(), usize::from(t == won[0]), "{t}");
     }
 }

@@ -55,17 +55,10 @@ impl Store {
         let mut account = keys::account(waba);
         account.insert("tenantId".into(), string_value(tenant));
         account.insert("wabaId".into(), string_value(waba));
-        let account = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(account))
-            .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
-            .expression_attribute_values(":t", string_value(tenant))
-            .build()
-            .map_err(StoreError::build)?;
         let mut mine = keys::tenant_account(tenant, waba);
         mine.insert("wabaId".into(), string_value(waba));
         let items = vec![
-            TransactWriteItem::builder().put(account).build(),
+            self.put_for_tenant(account, tenant)?,
             self.plain_put(mine)?,
             self.register_tenant(tenant)?,
         ];
@@ -87,21 +80,11 @@ impl Store {
             None => false,
         };
         if was_granted {
-            let account = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(keys::account(waba)))
-                .condition_expression("tenantId = :t")
-                .expression_attribute_values(":t", string_value(tenant))
-                .build()
-                .map_err(StoreError::build)?;
-            let mine = self.plain_delete(keys::tenant_account(tenant, waba))?;
-            if let Transaction::Refused(_) = self
-                .transact_or_reasons(vec![
-                    TransactWriteItem::builder().delete(account).build(),
-                    mine,
-                ])
-                .await?
-            {
+            let items = vec![
+                self.delete_for_tenant(keys::account(waba), tenant)?,
+                self.plain_delete(keys::tenant_account(tenant, waba))?,
+            ];
+            if let Transaction::Refused(_) = self.transact_or_reasons(items).await? {
                 return Err(StoreError::AccountTaken(waba.to_string()));
             }
         }
@@ -125,35 +108,14 @@ impl Store {
         tenant: &str,
         phone_number_id: &str,
     ) -> Result<bool, StoreError> {
-        let own = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(keys::channel(phone_number_id)))
-            .condition_expression("tenantId = :t")
-            .expression_attribute_values(":t", string_value(tenant))
-            .build()
-            .map_err(StoreError::build)?;
         let items = vec![
-            TransactWriteItem::builder().delete(own).build(),
+            self.delete_for_tenant(keys::channel(phone_number_id), tenant)?,
             self.plain_delete(keys::tenant_channel(tenant, phone_number_id))?,
         ];
         match self.transact_or_reasons(items).await? {
             Transaction::Applied => Ok(true),
             Transaction::Refused(_) => Ok(false),
         }
-    }
-
-    /// The accounts granted to a tenant, sorted.
-    pub async fn tenant_accounts(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
-        #[derive(Deserialize)]
-        struct Mine {
-            #[serde(rename = "wabaId")]
-            waba: String,
-        }
-        self.tenant_items(tenant, keys::TENANT_ACCOUNT)
-            .await?
-            .iter()
-            .map(|i| parse::<Mine>(i).map(|m| m.waba))
-            .collect()
     }
 
     /// The binding's check that the account is granted to the channel's
@@ -167,6 +129,41 @@ impl Store {
             .build()
             .map_err(StoreError::build)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// A put of an item that one tenant owns (a number, an account), as one
+    /// part of a transaction: it applies only when the item is new or
+    /// already that tenant's.
+    pub(super) fn put_for_tenant(
+        &self,
+        item: super::Item,
+        tenant: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
+            .expression_attribute_values(":t", string_value(tenant))
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A delete of an item that one tenant owns, as one part of a
+    /// transaction: it applies only when the item is that tenant's.
+    fn delete_for_tenant(
+        &self,
+        k: super::Item,
+        tenant: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(k))
+            .condition_expression("tenantId = :t")
+            .expression_attribute_values(":t", string_value(tenant))
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// An unconditional delete, as one part of a transaction.

@@ -148,7 +148,7 @@ impl Store {
         Ok(load)
     }
 
-    /// The WhatsApp Business Accounts of the tenant's channels, sorted.
+    /// The WhatsApp Business Accounts granted to the tenant, sorted.
     pub async fn tenant_wabas(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
         let mut ids: Vec<String> = self
             .tenant_items(tenant, keys::TENANT_ACCOUNT)

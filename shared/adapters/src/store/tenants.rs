@@ -67,26 +67,24 @@ impl Store {
     /// ([`StoreError::ChannelTaken`]) and its account granted to the tenant
     /// ([`StoreError::NotGranted`]).
     pub async fn put_channel(&self, c: &Channel) -> Result<(), StoreError> {
-        let mut own = keys::channel(&c.phone_number_id);
-        for (k, v) in channel_attributes(c) {
-            own.insert(k.into(), string_value(v));
-        }
-        let own = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(own))
-            .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
-            .expression_attribute_values(":t", string_value(&c.tenant_id))
-            .build()
-            .map_err(StoreError::build)?;
-        // The same attributes as the number's own item, so `channel_of` reads both.
-        let mut listed = keys::tenant_channel(&c.tenant_id, &c.phone_number_id);
-        for (k, v) in channel_attributes(c) {
-            listed.insert(k.into(), string_value(v));
-        }
+        // The number's own item and the tenant's copy hold the same
+        // attributes, so `channel_of` reads both.
+        let with_channel = |mut item: super::Item| {
+            for (k, v) in channel_attributes(c) {
+                item.insert(k.into(), string_value(v));
+            }
+            item
+        };
         let items = vec![
-            TransactWriteItem::builder().put(own).build(),
+            self.put_for_tenant(
+                with_channel(keys::channel(&c.phone_number_id)),
+                &c.tenant_id,
+            )?,
             self.granted_to(c)?,
-            self.plain_put(listed)?,
+            self.plain_put(with_channel(keys::tenant_channel(
+                &c.tenant_id,
+                &c.phone_number_id,
+            )))?,
             self.register_tenant(&c.tenant_id)?,
             self.channel_in_book(c)?,
         ];
