@@ -336,6 +336,7 @@ pub fn list_query<'a>(
         tenant,
         agent,
         filter: Default::default(),
+        order: Default::default(),
         limit: 100,
         cursor: None,
         now,

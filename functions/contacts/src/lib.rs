@@ -1,6 +1,7 @@
-//! The desk's queries: `GET /contacts`, `GET /contacts/{id}`,
-//! `GET /contacts/{id}/quota`, `GET /quota`, `GET /agents` and
-//! `GET /templates`, for the caller's tenant only.
+//! The desk's contact routes: `GET /contacts`, `GET /contacts/{id}`,
+//! `GET /contacts/{id}/quota`, `GET /quota`, `GET /agents`,
+//! `GET /templates`, and `POST`/`DELETE /contacts/{id}/handled`, for the
+//! caller's tenant only.
 
 use std::collections::HashMap;
 
@@ -8,11 +9,15 @@ use afterhours_adapters::boot::ColdStart;
 use afterhours_adapters::config::{secret, ConfigError};
 use afterhours_adapters::cursor::CursorSigner;
 use afterhours_adapters::error_code::ErrorCode;
+use afterhours_adapters::http::language::answer_language;
 use afterhours_adapters::http::{
     respond, ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
 };
+use afterhours_adapters::i18n::Lang;
 use afterhours_adapters::lambda::{system_clock, Clock};
-use afterhours_adapters::model::{Channel, ContactRecord, ListFilter, ListQuery, RecordKey};
+use afterhours_adapters::model::{
+    Channel, ContactRecord, ListFilter, ListOrder, ListQuery, RecordKey,
+};
 use afterhours_adapters::store::{AgentLoad, Store, StoreError};
 use afterhours_adapters::tenant::{templates_of, RulesCache};
 use afterhours_adapters::view::{record_view, RecordView};
@@ -88,29 +93,105 @@ pub struct TemplateList {
 async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let caller = Caller::from_claims(&req.claims)?;
     req.limit_body(MAX_DESK_BODY_BYTES)?;
-    if req.method != "GET" {
-        return Err(ApiError::NotFound(format!(
-            "No route for {} {}.",
-            req.method, req.path
-        )));
-    }
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     let id = match req.path_param("id") {
         Some(_) => Some(req.path_id("id")?),
         None => None,
     };
-    match (segments.as_slice(), id) {
-        (["contacts"], _) => list(deps, req, &caller).await,
-        (["contacts", _], Some(id)) => one(deps, &caller, id).await,
-        (["contacts", _, "quota"], Some(id)) => quota(deps, &caller, id).await,
-        (["templates"], _) => templates(deps, req, &caller).await,
-        (["quota"], _) => quota_by_contact(deps, req, &caller).await,
-        (["agents"], _) => agents(deps, req, &caller).await,
+    match (req.method.as_str(), segments.as_slice(), id) {
+        ("GET", ["contacts"], _) => list(deps, req, &caller).await,
+        ("GET", ["contacts", _], Some(id)) => one(deps, req, &caller, id).await,
+        ("GET", ["contacts", _, "quota"], Some(id)) => quota(deps, &caller, id).await,
+        ("POST", ["contacts", _, "handled"], Some(id)) => {
+            handled(deps, req, &caller, id, Mark::Handled).await
+        }
+        ("DELETE", ["contacts", _, "handled"], Some(id)) => {
+            handled(deps, req, &caller, id, Mark::Undone).await
+        }
+        ("GET", ["templates"], _) => templates(deps, req, &caller).await,
+        ("GET", ["quota"], _) => quota_by_contact(deps, req, &caller).await,
+        ("GET", ["agents"], _) => agents(deps, req, &caller).await,
         _ => Err(ApiError::NotFound(format!(
-            "No route for GET {}.",
-            req.path
+            "No route for {} {}.",
+            req.method, req.path
         ))),
     }
+}
+
+/// What `/contacts/{id}/handled` does: mark, or undo the mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Handled,
+    Undone,
+}
+
+/// The longest note a handled mark keeps, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// The optional body of `POST /contacts/{id}/handled`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandledBody {
+    note: Option<String>,
+}
+
+/// The note of a mark: none, or trimmed text of at most [`MAX_NOTE_CHARS`].
+fn note_of(req: &ApiRequest) -> Result<Option<String>, ApiError> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let body: HandledBody = req.body_as(ErrorCode::InvalidRequest)?;
+    let note = body
+        .note
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    match note {
+        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::BadRequest {
+            code: ErrorCode::InvalidRequest,
+            message: format!(
+                "The note has {} characters; at most {MAX_NOTE_CHARS} fit.",
+                n.chars().count()
+            ),
+        }),
+        Some(n) if n.chars().any(|c| c.is_control() && c != '\n') => Err(ApiError::BadRequest {
+            code: ErrorCode::InvalidRequest,
+            message: "The note may not hold control characters other than line breaks.".into(),
+        }),
+        n => Ok(n),
+    }
+}
+
+/// `POST`/`DELETE /contacts/{id}/handled`: the same access as a send on the
+/// record; idempotent; 200 with the record.
+async fn handled(
+    deps: &Deps,
+    req: &ApiRequest,
+    caller: &Caller,
+    id: &str,
+    mark: Mark,
+) -> Result<ApiResponse, ApiError> {
+    let note = match mark {
+        Mark::Handled => note_of(req)?,
+        Mark::Undone => None,
+    };
+    let key = visible_key(caller, id)?;
+    let now = (deps.clock)();
+    let record = match mark {
+        Mark::Handled => {
+            deps.store
+                .mark_handled(&key, &caller.agent, note.as_deref(), now)
+                .await?
+        }
+        Mark::Undone => deps.store.unmark_handled(&key, now).await?,
+    }
+    .ok_or_else(no_contact)?;
+    let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
+    let (tz, quota) = caller_quota(deps, caller, &record.key.customer).await?;
+    let lang = answer_language(req, &rules.settings.language);
+    Ok(ApiResponse::json(
+        200,
+        &record_view(&record, tz, lang, quota),
+    ))
 }
 
 fn bad_query(message: String) -> ApiError {
@@ -120,11 +201,30 @@ fn bad_query(message: String) -> ApiError {
     }
 }
 
+/// What `GET /contacts` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListParams {
+    pub agent: String,
+    pub filter: ListFilter,
+    pub order: ListOrder,
+    pub limit: i32,
+}
+
+/// A `true`/`false` query value, if given.
+fn flag(q: &HashMap<String, String>, name: &str) -> Result<Option<bool>, ApiError> {
+    match q.get(name).map(String::as_str) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(v) => Err(bad_query(format!("{name} {v:?} must be true or false"))),
+    }
+}
+
 /// Reads the list's query string, refusing what it cannot use.
 pub fn parse_list_query(
     q: &HashMap<String, String>,
     caller: &Caller,
-) -> Result<(String, ListFilter, i32), ApiError> {
+) -> Result<ListParams, ApiError> {
     let agent = match q.get("agentId").map(|a| a.trim()).filter(|a| !a.is_empty()) {
         Some(a) => Ident::parse("agentId", a)
             .map_err(|e| bad_query(format!("{e}")))?
@@ -144,36 +244,33 @@ pub fn parse_list_query(
             ))
         })?),
     };
-    let message_sent = match q.get("messageSent").map(String::as_str) {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(v) => {
-            return Err(bad_query(format!(
-                "messageSent {v:?} must be true or false"
-            )))
-        }
+    let order = match q.get("order").map(String::as_str) {
+        None => ListOrder::default(),
+        Some(v) => ListOrder::parse(v)
+            .ok_or_else(|| bad_query(format!("order {v:?} must be newest or oldest")))?,
     };
-    let limit = page_limit(q)?;
-    Ok((
+    Ok(ListParams {
         agent,
-        ListFilter {
+        filter: ListFilter {
             requested_callback,
-            message_sent,
+            message_sent: flag(q, "messageSent")?,
+            handled: flag(q, "handled")?,
         },
-        limit,
-    ))
+        order,
+        limit: page_limit(q)?,
+    })
 }
 
 async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiResponse, ApiError> {
-    let (agent, filter, limit) = parse_list_query(&req.query, caller)?;
+    let params = parse_list_query(&req.query, caller)?;
     let now = (deps.clock)();
     let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
     let query = ListQuery {
         tenant: &caller.tenant,
-        agent: &agent,
-        filter,
-        limit,
+        agent: &params.agent,
+        filter: params.filter,
+        order: params.order,
+        limit: params.limit,
         cursor: req
             .query
             .get("cursor")
@@ -194,7 +291,8 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
         ));
     }
     let page = deps.store.list_records(&query, &deps.cursors).await?;
-    let items = with_callers_quota(deps, caller, &rules, &page.items, now).await?;
+    let lang = answer_language(req, &rules.settings.language);
+    let items = with_callers_quota(deps, caller, &rules, lang, &page.items, now).await?;
     Ok(ApiResponse::json(
         200,
         &ListPage {
@@ -212,6 +310,7 @@ async fn with_callers_quota(
     deps: &Deps,
     caller: &Caller,
     rules: &TenantRules,
+    lang: Lang,
     records: &[ContactRecord],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<RecordView>, ApiError> {
@@ -233,24 +332,34 @@ async fn with_callers_quota(
             let q = quotas
                 .get(&(caller.agent.clone(), r.key.customer.clone()))
                 .map(|q| q.view(rules.tz()));
-            record_view(r, rules.tz(), q)
+            record_view(r, rules.tz(), lang, q)
         })
         .collect())
 }
 
-/// The record an id names, if the caller may see it.
-async fn visible_record(deps: &Deps, caller: &Caller, id: &str) -> Result<ContactRecord, ApiError> {
-    let not_found = || ApiError::NotFound("No such contact (it may have expired).".into());
-    let key = RecordKey::from_id(&caller.tenant, id).ok_or_else(not_found)?;
+fn no_contact() -> ApiError {
+    ApiError::NotFound("No such contact (it may have expired).".into())
+}
+
+/// The key of the record an id names, if the caller may act on it (its own
+/// agent, a supervisor or an admin).
+fn visible_key(caller: &Caller, id: &str) -> Result<RecordKey, ApiError> {
+    let key = RecordKey::from_id(&caller.tenant, id).ok_or_else(no_contact)?;
     if !caller.may_act_for(&key.agent) {
         return Err(ApiError::Forbidden(
             "Agents can only see their own contacts.".into(),
         ));
     }
+    Ok(key)
+}
+
+/// The record an id names, if the caller may see it.
+async fn visible_record(deps: &Deps, caller: &Caller, id: &str) -> Result<ContactRecord, ApiError> {
+    let key = visible_key(caller, id)?;
     deps.store
         .get_record(&key, (deps.clock)())
         .await?
-        .ok_or_else(not_found)
+        .ok_or_else(no_contact)
 }
 
 /// A record the caller may see, its tenant's zone, and the caller's quota
@@ -285,9 +394,19 @@ async fn caller_quota(
     Ok((rules.tz(), quota))
 }
 
-async fn one(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
+async fn one(
+    deps: &Deps,
+    req: &ApiRequest,
+    caller: &Caller,
+    id: &str,
+) -> Result<ApiResponse, ApiError> {
     let (record, tz, quota) = record_with_quota(deps, caller, id).await?;
-    Ok(ApiResponse::json(200, &record_view(&record, tz, quota)))
+    let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
+    let lang = answer_language(req, &rules.settings.language);
+    Ok(ApiResponse::json(
+        200,
+        &record_view(&record, tz, lang, quota),
+    ))
 }
 
 async fn quota(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
@@ -473,7 +592,9 @@ mod tests {
     #[test]
     fn an_agent_lists_only_themselves() {
         assert_eq!(
-            parse_list_query(&q(&[]), &caller(Role::Agent)).unwrap().0,
+            parse_list_query(&q(&[]), &caller(Role::Agent))
+                .unwrap()
+                .agent,
             "a-1"
         );
         assert_eq!(
@@ -485,7 +606,7 @@ mod tests {
         assert_eq!(
             parse_list_query(&q(&[("agentId", "a-2")]), &caller(Role::Supervisor))
                 .unwrap()
-                .0,
+                .agent,
             "a-2"
         );
     }
@@ -500,27 +621,77 @@ mod tests {
             ("limit", "x"),
             ("requestedCallback", "maybe"),
             ("messageSent", "1"),
+            ("handled", "yes"),
+            ("order", "newer"),
             ("agentId", "a#b"),
         ] {
             let e = parse_list_query(&q(&[bad]), &c).unwrap_err();
             assert_eq!((e.status(), e.code()), (400, "invalid_query"), "{bad:?}");
         }
-        let (_, f, limit) = parse_list_query(
+        let p = parse_list_query(
             &q(&[
                 ("limit", "100"),
                 ("requestedCallback", "n/a"),
                 ("messageSent", "false"),
+                ("handled", "true"),
+                ("order", "oldest"),
             ]),
             &c,
         )
         .unwrap();
-        assert_eq!(limit, 100);
         assert_eq!(
-            f,
-            ListFilter {
-                requested_callback: Some(RequestedCallback::NotAsked),
-                message_sent: Some(false)
+            p,
+            ListParams {
+                agent: "a-1".into(),
+                filter: ListFilter {
+                    requested_callback: Some(RequestedCallback::NotAsked),
+                    message_sent: Some(false),
+                    handled: Some(true),
+                },
+                order: ListOrder::Oldest,
+                limit: 100,
             }
         );
+        assert_eq!(
+            parse_list_query(&q(&[]), &c).unwrap().order,
+            ListOrder::Newest
+        );
+    }
+
+    fn with_body(body: &str) -> ApiRequest {
+        ApiRequest {
+            body: body.as_bytes().to_vec(),
+            ..ApiRequest::default()
+        }
+    }
+
+    #[test]
+    fn a_handled_note_is_optional_trimmed_and_bounded() {
+        assert_eq!(note_of(&with_body("")).unwrap(), None);
+        assert_eq!(note_of(&with_body("{}")).unwrap(), None);
+        assert_eq!(note_of(&with_body(r#"{"note": "  "}"#)).unwrap(), None);
+        assert_eq!(
+            note_of(&with_body(r#"{"note": " phoned at 9 "}"#)).unwrap(),
+            Some("phoned at 9".into())
+        );
+        let longest = format!(r#"{{"note": "{}"}}"#, "é".repeat(MAX_NOTE_CHARS));
+        assert_eq!(
+            note_of(&with_body(&longest))
+                .unwrap()
+                .unwrap()
+                .chars()
+                .count(),
+            500
+        );
+        for bad in [
+            format!(r#"{{"note": "{}"}}"#, "a".repeat(MAX_NOTE_CHARS + 1)),
+            r#"{"note": 5}"#.to_string(),
+            r#"{"notes": "x"}"#.to_string(),
+            r#"{"note": "a\u0000b"}"#.to_string(),
+        ] {
+            let e = note_of(&with_body(&bad)).unwrap_err();
+            assert_eq!((e.status(), e.code()), (400, "invalid_request"), "{bad}");
+        }
+        assert_eq!(note_of(&with_body("{")).unwrap_err().code(), "invalid_json");
     }
 }

@@ -331,7 +331,8 @@ pub fn tenant_events(
         .collect()
 }
 
-/// Reads, packs and publishes one tenant's report.
+/// Reads, packs and publishes one tenant's report: its pending callbacks
+/// (handled ones are not pending), nothing while it is in 24/7 mode.
 async fn report_tenant(
     deps: &Deps,
     tenant: &str,
@@ -351,7 +352,12 @@ async fn report_tenant(
         .get_settings(tenant)
         .await
         .map_err(|e| e.to_string())?;
-    let tz = rules_of(settings.as_ref()).tz();
+    let rules = rules_of(settings.as_ref());
+    if rules.settings.always_open {
+        // 24/7 service: nothing is outside hours, so nothing is reported (as the desk lists nothing).
+        return Ok(());
+    }
+    let tz = rules.tz();
     let events = tenant_events(tenant, tz, &pending, now, deps.max_entry_bytes);
     if let Some(e) = events.iter().find(|e| entry_size(e) > MAX_ENTRY_BYTES) {
         return Err(format!(
@@ -477,6 +483,7 @@ mod tests {
             sent_template: None,
             sent_wamid: None,
             delivery: None,
+            handled: None,
         }
     }
 

@@ -44,6 +44,8 @@ pub const ROUTES: &[(&str, &str, Function, bool)] = &[
     ("GET", "/contacts", Function::Contacts, true),
     ("GET", "/contacts/{id}", Function::Contacts, true),
     ("GET", "/contacts/{id}/quota", Function::Contacts, true),
+    ("POST", "/contacts/{id}/handled", Function::Contacts, true),
+    ("DELETE", "/contacts/{id}/handled", Function::Contacts, true),
     ("GET", "/templates", Function::Contacts, true),
     ("GET", "/quota", Function::Contacts, true),
     ("GET", "/agents", Function::Contacts, true),

@@ -261,6 +261,8 @@ pub fn explain(code: i64) -> &'static str {
         130429 => "The WhatsApp number reached its rate limit. Try again in a moment.",
         131048 => "The number reached its spam rate limit; fewer messages can go out for now.",
         131031 => "The WhatsApp Business account is locked.",
+        131050 => "The customer chose to stop receiving marketing messages from this business.",
+        131000 => "Something went wrong at WhatsApp; try again.",
         190 => "The WhatsApp access token is invalid or expired; an admin must renew it.",
         100 => "WhatsApp refused the request as invalid.",
         _ => "WhatsApp refused the message.",

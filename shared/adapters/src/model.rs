@@ -92,6 +92,16 @@ pub struct ContactRecord {
     pub sent_template: Option<TemplateRef>,
     pub sent_wamid: Option<String>,
     pub delivery: Option<Delivery>,
+    /// Marked handled without an active message (the agent phoned, say).
+    pub handled: Option<Handled>,
+}
+
+/// Who marked a record handled, when, and their note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
 }
 
 impl ContactRecord {
@@ -157,12 +167,40 @@ impl TapOutcome {
 pub struct ListFilter {
     pub requested_callback: Option<RequestedCallback>,
     pub message_sent: Option<bool>,
+    pub handled: Option<bool>,
 }
 
 impl ListFilter {
     /// No filter beyond "still live".
     pub fn is_empty(&self) -> bool {
-        self.requested_callback.is_none() && self.message_sent.is_none()
+        self.requested_callback.is_none() && self.message_sent.is_none() && self.handled.is_none()
+    }
+}
+
+/// The order of `GET /contacts`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// The latest first contact first.
+    #[default]
+    Newest,
+    /// The contacts that leave the list soonest first.
+    Oldest,
+}
+
+impl ListOrder {
+    pub fn parse(s: &str) -> Option<ListOrder> {
+        match s {
+            "newest" => Some(ListOrder::Newest),
+            "oldest" => Some(ListOrder::Oldest),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListOrder::Newest => "newest",
+            ListOrder::Oldest => "oldest",
+        }
     }
 }
 
@@ -172,6 +210,7 @@ pub struct ListQuery<'a> {
     pub tenant: &'a str,
     pub agent: &'a str,
     pub filter: ListFilter,
+    pub order: ListOrder,
     pub limit: i32,
     /// The cursor of the previous page, as the client sent it.
     pub cursor: Option<&'a str>,

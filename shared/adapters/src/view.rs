@@ -8,6 +8,7 @@ use chrono::Duration;
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use crate::i18n::{meta_sentence, Lang};
 use crate::model::{ContactRecord, TemplateRef};
 
 /// One item of `GET /contacts` (and the body of `GET /contacts/{id}`).
@@ -34,7 +35,23 @@ pub struct RecordView {
     pub template: Option<TemplateRef>,
     pub message_id: Option<String>,
     pub delivery: Option<DeliveryView>,
+    pub handled: Option<HandledView>,
     pub quota: Option<QuotaView>,
+}
+
+/// Who marked the record handled, when, and their note.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HandledView {
+    pub by: String,
+    pub at: String,
+    pub note: Option<String>,
+}
+
+/// Why WhatsApp failed a message: Meta's code and a plain sentence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryErrorView {
+    pub code: i64,
+    pub message: String,
 }
 
 /// Where the record's active message stands.
@@ -43,12 +60,16 @@ pub struct RecordView {
 pub struct DeliveryView {
     pub status: DeliveryStatus,
     pub at: String,
+    /// A failure's code and its explanation in the request's language.
+    pub error: Option<DeliveryErrorView>,
+    /// Meta's code and title as Meta sent them.
     pub error_code: Option<i64>,
     pub error_title: Option<String>,
 }
 
-/// A record as the desk shows it, with the caller's quota (`None` when the cap is off).
-pub fn record_view(r: &ContactRecord, tz: Tz, quota: Option<QuotaView>) -> RecordView {
+/// A record as the desk shows it, with the caller's quota (`None` when the
+/// cap is off), its sentences in `lang`.
+pub fn record_view(r: &ContactRecord, tz: Tz, lang: Lang, quota: Option<QuotaView>) -> RecordView {
     RecordView {
         id: r.key.id(),
         agent_id: r.key.agent.clone(),
@@ -71,8 +92,17 @@ pub fn record_view(r: &ContactRecord, tz: Tz, quota: Option<QuotaView>) -> Recor
         delivery: r.delivery.as_ref().map(|d| DeliveryView {
             status: d.status,
             at: local_iso(d.at, tz),
+            error: d.error.as_ref().map(|e| DeliveryErrorView {
+                code: e.code,
+                message: meta_sentence(e.code, lang),
+            }),
             error_code: d.error.as_ref().map(|e| e.code),
             error_title: d.error.as_ref().map(|e| e.title.clone()),
+        }),
+        handled: r.handled.as_ref().map(|h| HandledView {
+            by: h.by.clone(),
+            at: local_iso(h.at, tz),
+            note: h.note.clone(),
         }),
         quota,
     }

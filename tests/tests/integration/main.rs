@@ -10,6 +10,7 @@ mod desk;
 mod direct;
 mod e2e;
 mod events;
+mod handled;
 mod ingest;
 mod lost_answers;
 mod report;

@@ -392,6 +392,7 @@ fn big_report(n: usize) -> Vec<afterhours_adapters::events::Event> {
             sent_template: None,
             sent_wamid: None,
             delivery: None,
+            handled: None,
         })
         .collect();
     report::tenant_events(
@@ -543,4 +544,42 @@ async fn a_continuation_put_on_the_bus_by_anyone_else_starts_nothing() {
         refused(&genuine, now + Duration::days(1)),
         Err("a run that is not under way")
     );
+}
+
+#[tokio::test]
+async fn a_handled_callback_and_a_tenant_in_24_7_mode_are_left_out() {
+    let r = report_fixture(night() + Duration::hours(30)).await;
+    let open = |always_open: bool| {
+        json!({"timezone": "America/Sao_Paulo", "language": "pt_BR", "alwaysOpen": always_open,
+            "notifyNextServiceHours": true, "businessHours": {"weekly": {}, "exceptions": []},
+            "activeMessageLimit": {"enabled": false, "maxPerContactPer24h": 2}})
+    };
+    r.store.put_settings("t1", &open(false)).await.unwrap();
+    r.store.put_settings("t2", &open(true)).await.unwrap();
+    let phoned = record(&r.store, "t1", "a-1", "5511000000001", 0, Some(true), None).await;
+    let waiting = record(&r.store, "t1", "a-1", "5511000000002", 1, Some(true), None).await;
+    record(&r.store, "t2", "a-1", "5511000000003", 2, Some(true), None).await;
+    let marked = r
+        .store
+        .mark_handled(
+            &phoned,
+            "a-1",
+            Some("phoned"),
+            night() + Duration::hours(10),
+        )
+        .await
+        .unwrap()
+        .expect("a live record");
+    assert_eq!(marked.handled.unwrap().note.as_deref(), Some("phoned"));
+
+    let s = run_all(&r.deps).await;
+    assert_eq!(
+        (s.tenants_scanned, s.tenants_reported, s.records),
+        (2, 1, 1)
+    );
+    let events = r.watcher.drain().await;
+    assert_eq!(events.len(), 1);
+    let callbacks = &events[0]["detail"]["agents"][0]["callbacks"];
+    assert_eq!(callbacks.as_array().unwrap().len(), 1);
+    assert_eq!(callbacks[0]["id"], waiting.id().as_str());
 }

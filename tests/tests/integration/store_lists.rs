@@ -105,6 +105,7 @@ async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
             .list_records(
                 &ListQuery {
                     filter: other_filter,
+                    order: Default::default(),
                     limit: 2,
                     cursor: Some(&cursor),
                     ..list_query("t1", "a-1", t0())
@@ -123,6 +124,7 @@ async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
         .list_records(
             &ListQuery {
                 filter: yes,
+                order: Default::default(),
                 ..list_query("t1", "a-1", t0())
             },
             &signer
@@ -134,12 +136,14 @@ async fn the_list_pages_newest_first_with_filters_and_signed_cursors() {
     let na = ListFilter {
         requested_callback: Some(RequestedCallback::NotAsked),
         message_sent: Some(false),
+        handled: None,
     };
     assert_eq!(
         store
             .list_records(
                 &ListQuery {
                     filter: na,
+                    order: Default::default(),
                     ..list_query("t1", "a-1", t0())
                 },
                 &signer

@@ -110,6 +110,16 @@ const META: &[(i64, &str, &str)] = &[
         "La cuenta de WhatsApp Business está bloqueada.",
     ),
     (
+        131050,
+        "O cliente optou por não receber mensagens de marketing desta empresa.",
+        "El cliente eligió no recibir mensajes de marketing de esta empresa.",
+    ),
+    (
+        131000,
+        "Algo deu errado no WhatsApp; tente de novo.",
+        "Algo salió mal en WhatsApp; inténtelo de nuevo.",
+    ),
+    (
         190,
         "O token de acesso do WhatsApp é inválido ou venceu; um administrador precisa renová-lo.",
         "El token de acceso de WhatsApp no es válido o caducó; un administrador debe renovarlo.",

@@ -112,6 +112,14 @@ pub fn localize(
     }
 }
 
+/// Meta's error code explained for an agent, in `lang`.
+pub fn meta_sentence(code: i64, lang: Lang) -> String {
+    match lang {
+        Lang::EnUs => crate::graph::explain(code).to_string(),
+        _ => catalog::meta_explanation(code, lang).to_string(),
+    }
+}
+
 /// The per-variable details of a 422 (`{"variable", "problem", "message"}`)
 /// with their `message` in `lang`, from the `problem` code.
 pub fn localize_details(details: &mut Map<String, Value>, lang: Lang) {

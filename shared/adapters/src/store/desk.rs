@@ -16,7 +16,7 @@ use super::templates::{book_of, TemplateBook};
 
 use super::{dynamo, number_value, string_value, Item, Store, StoreError, LSI, PENDING_INDEX};
 use crate::cursor::CursorSigner;
-use crate::model::{Channel, ContactRecord, ListQuery, RecordKey};
+use crate::model::{Channel, ContactRecord, ListOrder, ListQuery, RecordKey};
 
 /// What a send goes to: a record's customer, or any customer by channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,11 @@ fn list_filter(q: &ListQuery<'_>, pk: &str) -> (String, Item) {
         filters.push("messageSent = :ms");
         values.insert(":ms".into(), AttributeValue::Bool(ms));
     }
+    match q.filter.handled {
+        Some(true) => filters.push("attribute_exists(handledAt)"),
+        Some(false) => filters.push("attribute_not_exists(handledAt)"),
+        None => {}
+    }
     (filters.join(" AND "), values)
 }
 
@@ -94,7 +99,8 @@ impl Store {
         }
     }
 
-    /// One page of an agent's records, newest first contact first. DynamoDB
+    /// One page of an agent's records, by first contact (newest or oldest
+    /// first, as the query asks). DynamoDB
     /// filters after reading, so this queries on until the page holds `limit`
     /// items or the agent's partition ends: one Query when nothing is
     /// filtered out, a few for a sparse filter (each read asks for more). A
@@ -126,7 +132,7 @@ impl Store {
                 .key_condition_expression("PK = :pk")
                 .filter_expression(&filter)
                 .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(false)
+                .scan_index_forward(q.order == ListOrder::Oldest)
                 .limit(read)
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -159,7 +165,7 @@ impl Store {
         }
     }
 
-    /// A tenant's pending callbacks (yes, not sent, not expired), from the sparse
+    /// A tenant's pending callbacks (yes, not sent, not handled, not expired), from the sparse
     /// pending index: one partition, no scan.
     pub async fn pending_callbacks(
         &self,
@@ -173,7 +179,8 @@ impl Store {
             .index_name(PENDING_INDEX)
             .key_condition_expression("GSI1PK = :g")
             .filter_expression(
-                "expiresAt > :now AND requestedCallback = :yes AND messageSent = :false",
+                "expiresAt > :now AND requestedCallback = :yes AND messageSent = :false \
+                 AND attribute_not_exists(handledAt)",
             )
             .expression_attribute_values(":g", string_value(keys::tenant_pk(tenant)))
             .expression_attribute_values(":now", number_value(now.timestamp()))
@@ -243,12 +250,14 @@ fn seal_after(signer: &CursorSigner, scope: &str, last: &ContactRecord) -> Strin
     )
 }
 
-/// What a list cursor is bound to: the agent's partition and the filters,
-/// so a cursor of one list cannot page another.
+/// What a list cursor is bound to: the agent's partition, the filters and
+/// the order, so a cursor of one list cannot page another.
 fn cursor_scope(q: &ListQuery<'_>, pk: &str) -> String {
     format!(
-        "{pk}|{:?}|{:?}",
+        "{pk}|{:?}|{:?}|{:?}|{}",
         q.filter.requested_callback.map(RequestedCallback::as_str),
-        q.filter.message_sent
+        q.filter.message_sent,
+        q.filter.handled,
+        q.order.as_str()
     )
 }

@@ -428,7 +428,9 @@ impl Store {
                 req.update_expression(
                     "SET requestedCallback = :ans, callbackAt = :at, GSI1PK = :g, GSI1SK = LSK",
                 )
-                .condition_expression(format!("{base} AND messageSent = :false"))
+                .condition_expression(format!(
+                    "{base} AND messageSent = :false AND attribute_not_exists(handledAt)"
+                ))
                 .expression_attribute_values(":g", string_value(keys::tenant_pk(t.tenant)))
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
             } else {

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Item, StoreError};
-use crate::model::{Channel, ContactRecord, Delivery, PointerKind, RecordKey, TemplateRef};
+use crate::model::{
+    Channel, ContactRecord, Delivery, Handled, PointerKind, RecordKey, TemplateRef,
+};
 
 /// An item's kind, for error messages: the first part of its PK and its SK
 /// (`T/CUST`, `T#A/C`), never an id or a number.
@@ -122,6 +124,9 @@ struct RecordItem {
     delivery_at: Option<i64>,
     delivery_error_code: Option<i64>,
     delivery_error_title: Option<String>,
+    handled_by: Option<String>,
+    handled_at: Option<i64>,
+    handled_note: Option<String>,
 }
 
 /// Reads a contact record item.
@@ -146,6 +151,15 @@ pub fn record_of(item: &Item) -> Result<ContactRecord, StoreError> {
         (None, None) => None,
         _ => return Err(malformed(item, "sentTemplate without sentLanguage")),
     };
+    let handled = match (r.handled_by, r.handled_at) {
+        (Some(by), Some(t)) => Some(Handled {
+            by,
+            at: at(item, "handledAt", t)?,
+            note: r.handled_note,
+        }),
+        (None, None) => None,
+        _ => return Err(malformed(item, "handledBy without handledAt")),
+    };
     Ok(ContactRecord {
         key: RecordKey {
             tenant: r.tenant_id,
@@ -169,6 +183,7 @@ pub fn record_of(item: &Item) -> Result<ContactRecord, StoreError> {
         sent_template,
         sent_wamid: r.sent_wamid,
         delivery,
+        handled,
     })
 }
 

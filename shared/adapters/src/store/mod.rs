@@ -21,7 +21,7 @@
 //!
 //! The operations live beside the items they touch: [`tenants`] (channels,
 //! settings, templates, the registry), [`ingest`] (what the webhook writes),
-//! [`desk`] (what the desk and a send read), [`outcomes`] (what a send's
+//! [`desk`] (what the desk and a send read), [`handled`] (a contact marked handled), [`outcomes`] (what a send's
 //! outcome writes), [`cap`] (the counter) and [`idempotency`]; [`item`] turns
 //! stored items back into types.
 
@@ -29,6 +29,7 @@ mod accounts;
 mod agents;
 mod cap;
 mod desk;
+mod handled;
 mod idempotency;
 mod ingest;
 mod item;
