@@ -96,7 +96,7 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
         &[("handled", "true")],
     )
     .await;
-    assert_eq!(ids(&yes), [s.record_id.clone()]);
+    assert_eq!(ids(&yes), vec![s.record_id.clone()]);
     let no = get(
         f,
         "/contacts",
