@@ -18,8 +18,8 @@ use afterhours_adapters::lambda::{system_clock, Clock};
 use afterhours_adapters::model::{
     Channel, ContactRecord, ListFilter, ListOrder, ListQuery, RecordKey,
 };
-use afterhours_adapters::store::{AgentLoad, Store, StoreError};
-use afterhours_adapters::tenant::{templates_of, RulesCache};
+use afterhours_adapters::store::Store;
+use afterhours_adapters::tenant::{templates_of, RulesCache, TtlCache};
 use afterhours_adapters::view::{record_view, RecordView};
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::cap::{self, QuotaView};
@@ -28,6 +28,15 @@ use afterhours_rules::settings::TenantRules;
 use afterhours_rules::templates::Template;
 use serde::Serialize;
 use serde_json::{json, Value};
+
+mod agents;
+mod handled;
+
+pub use agents::{token_name, AgentPage, MAX_DISPLAY_NAME_CHARS};
+pub use handled::MAX_NOTE_CHARS;
+
+use agents::{agents, remember_name};
+use handled::{handled, Mark};
 
 pub const DEFAULT_LIMIT: i32 = 50;
 pub const MAX_LIMIT: i32 = 100;
@@ -38,6 +47,13 @@ pub struct Deps {
     pub clock: Clock,
     /// Settings cached briefly, so a list page costs one Query and one batch read.
     pub rules: RulesCache,
+    /// The names already remembered for (tenant, agent), so a name costs one write per change.
+    pub names: TtlCache<(String, String), String>,
+}
+
+/// A cache of remembered names: an hour, up to 10,000 agents per instance.
+pub fn name_cache() -> TtlCache<(String, String), String> {
+    TtlCache::new(std::time::Duration::from_secs(3600), 10_000)
 }
 
 impl Deps {
@@ -48,6 +64,7 @@ impl Deps {
             cursors: CursorSigner::new(secret("CURSOR_SECRET").await?.as_bytes())?,
             clock: system_clock(),
             rules: RulesCache::default(),
+            names: name_cache(),
         })
     }
 }
@@ -74,14 +91,6 @@ pub struct QuotaAnswer {
     pub enabled: bool,
     #[serde(flatten)]
     pub quota: Option<QuotaView>,
-}
-
-/// `GET /agents`: one page of the agent selector.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AgentPage {
-    pub items: Vec<AgentLoad>,
-    pub next_cursor: Option<String>,
 }
 
 /// `GET /templates`: the approved templates.
@@ -116,82 +125,6 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
             req.method, req.path
         ))),
     }
-}
-
-/// What `/contacts/{id}/handled` does: mark, or undo the mark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mark {
-    Handled,
-    Undone,
-}
-
-/// The longest note a handled mark keeps, in characters.
-pub const MAX_NOTE_CHARS: usize = 500;
-
-/// The optional body of `POST /contacts/{id}/handled`.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HandledBody {
-    note: Option<String>,
-}
-
-/// The note of a mark: none, or trimmed text of at most [`MAX_NOTE_CHARS`].
-fn note_of(req: &ApiRequest) -> Result<Option<String>, ApiError> {
-    if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let body: HandledBody = req.body_as(ErrorCode::InvalidRequest)?;
-    let note = body
-        .note
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty());
-    match note {
-        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::BadRequest {
-            code: ErrorCode::InvalidRequest,
-            message: format!(
-                "The note has {} characters; at most {MAX_NOTE_CHARS} fit.",
-                n.chars().count()
-            ),
-        }),
-        Some(n) if n.chars().any(|c| c.is_control() && c != '\n') => Err(ApiError::BadRequest {
-            code: ErrorCode::InvalidRequest,
-            message: "The note may not hold control characters other than line breaks.".into(),
-        }),
-        n => Ok(n),
-    }
-}
-
-/// `POST`/`DELETE /contacts/{id}/handled`: the same access as a send on the
-/// record; idempotent; 200 with the record.
-async fn handled(
-    deps: &Deps,
-    req: &ApiRequest,
-    caller: &Caller,
-    id: &str,
-    mark: Mark,
-) -> Result<ApiResponse, ApiError> {
-    let note = match mark {
-        Mark::Handled => note_of(req)?,
-        Mark::Undone => None,
-    };
-    let key = visible_key(caller, id)?;
-    let now = (deps.clock)();
-    let record = match mark {
-        Mark::Handled => {
-            deps.store
-                .mark_handled(&key, &caller.agent, note.as_deref(), now)
-                .await?
-        }
-        Mark::Undone => deps.store.unmark_handled(&key, now).await?,
-    }
-    .ok_or_else(no_contact)?;
-    let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
-    let (tz, quota) = caller_quota(deps, caller, &record.key.customer).await?;
-    let lang = answer_language(req, &rules.settings.language);
-    Ok(ApiResponse::json(
-        200,
-        &record_view(&record, tz, lang, quota),
-    ))
 }
 
 fn bad_query(message: String) -> ApiError {
@@ -263,6 +196,7 @@ pub fn parse_list_query(
 
 async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiResponse, ApiError> {
     let params = parse_list_query(&req.query, caller)?;
+    remember_name(deps, req, caller).await;
     let now = (deps.clock)();
     let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
     let query = ListQuery {
@@ -429,49 +363,6 @@ fn page_limit(q: &HashMap<String, String>) -> Result<i32, ApiError> {
             ))),
         },
     }
-}
-
-/// `GET /agents`: supervisors and admins page through the tenant's agents
-/// (live records or a channel's default), by id; an agent sees only
-/// themselves. Each row's counts are one Query of that agent's partition.
-async fn agents(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiResponse, ApiError> {
-    let now = (deps.clock)();
-    if caller.role == Role::Agent {
-        let items = deps
-            .store
-            .agent_loads(&caller.tenant, std::slice::from_ref(&caller.agent), now)
-            .await?;
-        return Ok(ApiResponse::json(
-            200,
-            &AgentPage {
-                items,
-                next_cursor: None,
-            },
-        ));
-    }
-    let limit = usize::try_from(page_limit(&req.query)?).unwrap_or(1);
-    let scope = format!("agents|{}", caller.tenant);
-    let after = match req.query.get("cursor").filter(|c| !c.is_empty()) {
-        Some(c) => Some(
-            deps.cursors
-                .open(&scope, c)
-                .map(|(agent, _)| agent)
-                .ok_or(StoreError::BadCursor)?,
-        ),
-        None => None,
-    };
-    let mut known = deps.store.known_agents(&caller.tenant, now).await?;
-    if let Some(after) = after {
-        known.retain(|a| *a > after);
-    }
-    let more = known.len() > limit;
-    known.truncate(limit);
-    let next_cursor = known
-        .last()
-        .filter(|_| more)
-        .map(|last| deps.cursors.seal(&scope, last, ""));
-    let items = deps.store.agent_loads(&caller.tenant, &known, now).await?;
-    Ok(ApiResponse::json(200, &AgentPage { items, next_cursor }))
 }
 
 /// The `channel` of a query, if given (400 when it is not a phone number id).
@@ -656,42 +547,5 @@ mod tests {
             parse_list_query(&q(&[]), &c).unwrap().order,
             ListOrder::Newest
         );
-    }
-
-    fn with_body(body: &str) -> ApiRequest {
-        ApiRequest {
-            body: body.as_bytes().to_vec(),
-            ..ApiRequest::default()
-        }
-    }
-
-    #[test]
-    fn a_handled_note_is_optional_trimmed_and_bounded() {
-        assert_eq!(note_of(&with_body("")).unwrap(), None);
-        assert_eq!(note_of(&with_body("{}")).unwrap(), None);
-        assert_eq!(note_of(&with_body(r#"{"note": "  "}"#)).unwrap(), None);
-        assert_eq!(
-            note_of(&with_body(r#"{"note": " phoned at 9 "}"#)).unwrap(),
-            Some("phoned at 9".into())
-        );
-        let longest = format!(r#"{{"note": "{}"}}"#, "é".repeat(MAX_NOTE_CHARS));
-        assert_eq!(
-            note_of(&with_body(&longest))
-                .unwrap()
-                .unwrap()
-                .chars()
-                .count(),
-            500
-        );
-        for bad in [
-            format!(r#"{{"note": "{}"}}"#, "a".repeat(MAX_NOTE_CHARS + 1)),
-            r#"{"note": 5}"#.to_string(),
-            r#"{"notes": "x"}"#.to_string(),
-            r#"{"note": "a\u0000b"}"#.to_string(),
-        ] {
-            let e = note_of(&with_body(&bad)).unwrap_err();
-            assert_eq!((e.status(), e.code()), (400, "invalid_request"), "{bad}");
-        }
-        assert_eq!(note_of(&with_body("{")).unwrap_err().code(), "invalid_json");
     }
 }

@@ -255,6 +255,7 @@ pub async fn cost_table() -> Result<Vec<CostRow>, String> {
         cursors: CursorSigner::new(b"bench").map_err(|e| e.to_string())?,
         clock: fixed_clock(night()),
         rules: Default::default(),
+        names: contacts::name_cache(),
     };
     let page = contacts::handle(&contacts, desk("GET", "/contacts", &b.tenant, None)).await;
     let (list, _) = Samples::of(&b.meter, SAMPLES, |_| {

@@ -17,6 +17,7 @@ pub fn contacts_deps(f: &Fixture) -> contacts::Deps {
         cursors: CursorSigner::new(b"cursor-secret").unwrap(),
         clock: fixed_clock(night() + Duration::hours(1)),
         rules: Default::default(),
+        names: contacts::name_cache(),
     }
 }
 
@@ -513,9 +514,9 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
     assert_eq!(
         sup.json_body(),
         json!({"items": [
-            {"agentId": "a-1", "contacts": 3, "callbacksPending": 1},
-            {"agentId": "a-2", "contacts": 1, "callbacksPending": 0},
-            {"agentId": "a-3", "contacts": 0, "callbacksPending": 0},
+            {"agentId": "a-1", "displayName": "a-1", "contacts": 3, "callbacksPending": 1},
+            {"agentId": "a-2", "displayName": "a-2", "contacts": 1, "callbacksPending": 0},
+            {"agentId": "a-3", "displayName": "a-3", "contacts": 0, "callbacksPending": 0},
         ], "nextCursor": null})
     );
     // Paged by id, the cursor signed for this tenant.
@@ -548,7 +549,7 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
     let me = get(&f, "/agents", &f.tenant, "a-2", "agent", &[]).await;
     assert_eq!(
         me.json_body()["items"],
-        json!([{"agentId": "a-2", "contacts": 1, "callbacksPending": 0}])
+        json!([{"agentId": "a-2", "displayName": "a-2", "contacts": 1, "callbacksPending": 0}])
     );
     let stranger = get(&f, "/agents", &unique("t"), "s-1", "supervisor", &[]).await;
     assert!(items(&stranger).is_empty());
@@ -565,9 +566,9 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
     assert_eq!(
         r.json_body()["items"],
         json!([
-            {"agentId": "a-1", "contacts": 0, "callbacksPending": 0},
-            {"agentId": "a-2", "contacts": 0, "callbacksPending": 0},
-            {"agentId": "a-3", "contacts": 0, "callbacksPending": 0},
+            {"agentId": "a-1", "displayName": "a-1", "contacts": 0, "callbacksPending": 0},
+            {"agentId": "a-2", "displayName": "a-2", "contacts": 0, "callbacksPending": 0},
+            {"agentId": "a-3", "displayName": "a-3", "contacts": 0, "callbacksPending": 0},
         ]),
         "a-1..a-3 stay as channels' default agents"
     );

@@ -44,6 +44,7 @@ async fn start() -> Stack {
             cursors: CursorSigner::new(b"c").unwrap(),
             clock: system_clock(),
             rules: Default::default(),
+            names: contacts::name_cache(),
         },
         send::Deps {
             store: store.clone(),

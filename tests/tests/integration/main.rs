@@ -3,6 +3,7 @@
 //! Graph API. One binary so the workspace links it once.
 
 mod admin;
+mod agents;
 mod attribution;
 mod channels;
 mod conflicts;

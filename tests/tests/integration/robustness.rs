@@ -57,6 +57,7 @@ fn no_request_makes_a_handler_panic() {
                 cursors: CursorSigner::new(b"c").unwrap(),
                 clock: clock.clone(),
                 rules: Default::default(),
+                names: contacts::name_cache(),
             },
             send::Deps {
                 store: f.store.clone(),
@@ -308,6 +309,7 @@ async fn inputs_over_their_bounds_are_refused_before_any_storage_call() {
         cursors: CursorSigner::new(b"c").unwrap(),
         clock: fixed_clock(night()),
         rules: Default::default(),
+        names: contacts::name_cache(),
     };
     let settings_deps = settings::Deps::new(store.clone(), None);
     let long = "x".repeat(3000);

@@ -1,6 +1,6 @@
 //! The DynamoDB round trips of a list page and a send, counted on the wire with an SDK
 //! interceptor against DynamoDB Local: ingest of a known night ≤ 2, a list
-//! page ≤ 2, a send ≤ 4.
+//! page ≤ 2, a send ≤ 4, a page of the agent selector 4 whatever the agents' volume.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -110,6 +110,7 @@ async fn a_list_page_costs_two_round_trips() {
         cursors: CursorSigner::new(b"c").unwrap(),
         clock: fixed_clock(night()),
         rules: Default::default(),
+        names: contacts::name_cache(),
     };
     let list = || {
         contacts::handle(
@@ -264,14 +265,36 @@ async fn a_full_page_costs_one_read_when_dense_and_a_few_when_sparse() {
 }
 
 #[tokio::test]
-async fn the_agent_selector_costs_two_queries_and_one_per_agent_on_the_page() {
+async fn a_page_of_50_agents_costs_four_requests_whatever_their_volume() {
     let seeded = fresh_store().await;
-    for agent in ["a-1", "a-2", "a-3", "a-4", "a-5"] {
-        let k = key("t1", agent, "5511");
-        seeded
-            .record_inbound(&inbound(&k, &format!("w-{agent}"), t0(), None))
-            .await
-            .unwrap();
+    // 60 agents: the first with 40 records, the others with 2; every third
+    // agent's first customer asked for a callback.
+    let mut expected = std::collections::BTreeMap::new();
+    for n in 0..60 {
+        let agent = format!("a-{n:02}");
+        let records = if n == 0 { 40 } else { 2 };
+        for c in 0..records {
+            let k = key("t1", &agent, &format!("5511{c:04}"));
+            seeded
+                .record_inbound(&inbound(&k, &format!("w-{agent}-{c}"), t0(), None))
+                .await
+                .unwrap();
+            if c == 0 && n % 3 == 0 {
+                let prompt = format!("p-{agent}");
+                seeded.mark_prompt_sent(&k, &prompt, t0()).await.unwrap();
+                seeded
+                    .answer_callback(&afterhours_adapters::model::Tap {
+                        tenant: "t1",
+                        customer: &k.customer,
+                        prompt_wamid: &prompt,
+                        yes: true,
+                        at: t0(),
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+        expected.insert(agent, (records, u32::from(n % 3 == 0)));
     }
     let (store, trips) = counted_store(&seeded);
     let deps = contacts::Deps {
@@ -279,19 +302,43 @@ async fn the_agent_selector_costs_two_queries_and_one_per_agent_on_the_page() {
         cursors: CursorSigner::new(b"c").unwrap(),
         clock: fixed_clock(t0() + Duration::hours(1)),
         rules: Default::default(),
+        names: contacts::name_cache(),
     };
     let page = contacts::handle(
         &deps,
         with_query(
             api("GET", "/agents", claims("t1", "s-1", "supervisor")),
-            &[("limit", "3")],
+            &[("limit", "50")],
         ),
     )
     .await;
-    assert_eq!(page.json_body()["items"].as_array().unwrap().len(), 3);
+    let body = page.json_body();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 50);
+    for it in items {
+        let (contacts, pending) = expected[it["agentId"].as_str().unwrap()];
+        assert_eq!(
+            (it["contacts"].as_u64(), it["callbacksPending"].as_u64()),
+            (Some(contacts), Some(u64::from(pending))),
+            "{it}"
+        );
+    }
     assert_eq!(
         trips.take(),
-        2 + 3,
-        "the registry and the channels, then one Query per agent shown"
+        4,
+        "the registry, the channels, the settings and the pending index: no read per agent"
     );
+    let rest = contacts::handle(
+        &deps,
+        with_query(
+            api("GET", "/agents", claims("t1", "s-1", "supervisor")),
+            &[
+                ("limit", "50"),
+                ("cursor", body["nextCursor"].as_str().unwrap()),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(rest.json_body()["items"].as_array().unwrap().len(), 10);
+    assert_eq!(trips.take(), 3, "the settings are cached now");
 }

@@ -32,8 +32,12 @@ pub(super) fn order_key(first_at: DateTime<Utc>, k: &RecordKey) -> String {
     )
 }
 
+fn expiry_secs(at: DateTime<Utc>, extra_days: i64) -> i64 {
+    at.timestamp() + Duration::days(RETENTION_DAYS + extra_days).num_seconds()
+}
+
 fn expiry(at: DateTime<Utc>, extra_days: i64) -> AttributeValue {
-    number_value(at.timestamp() + Duration::days(RETENTION_DAYS + extra_days).num_seconds())
+    number_value(expiry_secs(at, extra_days))
 }
 
 fn callback(v: RequestedCallback) -> AttributeValue {
@@ -114,7 +118,7 @@ impl Store {
             };
             let mut items = vec![self.dedup_put(m)?, record];
             if step == Step::Create {
-                items.push(self.agent_seen(&m.key.tenant, &m.key.agent, expiry(m.at, 0))?);
+                items.push(self.agent_seen(&m.key.tenant, &m.key.agent, expiry_secs(m.at, 0))?);
             }
             let reasons = match self.transact_or_reasons(items).await? {
                 Transaction::Applied if step == Step::Create => return Ok(IngestOutcome::Created),

@@ -8,7 +8,7 @@
 //! | templates | `T#{tenant}` | `TEMPLATES` | each account's list, each number's account ([`templates`]) |
 //! | tenant's accounts | `T#{tenant}` | `WABA#{wabaId}` | the accounts granted to it, to list them |
 //! | tenant's channels | `T#{tenant}` | `CHAN#{phoneNumberId}` | a copy of each bound number, to list them |
-//! | agent registry | `T#{tenant}` | `AGENT#{agent}` | an agent with live records; expires with their last |
+//! | agent registry | `T#{tenant}` | `AGENT#{agent}` | an agent with live records, their name, their records by expiry hour; expires with their last |
 //! | customer's agent | `T#{tenant}` | `CUST#{customer}` | who last sent them an active message |
 //! | tenant registry | `TENANTS` | `T#{tenant}` | what the report walks |
 //! | contact record | `T#{tenant}#A#{agent}` | `C#{customer}#{period}` | `LSK` (LSI1) orders by first contact; `GSI1PK/GSI1SK` only while a callback is pending |
@@ -49,7 +49,7 @@ use aws_sdk_dynamodb::Client;
 use crate::model::RecordKey;
 
 pub use accounts::{Granted, Revoked};
-pub use agents::{AgentLoad, AGENT_COUNT_CONCURRENCY};
+pub use agents::{AgentEntry, AgentLoad};
 pub use cap::{Counter, Reservation, Slot};
 pub use desk::{Page, SendContext, SendTarget};
 pub use idempotency::{IdempotencyClaim, IDEMPOTENCY_HOURS};
