@@ -1,17 +1,31 @@
 // The HTTP API as the desk calls it: the signed-in token, the chosen
 // language, JSON in and out. Every answer comes back as {status, body,
-// headers}; a refusal's sentence is `errorMessage(res)`.
+// headers}; a refusal's sentence is `errorMessage(res)`. A 401 (the token
+// expired or was revoked) renews the token once and tries again.
 
 import { getLang, t } from "./i18n.js";
 
-const state = { base: "", token: null };
+const state = { base: "", token: null, renew: null };
 
-export function configure(base, token) {
+/** `renew`: async () => a fresh token, or null when the person must sign in again. */
+export function configure(base, token, renew = null) {
   state.base = (base || "").replace(/\/$/, "");
   state.token = token;
+  state.renew = renew;
 }
 
-export async function call(method, path, { body, headers = {}, query } = {}) {
+export const setToken = (token) => { state.token = token; };
+
+export async function call(method, path, options = {}) {
+  const res = await once(method, path, options);
+  if (res.status !== 401 || !state.renew) return res;
+  const fresh = await state.renew();
+  if (!fresh) return res;
+  state.token = fresh;
+  return once(method, path, options);
+}
+
+async function once(method, path, { body, headers = {}, query } = {}) {
   const url = new URL(state.base + path, window.location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);

@@ -5,7 +5,7 @@
 
 import { call, errorMessage, fieldErrors } from "./api.js";
 import { h, toast } from "./ui.js";
-import { t } from "./i18n.js";
+import { t, LANG_NAMES } from "./i18n.js";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const ZONES = ["America/Sao_Paulo", "America/Manaus", "America/Bogota", "America/Mexico_City", "America/New_York",
@@ -14,12 +14,16 @@ const ZONES = ["America/Sao_Paulo", "America/Manaus", "America/Bogota", "America
 const intervalsText = (list) => (list || []).map(([a, b]) => `${a}-${b}`).join(", ");
 const parseIntervals = (text) => text.split(",").map((s) => s.trim()).filter(Boolean)
   .map((s) => s.split("-").map((x) => x.trim()));
-const exceptionsText = (list) => (list || []).map((e) => (e.closed ? `${e.date} closed` : `${e.date} ${intervalsText(e.intervals)}`)).join("\n");
+// A closed day is written with the page's word for it (closed, fechado,
+// cerrado); any of the three is read back.
+const CLOSED = /^(closed|fechado|cerrado)$/i;
+const exceptionsText = (list) => (list || [])
+  .map((e) => (e.closed ? `${e.date} ${t("closedWord")}` : `${e.date} ${intervalsText(e.intervals)}`)).join("\n");
 function parseExceptions(text) {
   return text.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
     const [date, ...rest] = l.split(/\s+/);
     const tail = rest.join(" ");
-    return /^closed$/i.test(tail) || !tail ? { date, closed: true } : { date, intervals: parseIntervals(tail) };
+    return CLOSED.test(tail) || !tail ? { date, closed: true } : { date, intervals: parseIntervals(tail) };
   });
 }
 
@@ -47,7 +51,7 @@ export async function settingsView(view, session, onSaved) {
   const enabled = check("activeMessageLimit.enabled", t("limitEnabled"), s.activeMessageLimit.enabled);
   const max = h("input", { type: "number", id: "s-max", min: 1, max: 100, value: s.activeMessageLimit.maxPerContactPer24h });
   const tz = h("input", { id: "s-timezone", value: s.timezone, list: "zones" });
-  const lang = h("select", { id: "s-language" }, ["pt_BR", "en_US", "es_ES"].map((l) => h("option", { value: l, selected: l === s.language }, l)));
+  const lang = h("select", { id: "s-language" }, Object.entries(LANG_NAMES).map(([l, name]) => h("option", { value: l, selected: l === s.language }, name)));
   const always = check("alwaysOpen", t("alwaysOpenLabel"), s.alwaysOpen);
   const notify = check("notifyNextServiceHours", t("notifyLabel"), s.notifyNextServiceHours);
   const weekly = Object.fromEntries(DAYS.map((d) => [d, h("input", { id: `s-${d}`, value: intervalsText(s.businessHours.weekly?.[d]) })]));

@@ -2,8 +2,10 @@
 # Schema-driven fuzzing: schemathesis (PyPI) against the running
 # local stack, from `infra/openapi.yaml` as the gateway serves it, with a valid
 # token per role. Bounded: a fixed number of examples per operation and a time
-# budget per role. Fails on any 5xx or any answer that does not match the
-# description. Runs on its own ports, so `make run` can stay up.
+# budget per role. Every check schemathesis has, on valid and invalid data
+# alike: fails on any 5xx, any status or body the description does not list,
+# invalid data accepted, valid data refused, an operation that answers
+# without its token. Runs on its own ports, so `make run` can stay up.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -29,7 +31,7 @@ trap 'rm -f "$out"; own_stack_stop' EXIT
 run_role() {
   "$venv/bin/schemathesis" run "$api/openapi.json" \
     --header "Authorization: Bearer $token" \
-    --checks not_a_server_error,response_schema_conformance,content_type_conformance \
+    --checks all --mode all \
     --max-examples "${FUZZ_EXAMPLES:-25}" --max-time "${FUZZ_SECONDS:-60}" \
     --seed "${FUZZ_SEED:-20261123}" --workers 2 --request-timeout 20 \
     --suppress-health-check all --no-color 2>&1 | tee "$out"

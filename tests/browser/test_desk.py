@@ -35,7 +35,9 @@ def test_the_list_shows_a_seeded_night_with_the_seeds_columns(page):
     headers = page.locator("thead th").all_inner_texts()
     assert headers == ["Contact date", "Name", "Number", "Requested callback?", "Message sent?", "Action"]
     cells = row(page, maria).locator("td").all_inner_texts()
-    assert re.fullmatch(r"\d{2}/\d{2} 23:10", cells[0]), cells
+    date, leaves = cells[0].split("\n")
+    assert re.fullmatch(r"\d{2}/\d{2} 23:10", date), cells
+    assert re.fullmatch(r"leaves the list in \d d \d+ h", leaves), cells
     assert cells[1:5] == ["Maria Souza", f"+{maria}", "Yes", "No"], cells
     expect(row(page, nameless).locator("td").nth(1)).to_have_text("(No name)")
     expect(row(page, joao).locator("td").nth(3)).to_have_text("No")
@@ -67,7 +69,7 @@ def test_the_modal_refuses_an_empty_variable_and_sends_a_filled_one(page):
     dialog.locator("#confirm").click()
     expect(page.locator(".toast")).to_contain_text("Active message sent.")
     expect(page.locator("dialog[open]")).to_have_count(0)
-    expect(row(page, number).locator("td").nth(4)).to_have_text("Yes")
+    expect(row(page, number).locator("td").nth(4).locator(".pill")).to_have_text("Yes")
     assert record_of(number, token("agent", "agent-1"))["messageSent"] is True
     assert len(templates_to(number)) == 1
 
@@ -90,16 +92,23 @@ def test_over_the_cap_the_button_warns_the_tooltip_says_when_and_trying_shows_th
     page.locator("#refresh-anchor, h1").first.click()
     button.hover()
     expect(tip).to_be_visible()
-    expect(tip).to_have_text(re.compile(r"^Available again in (23 h 5\d min|24 h 00 min), at \d{2}:\d{2}$"))
+    # Free again 24 h after the first send: tomorrow, so the day is said (month first in English).
+    expect(tip).to_have_text(re.compile(r"^Available again in (23 h 5\d min|24 h 00 min), at \d{2}/\d{2} \d{2}:\d{2}$"))
     shot(page, "tooltip")
+    # The first click refuses: no form to fill, the toast says why and when.
+    watch_toasts(page)
     button.click()
-    dialog = page.locator("dialog[open]")
-    dialog.locator("#tpl").select_option("callback_after_hours|pt_BR")
-    dialog.locator("#f-1").fill("Bruno")
-    dialog.locator("#f-2").fill("Ana")
-    dialog.locator("#confirm").click()
-    toast = page.locator(".toast.error")
-    expect(toast).to_contain_text("You can send another active message to this customer at")
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    refused = toasts_seen(page, 1)[0]
+    assert refused["error"], refused
+    assert re.search(r"You can send another active message to this customer at \d{2}/\d{2} \d{2}:\d{2} \(in (23 h 5\d min|24 h 00 min)\)\.$",
+                     refused["text"]), refused
+    # The API words its own refusal the same way.
+    st, body, _ = http("POST", f"{API}/contacts/{rec['id']}/active-messages",
+                       {"template": {"name": "callback_after_hours", "language": "pt_BR"}, "variables": {"1": "B", "2": "A"}},
+                       token=agent, headers={"Accept-Language": "en-US"})
+    assert st == 429, body
+    assert body["error"]["message"].split(" at ")[1][:11] == refused["text"].split(" at ")[1][:11], (body, refused)
     assert len(templates_to(number)) == 2, "the refused attempt reached nobody"
 
 
@@ -162,15 +171,17 @@ def test_an_agent_cannot_see_another_agents_list(page):
     assert st == 200, body
     customer_writes(number, "Rita Alves", minutes_ago=1)
     sign_in(page, "supervisor-1", lang="en_US")
-    expect(page.locator("#agent option", has_text=re.compile("^agent-2"))).to_have_count(1)
-    expect(page.locator("#agent option", has_text=re.compile("^agent-1"))).to_have_count(1)
+    expect(page.locator("#agent option[value='agent-2']")).to_have_count(1)
+    expect(page.locator("#agent option[value='agent-1']")).to_have_count(1)
     page.select_option("#agent", "agent-2")
     expect(row(page, number)).to_contain_text("Rita Alves")
     page.context.clear_cookies()
     page.evaluate("sessionStorage.clear()")
     sign_in(page, "agent-1", lang="en_US")
     expect(page.locator("#agent")).to_be_disabled()
-    assert page.locator("#agent option").all_inner_texts()[0].startswith("agent-1")
+    # People go by their names: the header and the selector say "Ana Lima", not the id.
+    assert page.locator("#agent option").all_inner_texts()[0].startswith("Ana Lima")
+    expect(page.locator("#user")).to_have_text("Ana Lima · agent")
     expect(row(page, number)).to_have_count(0)
     page.goto(f"{API}/desk/#/contacts?agent=agent-2")
     expect(page.locator(".toast.error")).to_contain_text("Agents can only list their own contacts.")
@@ -200,8 +211,9 @@ def test_the_general_screen_sends_to_any_number_with_the_same_cap(page):
         expect(page.locator("#quota")).to_contain_text(f"{left} left in 24 h")
         assert len(templates_to(number)) == sent
     expect(page.locator("#quota button.send .warn-icon")).to_be_visible()
-    # A third attempt is refused, and nothing more reaches WhatsApp.
-    send_one()
+    # A third attempt is refused at the click, and nothing more reaches WhatsApp.
+    page.locator("#quota button.send").click()
+    expect(page.locator("dialog[open]")).to_have_count(0)
     third = toasts_seen(page, 3)[2]
     assert third["error"] and "You can send another active message to this customer at" in third["text"], third
     assert len(templates_to(number)) == 2

@@ -109,18 +109,35 @@ pub fn token(jwt: &Authorizer, body: &[u8]) -> HttpResponse {
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         })
         .unwrap_or(&default_agent);
-    let token = jwt.token_for(
-        DEMO_TENANT,
-        agent,
-        role,
+    // A shorter life on request (to try the desk's renewal), never a longer one.
+    let ttl = v["ttlSeconds"].as_i64().map_or(LOCAL_TOKEN_SECONDS, |t| {
+        t.clamp(MIN_TOKEN_SECONDS, LOCAL_TOKEN_SECONDS)
+    });
+    let token = jwt.named_token_for(
+        (DEMO_TENANT, agent, role),
+        demo_name(agent),
         Utc::now().timestamp(),
-        LOCAL_TOKEN_SECONDS,
+        ttl,
     );
     HttpResponse::json(
         200,
         &json!({"token": token, "tenantId": DEMO_TENANT, "agentId": agent, "role": role,
-                "expiresIn": LOCAL_TOKEN_SECONDS}),
+                "expiresIn": ttl}),
     )
+}
+
+/// The shortest local token, in seconds.
+pub const MIN_TOKEN_SECONDS: i64 = 10;
+
+/// The name the demo's people go by (their token's `name`, as Cognito gives it).
+pub fn demo_name(agent: &str) -> &str {
+    match agent {
+        "agent-1" => "Ana Lima",
+        "agent-2" => "Bruno Reis",
+        "supervisor-1" => "Carla Dias",
+        "admin-1" => "Diego Alves",
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -183,9 +200,28 @@ mod tests {
             .unwrap();
         assert_eq!(claims["sub"], "supervisor-1");
         assert_eq!(claims["custom:tenant_id"], DEMO_TENANT);
+        assert_eq!(claims["name"], "Carla Dias");
+        assert_eq!(v["expiresIn"], LOCAL_TOKEN_SECONDS);
         assert_eq!(token(&jwt, br#"{"role": "root"}"#).status, 400);
         let a2 = token(&jwt, br#"{"role": "agent", "agentId": "agent-2"}"#);
         let v: Value = serde_json::from_slice(&a2.body).unwrap();
         assert_eq!(v["agentId"], "agent-2");
+        // A shorter life on request, within bounds.
+        for (asked, given) in [
+            (30, 30),
+            (1, MIN_TOKEN_SECONDS),
+            (10_000_000, LOCAL_TOKEN_SECONDS),
+        ] {
+            let r = token(
+                &jwt,
+                format!(r#"{{"role": "agent", "ttlSeconds": {asked}}}"#).as_bytes(),
+            );
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(v["expiresIn"], given, "{asked}");
+            let t = v["token"].as_str().unwrap();
+            let now = Utc::now().timestamp();
+            assert!(jwt.verify(t, now + given - 2).is_ok(), "{asked}");
+            assert!(jwt.verify(t, now + given + 2).is_err(), "{asked}: expired");
+        }
     }
 }

@@ -104,7 +104,8 @@ pub fn refusal_message(q: &Quota, now: DateTime<Utc>, tz: Tz) -> String {
     let when = if same_day {
         local.format("%H:%M").to_string()
     } else {
-        local.format("%Y-%m-%d %H:%M").to_string()
+        // The desk's English day format (pt_BR and es_ES say 22/11 08:00).
+        local.format("%m/%d %H:%M").to_string()
     };
     format!(
         "This customer already got {} active messages from you in the last 24 hours (limit {}). You can send another active message to this customer at {} (in {}).",
@@ -166,6 +167,11 @@ mod tests {
         assert_eq!(q.retry_after_seconds, 52 * 60);
         let msg = refusal_message(&q, now, chrono_tz::UTC);
         assert!(msg.contains("at 09:31 (in 52 min)"), "{msg}");
+        // Tomorrow in the tenant's zone: the day is said, month first.
+        let evening = t(23, 31);
+        let q = quota(&[t(12, 31), t(20, 0)], evening, 2);
+        let msg = refusal_message(&q, evening, chrono_tz::UTC);
+        assert!(msg.contains("at 11/22 12:31 (in 13 h 00 min)"), "{msg}");
     }
 
     #[test]
