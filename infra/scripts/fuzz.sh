@@ -5,7 +5,10 @@
 # budget per role. Every check schemathesis has, on valid and invalid data
 # alike: fails on any 5xx, any status or body the description does not list,
 # invalid data accepted, valid data refused, an operation that answers
-# without its token. Runs on its own ports, so `make run` can stay up.
+# without its token. Two checks are left out: they want 405 for a method an
+# operation does not have, and API Gateway (which the local gateway mirrors)
+# answers 404 to a route it does not know. infra/schemathesis.toml says
+# what else the description cannot express. Runs on its own ports, so `make run` can stay up.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -29,9 +32,9 @@ failed=0
 out="$(mktemp)"
 trap 'rm -f "$out"; own_stack_stop' EXIT
 run_role() {
-  "$venv/bin/schemathesis" run "$api/openapi.json" \
+  "$venv/bin/schemathesis" --config-file infra/schemathesis.toml run "$api/openapi.json" \
     --header "Authorization: Bearer $token" \
-    --checks all --mode all \
+    --checks all --mode all --exclude-checks unsupported_method,allow_header_conformance \
     --max-examples "${FUZZ_EXAMPLES:-25}" --max-time "${FUZZ_SECONDS:-60}" \
     --seed "${FUZZ_SEED:-20261123}" --workers 2 --request-timeout 20 \
     --suppress-health-check all --no-color 2>&1 | tee "$out"

@@ -82,6 +82,10 @@ def test_each_row_says_who_sent_which_template_and_how_whatsapp_delivered_it(pag
     expect(row(page, people["failed"]).locator(".failure")).to_have_text(re.compile("^A mensagem não pôde ser entregue"))
     page.select_option("#lang", "en_US")
     expect(row(page, people["read"]).locator(".delivery")).to_have_text(re.compile("^Read"))
+    # The picture shows these four rows only (other tests' customers share the demo list).
+    page.evaluate("""numbers => document.querySelectorAll('#rows tr').forEach(tr => {
+        if (!numbers.some(n => tr.textContent.includes('+' + n))) tr.remove();
+    })""", list(people.values()))
     shot(page, "delivery-states")
 
 
@@ -172,3 +176,62 @@ def test_portuguese_pages_say_nothing_in_english(page):
     expect(page.locator("#s-language option")).to_have_count(3)
     assert "Português (Brasil)" in page.locator("#s-language option").all_inner_texts()
     expect(page.get_by_text(re.compile("2026-12-25 fechado"))).to_have_count(1)
+
+
+def test_the_sign_in_code_is_exchanged_only_with_our_state_verifier_and_nonce_and_once(page):
+    page.goto(f"{API}/desk/")
+    out = page.evaluate("""async () => {
+      const m = await import('./js/auth.js');
+      const c = {domain: 'https://auth.example', clientId: 'client', redirectUri: 'https://desk.example/'};
+      const idToken = (nonce) => 'h.' + btoa(JSON.stringify({sub: 'a', nonce})).replace(/=+$/, '') + '.s';
+      const bodies = [];
+      const fake = (nonce) => async (url, init) => {
+        bodies.push(String(init.body));
+        return {ok: true, json: async () => ({id_token: idToken(nonce), refresh_token: 'r'})};
+      };
+      const start = () => [['state', 's1'], ['verifier', 'v1'], ['nonce', 'n1']]
+        .forEach(([k, v]) => sessionStorage.setItem('afterhours.' + k, v));
+      const out = {};
+      sessionStorage.clear();
+      out.nothingStored = await m.exchange(c, '?code=x&state=null', fake('n1'));
+      out.noState = await m.exchange(c, '?code=x', fake('n1'));
+      start();
+      out.wrongState = await m.exchange(c, '?code=x&state=s2', fake('n1'));
+      out.keptAfterWrong = sessionStorage.getItem('afterhours.state');
+      start();
+      out.wrongNonce = await m.exchange(c, '?code=x&state=s1', fake('n2'));
+      start();
+      const good = await m.exchange(c, '?code=x&state=s1', fake('n1'));
+      out.good = !!good && good.refresh_token === 'r';
+      out.replay = await m.exchange(c, '?code=x&state=s1', fake('n1'));
+      out.left = ['state', 'verifier', 'nonce'].map(k => sessionStorage.getItem('afterhours.' + k));
+      out.bodies = bodies;
+      return out;
+    }""")
+    assert out["nothingStored"] is None and out["noState"] is None, out
+    assert out["wrongState"] is None and out["keptAfterWrong"] is None, "a wrong state spends the attempt"
+    assert out["wrongNonce"] is None, "an ID token for another sign-in is refused"
+    assert out["good"] is True and out["replay"] is None, "the same code and state work once"
+    assert out["left"] == [None, None, None]
+    assert len(out["bodies"]) == 2 and all("code_verifier=v1" in b for b in out["bodies"]), out["bodies"]
+
+
+def test_a_401_renews_the_token_once_and_tries_again(page):
+    sign_in(page, "agent-1", lang="en_US")
+    out = page.evaluate("""async () => {
+      const api = await import('./js/api.js');
+      const good = sessionStorage.getItem('afterhours.token');
+      let renewals = 0;
+      api.configure('', 'expired', async () => { renewals++; return good; });
+      const renewed = (await api.call('GET', '/contacts')).status;
+      const afterwards = (await api.call('GET', '/contacts')).status;
+      const once = renewals;
+      api.configure('', 'expired', async () => { renewals++; return 'still-not-a-token'; });
+      const refused = (await api.call('GET', '/contacts')).status;
+      api.configure('', 'expired', async () => { renewals++; return null; });
+      const signedOut = (await api.call('GET', '/contacts')).status;
+      api.configure('', good, null);
+      return {renewed, afterwards, once, refused, signedOut, renewals};
+    }""")
+    assert out == {"renewed": 200, "afterwards": 200, "once": 1, "refused": 401, "signedOut": 401,
+                   "renewals": 3}, out

@@ -72,16 +72,13 @@ pub(crate) async fn agents(
     let now = (deps.clock)();
     remember_name(deps, req, caller).await;
     let limit = usize::try_from(page_limit(&req.query)?).unwrap_or(1);
-    let q = req
-        .query
-        .get("q")
-        .map(|q| q.trim().to_lowercase())
-        .unwrap_or_default();
-    if q.chars().count() > MAX_DISPLAY_NAME_CHARS {
+    let raw = req.query.get("q").map(String::as_str).unwrap_or("");
+    if raw.chars().count() > MAX_DISPLAY_NAME_CHARS {
         return Err(bad_query(format!(
             "q is longer than {MAX_DISPLAY_NAME_CHARS} characters"
         )));
     }
+    let q = raw.trim().to_lowercase();
     let scope = format!("agents|{}|{q}", caller.tenant);
     let after = match req.query.get("cursor").filter(|c| !c.is_empty()) {
         Some(c) => Some(

@@ -186,6 +186,12 @@ async fn write_settings(
 ) -> Result<ApiResponse, ApiError> {
     caller.require(Role::Admin)?;
     let body = req.json_body()?;
+    if !body.is_object() {
+        return Err(ApiError::BadRequest {
+            code: ErrorCode::InvalidSettings,
+            message: "The settings must be a JSON object.".into(),
+        });
+    }
     let wanted = versions::if_match(req)?;
     let mut attempt = 1;
     loop {

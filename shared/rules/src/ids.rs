@@ -86,6 +86,9 @@ pub fn is_waba_id(s: &str) -> bool {
 /// webhook stores: the phone's digits as WhatsApp writes them (`wa_id`), or
 /// the business-scoped id as it is. `None` when it is neither.
 pub fn customer_of(contact: &str) -> Option<String> {
+    if contact.chars().count() > MAX_ID_CHARS {
+        return None;
+    }
     let c = contact.trim();
     let phone_like = c
         .chars()
@@ -181,5 +184,12 @@ mod tests {
         ] {
             assert_eq!(customer_of(raw).as_deref(), key, "{raw:?}");
         }
+        // At most 128 characters as written, separators and spaces included.
+        let padded = |n: usize| format!("+5511999990000{}", " ".repeat(n - 14));
+        assert_eq!(
+            customer_of(&padded(MAX_ID_CHARS)).as_deref(),
+            Some("5511999990000")
+        );
+        assert_eq!(customer_of(&padded(MAX_ID_CHARS + 1)), None);
     }
 }

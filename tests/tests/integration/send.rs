@@ -304,7 +304,7 @@ async fn the_third_send_in_24_hours_is_refused_with_the_time_it_frees() {
         e["message"]
             .as_str()
             .unwrap()
-            .contains("2026-11-22 08:10 (in 22 h 00 min)"),
+            .contains("at 11/22 08:10 (in 22 h 00 min)"),
         "{e}"
     );
     assert_eq!(s.templates_sent().len(), 2);

@@ -133,14 +133,63 @@ fn the_openapi_description_has_exactly_the_routes_of_the_template_and_the_gatewa
         .map(|(m, p, _, _)| (m.to_string(), p.to_string()))
         .collect();
     assert_eq!(described, routed);
-    // Every operation answers errors in the one error shape.
+    // Every operation lists each status it answers; each refusal is a
+    // component answer in the one error shape, with a real example.
+    let components = &doc["components"]["responses"];
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("200"), "{method} {path}");
             assert!(
-                op["responses"]["default"]["$ref"] == "#/components/responses/Error",
-                "{method} {path} documents its refusals"
+                !responses.contains_key("default"),
+                "{method} {path} names its statuses"
             );
+            for (status, r) in responses.iter().filter(|(s, _)| !s.starts_with('2')) {
+                let name = r["$ref"]
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/components/responses/"))
+                    .unwrap_or_else(|| panic!("{method} {path} {status} is a shared answer"));
+                let content = &components[name]["content"]["application/json"];
+                assert!(
+                    content["example"].is_object() || content["examples"].is_object(),
+                    "{name} has an example"
+                );
+            }
+            let secured = op.get("security") != Some(&serde_json::json!([]));
+            if secured {
+                for status in ["400", "401", "403", "503"] {
+                    if method == "get" && path == "/settings" && status == "400" {
+                        continue;
+                    }
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} answers {status}"
+                    );
+                }
+            }
         }
+    }
+    // Every error code is documented on some answer.
+    let text = serde_json::to_string(components).unwrap();
+    for code in afterhours_adapters::error_code::ErrorCode::ALL {
+        assert!(
+            text.contains(code.as_str()),
+            "{} is documented",
+            code.as_str()
+        );
+    }
+    // The cap's refusal as the API words it: the sentence and the caller's quota.
+    let cap = &components["TooManyRequests"]["content"]["application/json"]["example"]["error"];
+    assert!(cap["message"]
+        .as_str()
+        .unwrap()
+        .contains("You can send another active message to this customer at 09:31 (in 52 min)."));
+    assert_eq!(cap["quota"]["remaining"], 0);
+    for path in ["/contacts/{id}/active-messages", "/active-messages"] {
+        assert_eq!(
+            doc["paths"][path]["post"]["responses"]["429"]["$ref"],
+            "#/components/responses/TooManyRequests"
+        );
     }
 }
 

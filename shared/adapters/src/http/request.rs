@@ -51,11 +51,19 @@ impl ApiRequest {
     /// decode is kept as it came (the signature check will then refuse it).
     pub fn from_apigw(ev: ApiGatewayV2httpRequest) -> Self {
         let headers = header_pairs(&ev.headers).collect();
-        let query = ev
-            .query_string_parameters
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        // API Gateway joins a repeated key's values with commas, and the
+        // event's reader splits them again, commas inside a value included:
+        // joined back, a value reads as it was sent.
+        let mut query: HashMap<String, String> = HashMap::new();
+        for (k, v) in ev.query_string_parameters.iter() {
+            query
+                .entry(k.to_string())
+                .and_modify(|joined| {
+                    joined.push(',');
+                    joined.push_str(v);
+                })
+                .or_insert_with(|| v.to_string());
+        }
         let raw = ev.body.unwrap_or_default();
         let body = if ev.is_base64_encoded {
             base64::engine::general_purpose::STANDARD

@@ -167,3 +167,17 @@ fn base64_bodies_are_decoded() {
     assert_eq!(r.header("x-hub-signature-256"), Some("sha256=ab"));
     assert_eq!(r.method, "POST");
 }
+
+#[test]
+fn a_query_value_with_commas_reads_as_it_was_sent() {
+    let ev: ApiGatewayV2httpRequest = serde_json::from_value(json!({
+        "version": "2.0", "rawPath": "/agents", "rawQueryString": "q=ana%2Cbia&limit=5",
+        "queryStringParameters": {"q": "ana,bia", "limit": "5"},
+        "requestContext": {"http": {"method": "GET", "path": "/agents"}, "requestId": "r1"},
+        "isBase64Encoded": false
+    }))
+    .unwrap();
+    let r = ApiRequest::from_apigw(ev);
+    assert_eq!(r.query["q"], "ana,bia");
+    assert_eq!(r.query["limit"], "5");
+}
