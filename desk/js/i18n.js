@@ -32,6 +32,7 @@ const TEXTS = {
     save: "Save", saved: "Settings saved.", invalidFields: "Some fields are not valid.",
     days: { mon: "Mon", tue: "Tue", wed: "Wed", thu: "Thu", fri: "Fri", sat: "Sat", sun: "Sun" },
     loading: "Loading…", network: "The service could not be reached.",
+    roles: { agent: "agent", supervisor: "supervisor", admin: "admin" },
     skip: "Skip to content", closedWord: "closed",
     exceptions: "Date exceptions (one per line: 2026-12-25 closed, or 2026-12-24 08:00-12:00)",
     agentOption: "{name}: {n} contacts, {c} to call back", searchAgents: "Find an agent", moreAgents: "More agents…",
@@ -73,6 +74,7 @@ const TEXTS = {
     save: "Salvar", saved: "Configurações salvas.", invalidFields: "Alguns campos não são válidos.",
     days: { mon: "Seg", tue: "Ter", wed: "Qua", thu: "Qui", fri: "Sex", sat: "Sáb", sun: "Dom" },
     loading: "Carregando…", network: "Não foi possível falar com o serviço.",
+    roles: { agent: "agente", supervisor: "supervisor", admin: "administrador" },
     skip: "Pular para o conteúdo", closedWord: "fechado",
     exceptions: "Exceções por data (uma por linha: 2026-12-25 fechado, ou 2026-12-24 08:00-12:00)",
     agentOption: "{name}: {n} contatos, {c} a retornar", searchAgents: "Buscar agente", moreAgents: "Mais agentes…",
@@ -114,6 +116,7 @@ const TEXTS = {
     save: "Guardar", saved: "Configuración guardada.", invalidFields: "Algunos campos no son válidos.",
     days: { mon: "Lun", tue: "Mar", wed: "Mié", thu: "Jue", fri: "Vie", sat: "Sáb", sun: "Dom" },
     loading: "Cargando…", network: "No se pudo contactar con el servicio.",
+    roles: { agent: "agente", supervisor: "supervisor", admin: "administrador" },
     skip: "Saltar al contenido", closedWord: "cerrado",
     exceptions: "Excepciones por fecha (una por línea: 2026-12-25 cerrado, o 2026-12-24 08:00-12:00)",
     agentOption: "{name}: {n} contactos, {c} por responder", searchAgents: "Buscar agente", moreAgents: "Más agentes…",
@@ -148,32 +151,72 @@ export function t(key, params = {}) {
 /** The languages by their own names. */
 export const LANG_NAMES = { pt_BR: "Português (Brasil)", en_US: "English (US)", es_ES: "Español (España)" };
 
+let zone = null;
+
+/** The tenant's time zone (IANA name): every time the page shows is read in it. */
+export function setZone(tz) {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    zone = tz;
+  } catch { zone = null; }
+}
+
+/** Day, month, hour and minute of an instant in the tenant's zone, by Intl.DateTimeFormat. */
+function partsInZone(ms) {
+  const f = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone || "UTC", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  return Object.fromEntries(f.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+}
+
+/** The API's ISO time as [year, month, day, hour, minute] in the tenant's zone. */
+function fields(iso) {
+  const ms = Date.parse(iso || "");
+  if (zone && !Number.isNaN(ms)) {
+    const p = partsInZone(ms);
+    return [p.year, p.month, p.day, p.hour, p.minute];
+  }
+  // No zone known yet: the API's times already carry the tenant's offset.
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
+  return m ? m.slice(1, 6) : null;
+}
+
 /**
  * "21/11 22:14" (pt, es) or "11/21 22:14" (en): the one day-and-time format
  * of each language, in the list, the tooltip and the toast alike (the API's
- * sentences use the same). The API's times are already in the tenant's zone.
+ * sentences use the same), in the tenant's zone.
  */
 export function localDateTime(iso) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
-  if (!m) return iso || "";
-  const [, , mo, d, h, mi] = m;
+  const f = fields(iso);
+  if (!f) return iso || "";
+  const [, mo, d, h, mi] = f;
   return lang === "en_US" ? `${mo}/${d} ${h}:${mi}` : `${d}/${mo} ${h}:${mi}`;
 }
 
-/** The calendar day "now" is in the zone of an ISO time's offset (YYYY-MM-DD). */
-function todayAt(iso) {
+/** "HH:MM" of the API's ISO time in the tenant's zone. */
+export function localTime(iso) {
+  const f = fields(iso);
+  return f ? `${f[3]}:${f[4]}` : "";
+}
+
+/** Whether an ISO time falls on today's date in the tenant's zone. */
+function isToday(iso) {
+  const f = fields(iso);
+  if (!f) return false;
+  if (zone) {
+    const n = partsInZone(Date.now());
+    return f[0] === n.year && f[1] === n.month && f[2] === n.day;
+  }
   const m = /([+-])(\d{2}):(\d{2})$|Z$/.exec(iso || "");
   const offset = !m || !m[1] ? 0 : (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
-  return new Date(Date.now() + offset * 60000).toISOString().slice(0, 10);
+  return new Date(Date.now() + offset * 60000).toISOString().slice(0, 10) === f.slice(0, 3).join("-");
 }
 
 /** "06:25" when that time is today in the tenant's zone, else "22/11 06:25" (or "11/22 06:25"). */
 export function whenLocal(iso) {
-  return (iso || "").slice(0, 10) === todayAt(iso) ? localTime(iso) : localDateTime(iso);
+  return isToday(iso) ? localTime(iso) : localDateTime(iso);
 }
-
-/** "HH:MM" of the API's local ISO time (the tenant's zone). */
-export const localTime = (iso) => (/T(\d{2}:\d{2})/.exec(iso || "") || [, ""])[1];
 
 /** "6 d 21 h" beyond two days, else as `duration`. */
 export function longDuration(seconds) {

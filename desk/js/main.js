@@ -3,7 +3,7 @@
 
 import { configure, call, setToken } from "./api.js";
 import { session as currentSession, signIn, signOut, renew } from "./auth.js";
-import { setLang, getLang, t, LANGS, LANG_NAMES } from "./i18n.js";
+import { setLang, getLang, setZone, t, LANGS, LANG_NAMES } from "./i18n.js";
 import { h, toast } from "./ui.js";
 import { contactsView } from "./contacts.js";
 import { generalView } from "./general.js";
@@ -37,7 +37,7 @@ async function route(session, settings) {
 
 /** The person in the header: their name and role. */
 function showUser(session) {
-  document.getElementById("user").textContent = `${session.name || session.agent} · ${session.role}`;
+  document.getElementById("user").textContent = `${session.name || session.agent} · ${t("roles")[session.role] || session.role}`;
 }
 
 /**
@@ -88,12 +88,14 @@ async function main() {
   // The tenant's language by default, unless the person chose one here.
   const settings = await call("GET", "/settings");
   if (!stored && settings.status === 200 && LANGS.includes(settings.body.language)) setLang(settings.body.language);
+  if (settings.status === 200) setZone(settings.body.timezone);
   const langSelect = document.getElementById("lang");
   langSelect.replaceChildren(...Object.entries(LANG_NAMES).map(([l, name]) => h("option", { value: l }, name)));
   langSelect.value = getLang();
   langSelect.onchange = () => {
     localStorage.setItem("afterhours.lang", langSelect.value);
     setLang(langSelect.value);
+    showUser(session);
     route(session, settings.body);
   };
   window.addEventListener("hashchange", () => route(session, settings.body));

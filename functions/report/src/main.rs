@@ -3,6 +3,9 @@
 //! clients once, then one report run per invocation. The invocation fails,
 //! naming the tenants, when any tenant's report could not be published, so
 //! the schedule's retry policy and dead-letter queue take over.
+// The AWS SDK's nested futures go past rustc's default query depth when
+// `main` computes its layout (a known compiler limit, not a recursion here).
+#![recursion_limit = "256"]
 
 use std::time::{Duration, Instant, SystemTime};
 

@@ -1,4 +1,7 @@
 //! The webhook Lambda: logging, config and clients once, then the handler.
+// The AWS SDK's nested futures go past rustc's default query depth when
+// `main` computes its layout (a known compiler limit, not a recursion here).
+#![recursion_limit = "256"]
 
 use afterhours_adapters::lambda::{init_failed, run_http};
 

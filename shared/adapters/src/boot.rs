@@ -1,5 +1,5 @@
 //! What every function builds once per cold start: the configuration, the
-//! store with its connection already open, and the clients it may need.
+//! store with its connection being opened, and the clients it may need.
 
 use crate::config::{aws_clients, secret, Config, ConfigError};
 use crate::events::Publisher;
@@ -13,20 +13,24 @@ pub struct ColdStart {
 }
 
 impl ColdStart {
-    /// Reads the configuration (failing fast) and opens the DynamoDB connection
-    /// during init, so the first request does not pay the TLS handshake.
+    /// Reads the configuration (failing fast) and starts opening the
+    /// DynamoDB connection (credentials, TLS handshake) during init, without
+    /// holding the runtime's first `next`: the first event is fetched while
+    /// it opens. The first request reuses that connection once it is open;
+    /// one that comes sooner opens its own, so it never waits longer than
+    /// it would have without the warm-up.
     pub async fn load() -> Result<ColdStart, ConfigError> {
         let boot = Self::clients().await?;
-        boot.store.warm_up().await;
+        boot.store.warm_up_in_background();
         Ok(boot)
     }
 
-    /// Like [`ColdStart::load`], and builds the Graph API client while the DynamoDB
-    /// connection is being opened (both are on the cold-start path).
+    /// Like [`ColdStart::load`], and builds the Graph API client.
     pub async fn load_with_graph() -> Result<(ColdStart, GraphClient), ConfigError> {
         let boot = Self::clients().await?;
-        let (_, graph) = tokio::join!(boot.store.warm_up(), boot.graph());
-        Ok((boot, graph?))
+        boot.store.warm_up_in_background();
+        let graph = boot.graph().await?;
+        Ok((boot, graph))
     }
 
     async fn clients() -> Result<ColdStart, ConfigError> {

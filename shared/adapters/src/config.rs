@@ -68,6 +68,16 @@ impl Config {
 
 /// A secret: `<NAME>` in the environment (local), else `<NAME>_SECRET_ARN`
 /// (Secrets Manager) or `<NAME>_PARAMETER` (SSM SecureString) through the Lambda extension.
+/// One client for every secret a cold start reads from the extension.
+fn extension_client() -> Result<&'static reqwest::Client, String> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(c) = CLIENT.get() {
+        return Ok(c);
+    }
+    let client = crate::tls::reqwest_client()?;
+    Ok(CLIENT.get_or_init(|| client))
+}
+
 pub async fn secret(name: &str) -> Result<String, ConfigError> {
     if let Some(v) = var(name) {
         return Ok(v);
@@ -93,8 +103,8 @@ pub async fn secret(name: &str) -> Result<String, ConfigError> {
             )));
         };
     let token = var("AWS_SESSION_TOKEN").unwrap_or_default();
-    let client = crate::tls::reqwest_client().map_err(|e| ConfigError(format!("{name}: {e}")))?;
-    let res = client
+    let res = extension_client()
+        .map_err(|e| ConfigError(format!("{name}: {e}")))?
         .get(format!("http://localhost:{port}{path}"))
         .header("X-Aws-Parameters-Secrets-Token", token)
         .timeout(Duration::from_secs(5))
@@ -125,11 +135,19 @@ pub fn urlencode(s: &str) -> String {
 /// Endpoints follow `AWS_ENDPOINT_URL[_DYNAMODB|_EVENTBRIDGE]`.
 pub async fn aws_config(cfg: &Config) -> Result<aws_config::SdkConfig, ConfigError> {
     let http = crate::tls::aws_https_client(cfg.extra_roots.as_deref()).map_err(ConfigError)?;
-    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(cfg.region.clone()))
-        .http_client(http)
-        .load()
-        .await)
+        .http_client(http);
+    // Lambda hands the function its credentials in the environment. Taking
+    // them from there directly spares the cold start the default chain, whose
+    // providers (IMDS, ECS, SSO...) open an HTTPS connector, loading the
+    // platform's root certificates, before anything is sent.
+    if var("AWS_ACCESS_KEY_ID").is_some() {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    Ok(loader.load().await)
 }
 
 /// The AWS SDK clients on [`aws_config`].

@@ -284,7 +284,13 @@ impl Store {
         &self.table
     }
 
-    /// A cheap call that opens the connection during init, so the first request does not pay the TLS handshake.
+    /// [`Store::warm_up`] on the runtime, not waited for (see [`crate::boot::ColdStart::load`]).
+    pub fn warm_up_in_background(&self) {
+        let store = self.clone();
+        tokio::spawn(async move { store.warm_up().await });
+    }
+
+    /// A cheap call that opens the connection, so the first request does not pay the TLS handshake.
     pub async fn warm_up(&self) {
         let _ = self
             .client
