@@ -154,3 +154,27 @@ class Template(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FunctionPermissions(unittest.TestCase):
+    """Each function's role allows what its code calls, on the indexes it reads."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.source, cls.res = expand()
+
+    def allowed(self, function):
+        role = self.res[f"{function}Role"]["Properties"]
+        out = []
+        for policy in role.get("Policies", []):
+            for st in policy["PolicyDocument"]["Statement"]:
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                out += [(a, json.dumps(r)) for a in actions for r in resources]
+        return out
+
+    def test_the_contacts_function_marks_handled_and_counts_pending_callbacks(self):
+        allowed = self.allowed("ContactsFunction")
+        self.assertIn(("dynamodb:UpdateItem", json.dumps({"Fn::GetAtt": ["Table", "Arn"]})), allowed)
+        for index in ("LSI1", "GSI1"):
+            self.assertTrue(any(a == "dynamodb:Query" and f"index/{index}" in r for a, r in allowed), index)
