@@ -63,7 +63,7 @@ impl Deps {
             store: boot.store,
             cursors: CursorSigner::new(secret("CURSOR_SECRET").await?.as_bytes())?,
             clock: system_clock(),
-            rules: RulesCache::default(),
+            rules: RulesCache::new(boot.cfg.rules_cache),
             names: name_cache(),
         })
     }

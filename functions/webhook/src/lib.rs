@@ -64,13 +64,15 @@ impl Deps {
     /// Everything from the environment, clients built once.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let (boot, graph) = ColdStart::load_with_graph().await?;
-        Ok(Deps::new(
+        let mut deps = Deps::new(
             boot.store,
             graph,
             &secret("APP_SECRET").await?,
             &secret("VERIFY_TOKEN").await?,
             system_clock(),
-        ))
+        );
+        deps.tenants = RulesCache::new(boot.cfg.rules_cache);
+        Ok(deps)
     }
 
     async fn channel(&self, pnid: &str) -> Result<Option<Channel>, StoreError> {

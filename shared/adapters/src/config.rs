@@ -38,6 +38,9 @@ pub struct Config {
     pub graph_timeout: Duration,
     /// Extra trusted certificate authorities (PEM), from the file `EXTRA_CA_BUNDLE`.
     pub extra_roots: Option<Vec<u8>>,
+    /// How long a tenant's settings stay cached in one instance
+    /// (`RULES_CACHE_SECONDS`; 0 reads them on every request).
+    pub rules_cache: Duration,
 }
 
 impl Config {
@@ -47,6 +50,7 @@ impl Config {
             .map_err(|_| {
                 ConfigError("WHATSAPP_TIMEOUT_MS must be a number of milliseconds".into())
             })?;
+        let rules_cache = rules_cache_of(var("RULES_CACHE_SECONDS").as_deref())?;
         Ok(Config {
             table: required("TABLE_NAME")?,
             event_bus: or_default("EVENT_BUS_NAME", "afterhours"),
@@ -62,7 +66,21 @@ impl Config {
                 })?),
                 None => None,
             },
+            rules_cache,
         })
+    }
+}
+
+/// The settings cache period `RULES_CACHE_SECONDS` names: whole seconds, or
+/// [`crate::tenant::RULES_TTL`] when unset.
+pub fn rules_cache_of(value: Option<&str>) -> Result<Duration, ConfigError> {
+    match value {
+        Some(v) => v.parse().map(Duration::from_secs).map_err(|_| {
+            ConfigError(format!(
+                "RULES_CACHE_SECONDS must be a whole number of seconds, not {v:?}"
+            ))
+        }),
+        None => Ok(crate::tenant::RULES_TTL),
     }
 }
 
@@ -164,6 +182,17 @@ pub async fn aws_clients(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_settings_cache_period_is_whole_seconds() {
+        assert_eq!(rules_cache_of(None).unwrap(), crate::tenant::RULES_TTL);
+        assert_eq!(rules_cache_of(Some("0")).unwrap(), Duration::ZERO);
+        assert_eq!(rules_cache_of(Some("90")).unwrap(), Duration::from_secs(90));
+        for bad in ["-1", "1.5", "soon"] {
+            let e = rules_cache_of(Some(bad)).unwrap_err();
+            assert!(e.0.contains("RULES_CACHE_SECONDS"), "{bad}: {}", e.0);
+        }
+    }
 
     #[test]
     fn arns_are_url_encoded() {

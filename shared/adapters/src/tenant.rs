@@ -13,27 +13,25 @@ use serde_json::Value;
 use crate::store::{Store, StoreError};
 
 /// How long a tenant's settings stay cached in one Lambda instance, unless
-/// `RULES_CACHE_SECONDS` says otherwise (0: read them on every request).
+/// `RULES_CACHE_SECONDS` ([`crate::config::Config::rules_cache`]) says otherwise.
 pub const RULES_TTL: Duration = Duration::from_secs(30);
 
-/// [`RULES_TTL`], or `RULES_CACHE_SECONDS` when set to a whole number.
-pub fn rules_ttl() -> Duration {
-    std::env::var("RULES_CACHE_SECONDS")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .map_or(RULES_TTL, Duration::from_secs)
-}
-
-/// Tenants' rules, read from the store at most once per [`rules_ttl`] per instance.
+/// Tenants' rules, read from the store at most once per period per instance.
 pub struct RulesCache(TtlCache<String, Arc<TenantRules>>);
 
 impl Default for RulesCache {
+    /// Cached for [`RULES_TTL`].
     fn default() -> Self {
-        RulesCache(TtlCache::new(rules_ttl(), 10_000))
+        RulesCache(TtlCache::new(RULES_TTL, 10_000))
     }
 }
 
 impl RulesCache {
+    /// Each tenant's rules kept for `ttl` (zero: read on every request).
+    pub fn new(ttl: Duration) -> Self {
+        RulesCache(TtlCache::new(ttl, 10_000))
+    }
+
     pub async fn get(&self, store: &Store, tenant: &str) -> Result<Arc<TenantRules>, StoreError> {
         if let Some(r) = self.0.get(&tenant.to_string()) {
             return Ok(r);

@@ -2,6 +2,7 @@
 //! of ours, else the tenant's (from its settings), else `pt_BR`.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::i18n::{asked, Lang};
 use crate::store::Store;
@@ -9,11 +10,23 @@ use crate::tenant::TtlCache;
 
 use super::{ApiRequest, Caller};
 
+/// How long an instance keeps tenants' languages: its settings cache period
+/// (set once, from the configuration, at cold start).
+static PERIOD: OnceLock<Duration> = OnceLock::new();
+
+/// Keeps tenants' languages as long as their settings (the first call wins).
+pub fn cache_languages_for(period: Duration) {
+    let _ = PERIOD.set(period);
+}
+
 /// Tenants' languages, so that an error costs at most one settings read per
-/// tenant and settings cache period ([`crate::tenant::rules_ttl`]) in one Lambda instance.
+/// tenant and settings cache period in one Lambda instance.
 fn languages() -> &'static TtlCache<String, Lang> {
     static CACHE: OnceLock<TtlCache<String, Lang>> = OnceLock::new();
-    CACHE.get_or_init(|| TtlCache::new(crate::tenant::rules_ttl(), 10_000))
+    CACHE.get_or_init(|| {
+        let period = PERIOD.get().copied().unwrap_or(crate::tenant::RULES_TTL);
+        TtlCache::new(period, 10_000)
+    })
 }
 
 /// The language asked by the request's `Accept-Language`, if one of ours.
