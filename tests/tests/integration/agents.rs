@@ -139,11 +139,7 @@ async fn a_handled_callback_is_not_pending_and_24_7_mode_counts_nothing() {
     let mut open = crate::webhook::settings(true, true);
     open["language"] = Value::from("en_US");
     f.store.put_settings(&f.tenant, &open).await.unwrap();
-    let r = contacts::handle(
-        &contacts_deps(&f),
-        api("GET", "/agents", claims(&f.tenant, "s-1", "admin")),
-    )
-    .await;
+    let r = agents_as(&f, ("s-1", "admin"), &[], &[]).await;
     assert_eq!(
         r.json_body()["items"],
         json!([

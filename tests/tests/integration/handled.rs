@@ -26,7 +26,6 @@ async fn handled(
         &format!("/contacts/{id}/handled"),
         claims(&f.tenant, agent, role),
     );
-    r.path_params.insert("id".into(), id.into());
     if let Some(b) = body {
         r.body = b.as_bytes().to_vec();
     }
@@ -146,10 +145,6 @@ async fn handled_has_the_access_of_a_send_and_refuses_bad_input_changing_nothing
         &format!("/contacts/{}/handled", s.record_id),
         claims("another-tenant", "a-1", "admin"),
     );
-    let mut stranger = stranger;
-    stranger
-        .path_params
-        .insert("id".into(), s.record_id.clone());
     let r = contacts::handle(&contacts_deps(f), stranger).await;
     assert_eq!(
         error_code(&r),

@@ -93,10 +93,7 @@ impl Store {
         k: &RecordKey,
         now: DateTime<Utc>,
     ) -> Result<Option<ContactRecord>, StoreError> {
-        match self.get(keys::record(k)).await? {
-            Some(item) => Ok(Some(record_of(&item)?).filter(|r| r.is_live(now))),
-            None => Ok(None),
-        }
+        live_record(self.get(keys::record(k)).await?, now)
     }
 
     /// One page of an agent's records, by first contact (newest or oldest
@@ -238,6 +235,17 @@ impl Store {
         }
         ctx.counter.get_or_insert_with(Counter::default);
         Ok(ctx)
+    }
+}
+
+/// A record item read back, `None` when missing or expired (even before TTL deletes it).
+pub(super) fn live_record(
+    item: Option<Item>,
+    now: DateTime<Utc>,
+) -> Result<Option<ContactRecord>, StoreError> {
+    match item {
+        Some(item) => Ok(Some(record_of(&item)?).filter(|r| r.is_live(now))),
+        None => Ok(None),
     }
 }
 

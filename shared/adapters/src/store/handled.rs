@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 
+use super::desk::live_record;
 use super::item::record_of;
 use super::{applied, keys, number_value, string_value, Store, StoreError};
 use crate::model::{ContactRecord, RecordKey};
@@ -22,6 +23,21 @@ impl Store {
             .set_key(Some(keys::record(k)))
             .expression_attribute_values(":now", number_value(now.timestamp()))
             .return_values(ReturnValue::AllNew)
+    }
+
+    /// Sends a conditional update of a live record: the record as it is now
+    /// when it applied, `None` when its condition was not met.
+    async fn live_update_applied(
+        &self,
+        req: UpdateItemFluentBuilder,
+    ) -> Result<Option<ContactRecord>, StoreError> {
+        match req.send().await {
+            Ok(o) => o.attributes.as_ref().map(record_of).transpose(),
+            Err(e) => {
+                applied(Err::<(), _>(e))?;
+                Ok(None)
+            }
+        }
     }
 
     /// Marks a live record handled by `by` at `now`, with an optional note.
@@ -43,17 +59,11 @@ impl Store {
             set.push_str(", handledNote = :note");
             req = req.expression_attribute_values(":note", string_value(n));
         }
-        let out = req
-            .update_expression(format!("{set} REMOVE GSI1PK, GSI1SK"))
-            .send()
-            .await;
-        match out {
-            Ok(o) => o.attributes.as_ref().map(record_of).transpose(),
-            Err(e) => {
-                applied(Err::<(), _>(e))?;
-                // Already handled (idempotent), or missing or expired.
-                self.get_record_consistent(k, now).await
-            }
+        let req = req.update_expression(format!("{set} REMOVE GSI1PK, GSI1SK"));
+        match self.live_update_applied(req).await? {
+            Some(r) => Ok(Some(r)),
+            // Already handled (idempotent), or missing or expired.
+            None => self.get_record_consistent(k, now).await,
         }
     }
 
@@ -76,26 +86,15 @@ impl Store {
             .expression_attribute_values(":g", string_value(keys::tenant_pk(&k.tenant)))
             .update_expression(
                 "SET GSI1PK = :g, GSI1SK = LSK REMOVE handledBy, handledAt, handledNote",
-            )
-            .send()
-            .await;
-        if let Ok(o) = &pending_again {
-            return o.attributes.as_ref().map(record_of).transpose();
+            );
+        if let Some(r) = self.live_update_applied(pending_again).await? {
+            return Ok(Some(r));
         }
-        applied(pending_again)?;
         let plain = self
             .live_record_update(k, now)
             .condition_expression(LIVE)
-            .update_expression("REMOVE handledBy, handledAt, handledNote")
-            .send()
-            .await;
-        match plain {
-            Ok(o) => o.attributes.as_ref().map(record_of).transpose(),
-            Err(e) => {
-                applied(Err::<(), _>(e))?;
-                Ok(None)
-            }
-        }
+            .update_expression("REMOVE handledBy, handledAt, handledNote");
+        self.live_update_applied(plain).await
     }
 
     /// One live record, strongly consistent.
@@ -104,9 +103,6 @@ impl Store {
         k: &RecordKey,
         now: DateTime<Utc>,
     ) -> Result<Option<ContactRecord>, StoreError> {
-        match self.get_consistent(keys::record(k)).await? {
-            Some(item) => Ok(Some(record_of(&item)?).filter(|r| r.is_live(now))),
-            None => Ok(None),
-        }
+        live_record(self.get_consistent(keys::record(k)).await?, now)
     }
 }
