@@ -239,6 +239,11 @@ export async function contactsView(view, session, params) {
     if (!view.contains(tbody)) { clearInterval(poll); return; }
     lookForNew();
   }, Number(localStorage.getItem("afterhours.newContactsEveryMs")) || NEW_CONTACTS_EVERY_MS);
-  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") lookForNew(); });
+  // Once this list is gone (another screen), its listener goes too.
+  const onVisible = () => {
+    if (!view.contains(tbody)) { document.removeEventListener("visibilitychange", onVisible); return; }
+    if (document.visibilityState === "visible") lookForNew();
+  };
+  document.addEventListener("visibilitychange", onVisible);
   return () => load(false, true);
 }
