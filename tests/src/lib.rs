@@ -37,7 +37,7 @@ pub fn config(table: &str) -> Config {
         graph_version: "v23.0".into(),
         graph_timeout: std::time::Duration::from_secs(5),
         extra_roots: None,
-        rules_cache: afterhours_adapters::tenant::RULES_TTL,
+        rules_cache: afterhours_adapters::config::RULES_TTL,
     }
 }
 

@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 
+use afterhours_adapters::desk::DeskRequest;
 use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse, Caller, Role};
 use afterhours_adapters::store::{AgentEntry, AgentLoad, StoreError};
 use serde::Serialize;
 
-use crate::{bad_query, page_limit, Deps};
+use crate::access::{bad_query, page_limit};
+use crate::deps::{tenant_rules, Deps};
 
 /// `GET /agents`: one page of the agent selector.
 #[derive(Debug, Serialize)]
@@ -67,8 +69,9 @@ fn matches(a: &AgentEntry, q: &str) -> bool {
 pub(crate) async fn agents(
     deps: &Deps,
     req: &ApiRequest,
-    caller: &Caller,
+    desk: &DeskRequest,
 ) -> Result<ApiResponse, ApiError> {
+    let caller = &desk.caller;
     let now = (deps.clock)();
     remember_name(deps, req, caller).await;
     let limit = usize::try_from(page_limit(&req.query)?).unwrap_or(1);
@@ -108,7 +111,7 @@ pub(crate) async fn agents(
         .last()
         .filter(|_| more)
         .map(|last| deps.cursors.seal(&scope, &last.agent_id, ""));
-    let items = agent_loads(deps, caller, known, now).await?;
+    let items = agent_loads(deps, desk, known, now).await?;
     Ok(ApiResponse::json(200, &AgentPage { items, next_cursor }))
 }
 
@@ -116,16 +119,17 @@ pub(crate) async fn agents(
 /// tenant is in 24/7 mode, as the list is empty then).
 async fn agent_loads(
     deps: &Deps,
-    caller: &Caller,
+    desk: &DeskRequest,
     agents: Vec<AgentEntry>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<AgentLoad>, ApiError> {
-    let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
-    let open = rules.settings.always_open;
+    let open = tenant_rules(deps, desk).await?.settings.always_open;
     let pending = if open || agents.is_empty() {
         HashMap::new()
     } else {
-        deps.store.pending_by_agent(&caller.tenant, now).await?
+        deps.store
+            .pending_by_agent(&desk.caller.tenant, now)
+            .await?
     };
     Ok(agents
         .into_iter()

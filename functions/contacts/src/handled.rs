@@ -1,12 +1,13 @@
 //! `POST`/`DELETE /contacts/{id}/handled`: a contact marked handled without
 //! an active message (the agent phoned, or wrote by email), or undone.
 
+use afterhours_adapters::desk::DeskRequest;
 use afterhours_adapters::error_code::ErrorCode;
-use afterhours_adapters::http::language::answer_language;
-use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse, Caller};
+use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse};
 use afterhours_adapters::view::record_view;
 
-use crate::{caller_quota, no_contact, visible_key, Deps};
+use crate::access::{caller_quota, no_contact, visible_key};
+use crate::deps::{tenant_rules, Deps};
 
 /// What `/contacts/{id}/handled` does: mark, or undo the mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,10 +57,11 @@ fn note_of(req: &ApiRequest) -> Result<Option<String>, ApiError> {
 pub(crate) async fn handled(
     deps: &Deps,
     req: &ApiRequest,
-    caller: &Caller,
+    desk: &DeskRequest,
     id: &str,
     mark: Mark,
 ) -> Result<ApiResponse, ApiError> {
+    let caller = &desk.caller;
     let note = match mark {
         Mark::Handled => note_of(req)?,
         Mark::Undone => None,
@@ -75,12 +77,11 @@ pub(crate) async fn handled(
         Mark::Undone => deps.store.unmark_handled(&key, now).await?,
     }
     .ok_or_else(no_contact)?;
-    let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
-    let (tz, quota) = caller_quota(deps, caller, &record.key.customer).await?;
-    let lang = answer_language(req, &rules.settings.language);
+    let quota = caller_quota(deps, desk, &record.key.customer).await?;
+    let tz = tenant_rules(deps, desk).await?.tz();
     Ok(ApiResponse::json(
         200,
-        &record_view(&record, tz, lang, quota),
+        &record_view(&record, tz, desk.lang, quota),
     ))
 }
 

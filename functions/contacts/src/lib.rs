@@ -5,73 +5,43 @@
 
 use std::collections::HashMap;
 
-use afterhours_adapters::boot::ColdStart;
-use afterhours_adapters::config::{secret, ConfigError};
-use afterhours_adapters::cursor::CursorSigner;
-use afterhours_adapters::error_code::ErrorCode;
-use afterhours_adapters::http::language::answer_language;
+use afterhours_adapters::desk::DeskRequest;
 use afterhours_adapters::http::{
-    respond, ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
+    ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
 };
 use afterhours_adapters::i18n::Lang;
-use afterhours_adapters::lambda::{system_clock, Clock};
-use afterhours_adapters::model::{
-    Channel, ContactRecord, ListFilter, ListOrder, ListQuery, RecordKey,
-};
-use afterhours_adapters::store::Store;
-use afterhours_adapters::tenant::{templates_of, RulesCache, TtlCache};
+use afterhours_adapters::model::{Channel, ContactRecord, ListFilter, ListOrder, ListQuery};
+use afterhours_adapters::tenant::templates_of;
 use afterhours_adapters::view::{record_view, RecordView};
 use afterhours_rules::callback::RequestedCallback;
-use afterhours_rules::cap::{self, QuotaView};
+use afterhours_rules::cap::QuotaView;
 use afterhours_rules::ids::{customer_of, is_phone_number_id, Ident};
 use afterhours_rules::settings::TenantRules;
 use afterhours_rules::templates::Template;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+mod access;
 mod agents;
+mod deps;
 mod handled;
 
 pub use agents::{token_name, AgentPage, MAX_DISPLAY_NAME_CHARS};
 pub use handled::MAX_NOTE_CHARS;
 
+pub use access::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use deps::{name_cache, Deps};
+
+use access::{bad_query, caller_quota, no_contact, page_limit, visible_key};
 use agents::{agents, remember_name};
+use deps::tenant_rules;
 use handled::{handled, Mark};
 
-pub const DEFAULT_LIMIT: i32 = 50;
-pub const MAX_LIMIT: i32 = 100;
-
-pub struct Deps {
-    pub store: Store,
-    pub cursors: CursorSigner,
-    pub clock: Clock,
-    /// Settings cached briefly, so a list page costs one Query and one batch read.
-    pub rules: RulesCache,
-    /// The names already remembered for (tenant, agent), so a name costs one write per change.
-    pub names: TtlCache<(String, String), String>,
-}
-
-/// A cache of remembered names: an hour, up to 10,000 agents per instance.
-pub fn name_cache() -> TtlCache<(String, String), String> {
-    TtlCache::new(std::time::Duration::from_secs(3600), 10_000)
-}
-
-impl Deps {
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let boot = ColdStart::load().await?;
-        Ok(Deps {
-            store: boot.store,
-            cursors: CursorSigner::new(secret("CURSOR_SECRET").await?.as_bytes())?,
-            clock: system_clock(),
-            rules: RulesCache::new(boot.cfg.rules_cache),
-            names: name_cache(),
-        })
-    }
-}
-
 pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
-    let result = route(deps, &req).await;
-    respond(&deps.store, &req, result).await
+    match DeskRequest::open(&deps.store, &deps.rules, &req).await {
+        Ok(desk) => desk.respond(route(deps, &req, &desk).await),
+        Err(refusal) => refusal,
+    }
 }
 
 /// `GET /contacts`: one page of records.
@@ -99,8 +69,8 @@ pub struct TemplateList {
     pub items: Vec<Value>,
 }
 
-async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    let caller = Caller::from_claims(&req.claims)?;
+async fn route(deps: &Deps, req: &ApiRequest, desk: &DeskRequest) -> Result<ApiResponse, ApiError> {
+    let caller = &desk.caller;
     req.limit_body(MAX_DESK_BODY_BYTES)?;
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     let id = match req.path_param("id") {
@@ -108,29 +78,22 @@ async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         None => None,
     };
     match (req.method.as_str(), segments.as_slice(), id) {
-        ("GET", ["contacts"], _) => list(deps, req, &caller).await,
-        ("GET", ["contacts", _], Some(id)) => one(deps, req, &caller, id).await,
-        ("GET", ["contacts", _, "quota"], Some(id)) => quota(deps, &caller, id).await,
+        ("GET", ["contacts"], _) => list(deps, req, desk).await,
+        ("GET", ["contacts", _], Some(id)) => one(deps, desk, id).await,
+        ("GET", ["contacts", _, "quota"], Some(id)) => quota(deps, desk, id).await,
         ("POST", ["contacts", _, "handled"], Some(id)) => {
-            handled(deps, req, &caller, id, Mark::Handled).await
+            handled(deps, req, desk, id, Mark::Handled).await
         }
         ("DELETE", ["contacts", _, "handled"], Some(id)) => {
-            handled(deps, req, &caller, id, Mark::Undone).await
+            handled(deps, req, desk, id, Mark::Undone).await
         }
-        ("GET", ["templates"], _) => templates(deps, req, &caller).await,
-        ("GET", ["quota"], _) => quota_by_contact(deps, req, &caller).await,
-        ("GET", ["agents"], _) => agents(deps, req, &caller).await,
+        ("GET", ["templates"], _) => templates(deps, req, caller).await,
+        ("GET", ["quota"], _) => quota_by_contact(deps, req, desk).await,
+        ("GET", ["agents"], _) => agents(deps, req, desk).await,
         _ => Err(ApiError::NotFound(format!(
             "No route for {} {}.",
             req.method, req.path
         ))),
-    }
-}
-
-fn bad_query(message: String) -> ApiError {
-    ApiError::BadRequest {
-        code: ErrorCode::InvalidQuery,
-        message,
     }
 }
 
@@ -194,11 +157,12 @@ pub fn parse_list_query(
     })
 }
 
-async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiResponse, ApiError> {
+async fn list(deps: &Deps, req: &ApiRequest, desk: &DeskRequest) -> Result<ApiResponse, ApiError> {
+    let caller = &desk.caller;
     let params = parse_list_query(&req.query, caller)?;
     remember_name(deps, req, caller).await;
     let now = (deps.clock)();
-    let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
+    let rules = tenant_rules(deps, desk).await?;
     let query = ListQuery {
         tenant: &caller.tenant,
         agent: &params.agent,
@@ -225,8 +189,7 @@ async fn list(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiRespo
         ));
     }
     let page = deps.store.list_records(&query, &deps.cursors).await?;
-    let lang = answer_language(req, &rules.settings.language);
-    let items = with_callers_quota(deps, caller, &rules, lang, &page.items, now).await?;
+    let items = with_callers_quota(deps, caller, &rules, desk.lang, &page.items, now).await?;
     Ok(ApiResponse::json(
         200,
         &ListPage {
@@ -271,22 +234,6 @@ async fn with_callers_quota(
         .collect())
 }
 
-fn no_contact() -> ApiError {
-    ApiError::NotFound("No such contact (it may have expired).".into())
-}
-
-/// The key of the record an id names, if the caller may act on it (its own
-/// agent, a supervisor or an admin).
-fn visible_key(caller: &Caller, id: &str) -> Result<RecordKey, ApiError> {
-    let key = RecordKey::from_id(&caller.tenant, id).ok_or_else(no_contact)?;
-    if !caller.may_act_for(&key.agent) {
-        return Err(ApiError::Forbidden(
-            "Agents can only see their own contacts.".into(),
-        ));
-    }
-    Ok(key)
-}
-
 /// The record an id names, if the caller may see it.
 async fn visible_record(deps: &Deps, caller: &Caller, id: &str) -> Result<ContactRecord, ApiError> {
     let key = visible_key(caller, id)?;
@@ -300,69 +247,30 @@ async fn visible_record(deps: &Deps, caller: &Caller, id: &str) -> Result<Contac
 /// for its customer (`None` when the cap is off).
 async fn record_with_quota(
     deps: &Deps,
-    caller: &Caller,
+    desk: &DeskRequest,
     id: &str,
-) -> Result<(ContactRecord, chrono_tz::Tz, Option<QuotaView>), ApiError> {
-    let record = visible_record(deps, caller, id).await?;
-    let (tz, quota) = caller_quota(deps, caller, &record.key.customer).await?;
-    Ok((record, tz, quota))
+) -> Result<(ContactRecord, Option<QuotaView>), ApiError> {
+    let record = visible_record(deps, &desk.caller, id).await?;
+    let quota = caller_quota(deps, desk, &record.key.customer).await?;
+    Ok((record, quota))
 }
 
-/// The tenant's zone and the caller's quota for a customer (`None` when the cap is off).
-async fn caller_quota(
-    deps: &Deps,
-    caller: &Caller,
-    customer: &str,
-) -> Result<(chrono_tz::Tz, Option<QuotaView>), ApiError> {
-    let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
-    let quota = match rules.cap() {
-        Some(limit) => {
-            let c = deps
-                .store
-                .read_counter(&caller.tenant, &caller.agent, customer)
-                .await?;
-            Some(cap::quota(&c.times(), (deps.clock)(), limit).view(rules.tz()))
-        }
-        None => None,
-    };
-    Ok((rules.tz(), quota))
-}
-
-async fn one(
-    deps: &Deps,
-    req: &ApiRequest,
-    caller: &Caller,
-    id: &str,
-) -> Result<ApiResponse, ApiError> {
-    let (record, tz, quota) = record_with_quota(deps, caller, id).await?;
-    let rules = deps.rules.get(&deps.store, &caller.tenant).await?;
-    let lang = answer_language(req, &rules.settings.language);
+async fn one(deps: &Deps, desk: &DeskRequest, id: &str) -> Result<ApiResponse, ApiError> {
+    let (record, quota) = record_with_quota(deps, desk, id).await?;
+    let tz = tenant_rules(deps, desk).await?.tz();
     Ok(ApiResponse::json(
         200,
-        &record_view(&record, tz, lang, quota),
+        &record_view(&record, tz, desk.lang, quota),
     ))
 }
 
-async fn quota(deps: &Deps, caller: &Caller, id: &str) -> Result<ApiResponse, ApiError> {
-    let (_, _, quota) = record_with_quota(deps, caller, id).await?;
+async fn quota(deps: &Deps, desk: &DeskRequest, id: &str) -> Result<ApiResponse, ApiError> {
+    let (_, quota) = record_with_quota(deps, desk, id).await?;
     let body = QuotaAnswer {
         enabled: quota.is_some(),
         quota,
     };
     Ok(ApiResponse::json(200, &body))
-}
-
-/// The page size of a query (`limit`, 1 to [`MAX_LIMIT`]).
-fn page_limit(q: &HashMap<String, String>) -> Result<i32, ApiError> {
-    match q.get("limit") {
-        None => Ok(DEFAULT_LIMIT),
-        Some(v) => match v.trim().parse::<i32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(bad_query(format!(
-                "limit {v:?} must be a whole number from 1 to {MAX_LIMIT}"
-            ))),
-        },
-    }
 }
 
 /// The `channel` of a query, if given (400 when it is not a phone number id).
@@ -441,7 +349,7 @@ async fn templates(
 async fn quota_by_contact(
     deps: &Deps,
     req: &ApiRequest,
-    caller: &Caller,
+    desk: &DeskRequest,
 ) -> Result<ApiResponse, ApiError> {
     let raw = req.query.get("contact").map(String::as_str).unwrap_or("");
     let customer = customer_of(raw).ok_or_else(|| {
@@ -451,9 +359,9 @@ async fn quota_by_contact(
         )
     })?;
     if let Some(pnid) = channel_param(req)? {
-        own_channel(deps, caller, pnid).await?;
+        own_channel(deps, &desk.caller, pnid).await?;
     }
-    let (_, quota) = caller_quota(deps, caller, &customer).await?;
+    let quota = caller_quota(deps, desk, &customer).await?;
     let body = QuotaAnswer {
         enabled: quota.is_some(),
         quota,

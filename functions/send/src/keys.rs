@@ -6,12 +6,11 @@
 
 use afterhours_adapters::error_code::ErrorCode;
 use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse, Caller};
-use afterhours_adapters::store::IdempotencyClaim;
-use chrono::Duration;
+use afterhours_adapters::model::SendTarget;
+use afterhours_adapters::store::{IdempotencyClaim, Store};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-use crate::{Deps, Target};
 
 /// The longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -30,14 +29,23 @@ pub enum KeyClaim {
     Replay(ApiResponse),
 }
 
+/// What an `Idempotency-Key` is bound to, besides the body.
+fn binding(target: &SendTarget) -> String {
+    match target {
+        SendTarget::Record(k) => k.id(),
+        SendTarget::Direct { channel, customer } => format!("direct\n{channel}\n{customer}"),
+    }
+}
+
 /// Claims the request's `Idempotency-Key`, if it has one. The key is bound to
 /// the target (the record, or the channel and customer) and the body, so the
 /// same key with another request is refused.
 pub async fn claim_key(
-    deps: &Deps,
+    store: &Store,
+    now: DateTime<Utc>,
     req: &ApiRequest,
     caller: &Caller,
-    target: &Target,
+    target: &SendTarget,
     body: &Value,
 ) -> Result<KeyClaim, ApiError> {
     let Some(k) = req
@@ -55,14 +63,10 @@ pub async fn claim_key(
     }
     let pk = afterhours_adapters::store::keys::idempotency_pk(&caller.tenant, &caller.agent, k);
     let hash = hex::encode(Sha256::digest(
-        format!("{}\n{}", target.binding(), body).as_bytes(),
+        format!("{}\n{}", binding(target), body).as_bytes(),
     ));
     let hold = Duration::seconds(IDEMPOTENCY_HOLD_SECONDS);
-    match deps
-        .store
-        .claim_idempotency(&pk, &hash, (deps.clock)(), hold)
-        .await?
-    {
+    match store.claim_idempotency(&pk, &hash, now, hold).await? {
         IdempotencyClaim::Claimed => Ok(KeyClaim::Proceed(Some(pk))),
         IdempotencyClaim::Done { status, body } => {
             let stored: Value = serde_json::from_str(&body).unwrap_or(Value::Null);

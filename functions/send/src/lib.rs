@@ -4,120 +4,109 @@
 //! sends to any customer by channel and number, with the same checks and the
 //! same counter, and marks no record.
 //!
-//! Checks in SPEC order: who may act on the record (403) → the record exists
-//! and is live, or the channel is the tenant's (404) → the template is
-//! APPROVED and of that channel's account (422) → the variables and header media (422) →
-//! the cap (429) → the Graph API call (502/504) → the record marked sent and
-//! `ActiveMessageSent` on the bus. [`keys`] holds the `Idempotency-Key`,
-//! [`outcome`] what each outcome of the Graph call does.
+//! One request goes straight down [`send`]: parse the target → authorize
+//! (403) → parse the body (400) → claim the `Idempotency-Key` ([`keys`]) →
+//! check the record or channel (404), the template of its account and the
+//! variables and header media (422) → reserve a cap slot (429) → deliver
+//! ([`outcome`]: the Graph call, 502/504, the record marked sent and
+//! `ActiveMessageSent` on the bus) → the answer. [`request`] holds the bodies.
 
+mod deps;
 mod keys;
 mod outcome;
 mod request;
 
-use afterhours_adapters::boot::ColdStart;
-use afterhours_adapters::config::ConfigError;
+use afterhours_adapters::desk::DeskRequest;
 use afterhours_adapters::error_code::ErrorCode;
-use afterhours_adapters::events::Publisher;
-use afterhours_adapters::graph::GraphClient;
-use afterhours_adapters::http::language::answer_language;
-use afterhours_adapters::http::{
-    respond, ApiError, ApiRequest, ApiResponse, Caller, MAX_DESK_BODY_BYTES,
-};
-use afterhours_adapters::lambda::{system_clock, Clock};
-use afterhours_adapters::model::{ContactRecord, RecordKey, TemplateRef};
-use afterhours_adapters::store::{Counter, Reservation, SendContext, SendTarget, Slot, Store};
+use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse, Caller, MAX_DESK_BODY_BYTES};
+use afterhours_adapters::model::{ContactRecord, RecordKey, SendTarget, TemplateRef};
+use afterhours_adapters::store::{Reservation, SendContext, Slot};
 use afterhours_adapters::tenant::{rules_of, templates_of};
-use afterhours_rules::cap::refusal_message;
+use afterhours_rules::cap::Refusal;
 use afterhours_rules::media::header_component;
 use afterhours_rules::settings::TenantRules;
 use afterhours_rules::templates::Template;
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+pub use deps::Deps;
 pub use keys::{IDEMPOTENCY_HOLD_SECONDS, MAX_IDEMPOTENCY_KEY, REPLAY_HEADER};
-pub use outcome::graph_error;
+pub use outcome::{graph_error, Attempt, PreparedSend, SENT_DETAIL_TYPE};
 pub use request::{
-    find_template, parse_body, parse_direct, DirectTo, SendBody, SendRequest, SendResponse,
-    TemplateBody,
+    find_template, parse_body, parse_direct, SendBody, SendRequest, SendResponse, TemplateBody,
 };
 
-/// The `DetailType` of the event a successful send puts on the bus.
-pub const SENT_DETAIL_TYPE: &str = "ActiveMessageSent";
-
-pub struct Deps {
-    pub store: Store,
-    pub graph: GraphClient,
-    pub events: Publisher,
-    pub clock: Clock,
-}
-
-impl Deps {
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let (boot, graph) = ColdStart::load_with_graph().await?;
-        Ok(Deps {
-            graph,
-            events: boot.publisher(),
-            store: boot.store,
-            clock: system_clock(),
-        })
-    }
-}
-
 pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
-    let result = send(deps, &req).await;
-    respond(&deps.store, &req, result).await
+    match DeskRequest::open(&deps.store, &deps.rules, &req).await {
+        Ok(desk) => desk.respond(send(deps, &req, &desk).await),
+        Err(refusal) => refusal,
+    }
 }
 
-/// Who a send goes to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// `POST /contacts/{id}/active-messages`: the record's customer, on its channel.
-    Record(RecordKey),
-    /// `POST /active-messages`: any customer, on a channel the body names.
-    Direct(DirectTo),
+/// One send, each step once, in order. `Err` only for refusals decided
+/// before the Graph call (the key is then freed, so a retry is judged
+/// afresh); from the call on, the answer is final and stored under the key.
+async fn send(deps: &Deps, req: &ApiRequest, desk: &DeskRequest) -> Result<ApiResponse, ApiError> {
+    let caller = &desk.caller;
+    req.limit_body(MAX_DESK_BODY_BYTES)?;
+    let body = req.json_body()?;
+    let target = target_of(req, caller, &body)?;
+    authorize(caller, &target)?;
+    let request = parse_body(&body)?;
+    let now = (deps.clock)();
+    let key = match keys::claim_key(&deps.store, now, req, caller, &target, &body).await? {
+        keys::KeyClaim::Replay(answer) => return Ok(answer),
+        keys::KeyClaim::Proceed(key) => key,
+    };
+    let attempt = async {
+        let mut prepared = check(deps, caller, &target, &request, now).await?;
+        let slot = reserve_slot(deps, caller, &target, &mut prepared, now).await?;
+        Ok(Attempt::new(
+            caller,
+            &target,
+            prepared,
+            slot,
+            key.as_deref(),
+            now,
+            desk.lang,
+        ))
+    };
+    match attempt.await {
+        Ok(attempt) => Ok(outcome::deliver(deps, &attempt).await),
+        Err(refusal) => {
+            if let Some(pk) = &key {
+                if let Err(e) = deps.store.drop_idempotency(pk).await {
+                    tracing::error!(error = %e, "could not free an idempotency key");
+                }
+            }
+            Err(refusal)
+        }
+    }
 }
 
-impl Target {
-    /// The target of the request: the record its path names (if the caller
-    /// may act on it), else the channel and customer of its body.
-    fn of(req: &ApiRequest, caller: &Caller, body: &Value) -> Result<Target, ApiError> {
-        if req.path_param("id").is_none() {
-            return Ok(Target::Direct(parse_direct(body)?));
-        }
-        let key = RecordKey::from_id(&caller.tenant, req.path_id("id")?).ok_or_else(no_record)?;
-        if !caller.may_act_for(&key.agent) {
-            return Err(ApiError::Forbidden(
-                "Only the contact's own agent, a supervisor or an admin can send to this customer."
-                    .into(),
-            ));
-        }
-        Ok(Target::Record(key))
+/// Who the request sends to: the record its path names, else the channel
+/// and customer of its body.
+fn target_of(req: &ApiRequest, caller: &Caller, body: &Value) -> Result<SendTarget, ApiError> {
+    if req.path_param("id").is_none() {
+        let to = parse_direct(body)?;
+        return Ok(SendTarget::Direct {
+            channel: to.channel,
+            customer: to.customer,
+        });
     }
+    let key = RecordKey::from_id(&caller.tenant, req.path_id("id")?).ok_or_else(no_record)?;
+    Ok(SendTarget::Record(key))
+}
 
-    pub fn customer(&self) -> &str {
-        match self {
-            Target::Record(k) => &k.customer,
-            Target::Direct(d) => &d.customer,
-        }
-    }
-
-    /// What an `Idempotency-Key` is bound to, besides the body.
-    fn binding(&self) -> String {
-        match self {
-            Target::Record(k) => k.id(),
-            Target::Direct(d) => format!("direct\n{}\n{}", d.channel, d.customer),
-        }
-    }
-
-    fn store_target(&self) -> SendTarget<'_> {
-        match self {
-            Target::Record(k) => SendTarget::Record(k),
-            Target::Direct(d) => SendTarget::Direct {
-                channel: &d.channel,
-                customer: &d.customer,
-            },
-        }
+/// A record's customer is reached by its own agent, a supervisor or an
+/// admin; any agent may send directly (the cap counts per sender).
+fn authorize(caller: &Caller, target: &SendTarget) -> Result<(), ApiError> {
+    match target {
+        SendTarget::Record(key) if !caller.may_act_for(&key.agent) => Err(ApiError::Forbidden(
+            "Only the contact's own agent, a supervisor or an admin can send to this customer."
+                .into(),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -125,58 +114,27 @@ fn no_record() -> ApiError {
     ApiError::NotFound("No such contact (it may have expired).".into())
 }
 
-async fn send(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    let caller = Caller::from_claims(&req.claims)?;
-    req.limit_body(MAX_DESK_BODY_BYTES)?;
-    let body = req.json_body()?;
-    let target = Target::of(req, &caller, &body)?;
-    let request = parse_body(&body)?;
-    let idempotency = match keys::claim_key(deps, req, &caller, &target, &body).await? {
-        keys::KeyClaim::Replay(r) => return Ok(r),
-        keys::KeyClaim::Proceed(pk) => pk,
-    };
-    let result = send_claimed(
-        deps,
-        &caller,
-        &target,
-        &request,
-        (idempotency.as_deref(), req),
-    )
-    .await;
-    if let (Err(_), Some(pk)) = (&result, &idempotency) {
-        // Refused before the Graph call: the key is freed, a retry is judged afresh.
-        if let Err(e) = deps.store.drop_idempotency(pk).await {
-            tracing::error!(error = %e, "could not free an idempotency key");
-        }
-    }
-    result
-}
-
-/// A send that passed every check before the cap: the record (none for a
-/// direct send), the channel, the rules in force, the template and the
-/// Graph message to send.
-pub struct PreparedSend {
+/// Where a send goes out from and to.
+struct Origin {
+    /// The record (none for a direct send).
     record: Option<ContactRecord>,
     /// The phone number id that sends.
     channel: String,
-    rules: TenantRules,
-    template: TemplateRef,
+    /// Its WhatsApp Business Account, whose templates may be sent.
+    waba: Option<String>,
     /// Who the message goes to: the phone, else the business-scoped id.
     to: String,
-    /// Meta's template components with the variables (and header media) filled.
-    components: Vec<Value>,
-    counter: Option<Counter>,
 }
 
-/// Where the send goes out from: the record's channel (and account), or
-/// the direct send's channel, which must be the caller's tenant's.
+/// The record's channel (and account), or the direct send's channel, which
+/// must be the caller's tenant's (404 otherwise).
 async fn origin(
     deps: &Deps,
-    target: &Target,
+    target: &SendTarget,
     ctx: &mut SendContext,
-) -> Result<(Option<ContactRecord>, String, Option<String>, String), ApiError> {
+) -> Result<Origin, ApiError> {
     match target {
-        Target::Record(key) => {
+        SendTarget::Record(key) => {
             let record = ctx.record.take().ok_or_else(no_record)?;
             let waba = match ctx.templates.channels.get(&record.channel) {
                 Some(w) => Some(w.clone()),
@@ -192,34 +150,44 @@ async fn origin(
                 .clone()
                 .or(record.user_id.clone())
                 .unwrap_or_else(|| key.customer.clone());
-            let channel = record.channel.clone();
-            Ok((Some(record), channel, waba, to))
+            Ok(Origin {
+                channel: record.channel.clone(),
+                record: Some(record),
+                waba,
+                to,
+            })
         }
-        Target::Direct(d) => {
+        SendTarget::Direct { channel, customer } => {
             let c = ctx.channel.take().ok_or_else(|| {
-                ApiError::NotFound(format!("This tenant has no channel {}.", d.channel))
+                ApiError::NotFound(format!("This tenant has no channel {channel}."))
             })?;
-            Ok((None, c.phone_number_id, Some(c.waba_id), d.customer.clone()))
+            Ok(Origin {
+                record: None,
+                channel: c.phone_number_id,
+                waba: Some(c.waba_id),
+                to: customer.clone(),
+            })
         }
     }
 }
 
-/// Reads what the send needs (one batch read) and checks the target, the
-/// template of its account, the variables and the header media, in SPEC order.
+/// Reads what the send needs (one batch read, the settings fresh, as they
+/// decide the cap) and checks the target, the template of its account, the
+/// variables and the header media, in that order.
 async fn check(
     deps: &Deps,
     caller: &Caller,
-    target: &Target,
+    target: &SendTarget,
     request: &SendRequest,
     now: DateTime<Utc>,
 ) -> Result<PreparedSend, ApiError> {
     let mut ctx = deps
         .store
-        .send_context(&caller.tenant, target.store_target(), &caller.agent, now)
+        .send_context(&caller.tenant, target, &caller.agent, now)
         .await?;
-    let (record, channel, waba, to) = origin(deps, target, &mut ctx).await?;
-    let rules = rules_of(ctx.settings.as_ref());
-    let templates = templates_of(ctx.templates.list_for(waba.as_deref()));
+    let origin = origin(deps, target, &mut ctx).await?;
+    let rules: TenantRules = rules_of(ctx.settings.as_ref());
+    let templates = templates_of(ctx.templates.list_for(origin.waba.as_deref()));
     let template = find_template(&templates, request)?;
     let components = filled_components(template, request)?;
     Ok(PreparedSend {
@@ -227,10 +195,10 @@ async fn check(
             name: template.name.clone(),
             language: template.language.clone(),
         },
-        to,
-        channel,
+        to: origin.to,
+        channel: origin.channel,
         components,
-        record,
+        record: origin.record,
         rules,
         counter: ctx.counter,
     })
@@ -273,11 +241,11 @@ fn filled_components(template: &Template, request: &SendRequest) -> Result<Vec<V
 async fn reserve_slot(
     deps: &Deps,
     caller: &Caller,
-    customer: &str,
-    c: &mut PreparedSend,
+    target: &SendTarget,
+    prepared: &mut PreparedSend,
     now: DateTime<Utc>,
 ) -> Result<Option<Slot>, ApiError> {
-    let Some(limit) = c.rules.cap() else {
+    let Some(limit) = prepared.rules.cap() else {
         return Ok(None);
     };
     let reservation = deps
@@ -285,59 +253,23 @@ async fn reserve_slot(
         .reserve(
             &caller.tenant,
             &caller.agent,
-            customer,
+            target.customer(),
             limit,
             now,
-            c.counter.take(),
+            prepared.counter.take(),
         )
         .await?;
     match reservation {
         Reservation::Granted(slot) => Ok(Some(slot)),
-        Reservation::Refused(q) => {
+        Reservation::Refused(quota) => {
             afterhours_adapters::metrics::Counts::new()
                 .add("CapRefusals", 1)
                 .emit();
-            let tz = c.rules.tz();
-            let view = q.view(tz);
-            let mut details = Map::new();
-            details.insert("availableAt".into(), json!(view.available_at));
-            details.insert("retryAfterSeconds".into(), json!(view.retry_after_seconds));
-            details.insert("quota".into(), json!(view));
-            Err(ApiError::TooManyRequests {
-                code: ErrorCode::ActiveMessageLimitReached,
-                message: refusal_message(&q, now, tz),
-                retry_after_seconds: q.retry_after_seconds,
-                details,
-            })
+            Err(ApiError::CapReached(Box::new(Refusal {
+                quota,
+                now,
+                tz: prepared.rules.tz(),
+            })))
         }
     }
-}
-
-/// Checks, takes a cap slot, then sends. `Err` only for refusals decided
-/// before the Graph call; from the call on, the answer is final and stored.
-async fn send_claimed(
-    deps: &Deps,
-    caller: &Caller,
-    target: &Target,
-    request: &SendRequest,
-    (idempotency, req): (Option<&str>, &ApiRequest),
-) -> Result<ApiResponse, ApiError> {
-    let now = (deps.clock)();
-    let mut checked = check(deps, caller, target, request, now).await?;
-    let slot = reserve_slot(deps, caller, target.customer(), &mut checked, now).await?;
-    let tz = checked.rules.tz();
-    let attempt = outcome::Attempt {
-        caller,
-        target,
-        checked: &checked,
-        counted: slot.is_some(),
-        quota: slot.as_ref().map(|s| s.quota_after.view(tz)),
-        send_id: slot
-            .map(|s| s.token)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
-        idempotency,
-        now,
-        lang: answer_language(req, &checked.rules.settings.language),
-    };
-    Ok(outcome::deliver(deps, &attempt).await)
 }

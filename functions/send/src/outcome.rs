@@ -11,43 +11,93 @@ use afterhours_adapters::graph::GraphError;
 use afterhours_adapters::http::{ApiError, ApiResponse, Caller};
 use afterhours_adapters::i18n::Lang;
 use afterhours_adapters::metrics::{emit_dimensioned, Counts};
-use afterhours_adapters::model::{DirectSend, SendTag, SentMessage, StoredResponse, UnknownSend};
+use afterhours_adapters::model::{
+    ContactRecord, DirectSend, SendTag, SendTarget, SentMessage, StoredResponse, TemplateRef,
+    UnknownSend,
+};
+use afterhours_adapters::store::{Counter, Slot};
 use afterhours_rules::cap::local_iso;
 use afterhours_rules::display::mask;
+use afterhours_rules::settings::TenantRules;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use crate::deps::Deps;
 use crate::request::SendResponse;
-use crate::{Deps, PreparedSend, Target, SENT_DETAIL_TYPE};
 
-/// One send on its way out: who, to which target, with which id and slot.
+/// The `DetailType` of the event a successful send puts on the bus.
+pub const SENT_DETAIL_TYPE: &str = "ActiveMessageSent";
+
+/// A send that passed every check before the cap: the record (none for a
+/// direct send), the channel, the rules in force, the template and the
+/// Graph message to send.
+pub struct PreparedSend {
+    pub record: Option<ContactRecord>,
+    /// The phone number id that sends.
+    pub channel: String,
+    pub rules: TenantRules,
+    pub template: TemplateRef,
+    /// Who the message goes to: the phone, else the business-scoped id.
+    pub to: String,
+    /// Meta's template components with the variables (and header media) filled.
+    pub components: Vec<Value>,
+    /// The sender's cap counter as the check read it (taken by the reservation).
+    pub counter: Option<Counter>,
+}
+
+/// One send on its way out: who, to which target, and its cap slot.
 pub struct Attempt<'a> {
     pub caller: &'a Caller,
-    pub target: &'a Target,
-    pub checked: &'a PreparedSend,
-    /// The send's id: its cap slot's token when the cap is on.
-    pub send_id: String,
-    pub counted: bool,
-    pub quota: Option<afterhours_rules::cap::QuotaView>,
+    pub target: &'a SendTarget,
+    pub prepared: PreparedSend,
+    /// The cap slot it holds; `None` when the cap is off.
+    pub slot: Option<Slot>,
+    /// The send's id, in its tag: its slot's token, else a fresh one.
+    pub id: String,
     pub idempotency: Option<&'a str>,
     pub now: DateTime<Utc>,
     /// The language of the answer's message (stored with it for retries).
     pub lang: Lang,
 }
 
-impl Attempt<'_> {
+impl<'a> Attempt<'a> {
+    pub fn new(
+        caller: &'a Caller,
+        target: &'a SendTarget,
+        prepared: PreparedSend,
+        slot: Option<Slot>,
+        idempotency: Option<&'a str>,
+        now: DateTime<Utc>,
+        lang: Lang,
+    ) -> Self {
+        let id = match &slot {
+            Some(s) => s.token.clone(),
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        Attempt {
+            caller,
+            target,
+            prepared,
+            slot,
+            id,
+            idempotency,
+            now,
+            lang,
+        }
+    }
+
     /// Meta's template message, tagged so its statuses name this send.
     pub fn message(&self) -> Value {
-        let c = self.checked;
+        let c = &self.prepared;
         let (record, customer) = match self.target {
-            Target::Record(k) => (k.id(), None),
-            Target::Direct(d) => (String::new(), Some(d.customer.clone())),
+            SendTarget::Record(k) => (k.id(), None),
+            SendTarget::Direct { customer, .. } => (String::new(), Some(customer.clone())),
         };
         let tag = SendTag {
             version: 1,
             record,
             sender: self.caller.agent.clone(),
-            send_id: self.send_id.clone(),
+            send_id: self.id.clone(),
             template: Some(c.template.clone()),
             customer,
             sent_at: Some(self.now.timestamp()),
@@ -75,7 +125,7 @@ impl Attempt<'_> {
 /// Sends and settles; the answer is final (200, 502 or 504) and stored under the key.
 pub async fn deliver(deps: &Deps, a: &Attempt<'_>) -> ApiResponse {
     let customer = mask(a.target.customer());
-    match deps.graph.send(&a.checked.channel, &a.message()).await {
+    match deps.graph.send(&a.prepared.channel, &a.message()).await {
         Ok(wamid) => {
             Counts::new().add("ActiveMessagesSent", 1).emit();
             sent(deps, a, &wamid).await
@@ -98,31 +148,31 @@ pub async fn deliver(deps: &Deps, a: &Attempt<'_>) -> ApiResponse {
 }
 
 async fn sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) -> ApiResponse {
-    let tz = a.checked.rules.tz();
+    let tz = a.prepared.rules.tz();
     let response = SendResponse {
         message_id: wamid.to_string(),
         sent_at: local_iso(a.now, tz),
-        quota: a.quota.clone(),
+        quota: a.slot.as_ref().map(|s| s.quota_after.view(tz)),
     };
     let body = serde_json::to_string(&response).unwrap_or_default();
     let marked = match a.target {
-        Target::Record(key) => deps
+        SendTarget::Record(key) => deps
             .store
             .mark_sent(&SentMessage {
                 key,
                 sender: &a.caller.agent,
-                send_id: &a.send_id,
-                template: &a.checked.template,
+                send_id: &a.id,
+                template: &a.prepared.template,
                 wamid,
                 at: a.now,
                 idempotency: a.stored(200, &body),
             })
             .await
             .map(|_| ()),
-        Target::Direct(d) => {
+        SendTarget::Direct { customer, .. } => {
             let send = DirectSend {
                 tenant: &a.caller.tenant,
-                customer: &d.customer,
+                customer,
                 sender: &a.caller.agent,
                 wamid,
                 sent_at: a.now,
@@ -149,19 +199,19 @@ async fn sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) -> ApiResponse {
 async fn unknown(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
     let r = e.to_response_in(a.lang);
     let marked = match (a.target, a.stored(r.status, &r.body)) {
-        (Target::Record(key), idempotency) => {
+        (SendTarget::Record(key), idempotency) => {
             deps.store
                 .mark_unknown(&UnknownSend {
                     key,
-                    send_id: &a.send_id,
+                    send_id: &a.id,
                     at: a.now,
                     idempotency,
                 })
                 .await
         }
         // No record to mark: the slot stays counted, the answer is kept for retries.
-        (Target::Direct(_), Some(stored)) => deps.store.complete_idempotency(&stored).await,
-        (Target::Direct(_), None) => Ok(()),
+        (SendTarget::Direct { .. }, Some(stored)) => deps.store.complete_idempotency(&stored).await,
+        (SendTarget::Direct { .. }, None) => Ok(()),
     };
     if let Err(e) = marked {
         tracing::error!(error = %e, "the unknown outcome could not be stored");
@@ -170,14 +220,14 @@ async fn unknown(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
 }
 
 async fn refused(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
-    if a.counted {
+    if a.slot.is_some() {
         let released = deps
             .store
             .release(
                 &a.caller.tenant,
                 &a.caller.agent,
                 a.target.customer(),
-                &a.send_id,
+                &a.id,
             )
             .await;
         if let Err(err) = released {
@@ -196,7 +246,7 @@ async fn refused(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
 /// Meta's refusal → 502 with its code and a plain explanation; a lost answer
 /// → 504 `whatsapp_outcome_unknown`; a request that never left → 502.
 pub fn graph_error(e: GraphError) -> ApiError {
-    afterhours_adapters::graph::api_error(
+    ApiError::from_graph(
         e,
         ErrorCode::WhatsappOutcomeUnknown,
         "WhatsApp's answer was lost: the message may have gone out. It still counts against the limit; the contact shows the outcome once WhatsApp reports it.",
@@ -205,7 +255,7 @@ pub fn graph_error(e: GraphError) -> ApiError {
 }
 
 async fn publish_sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) {
-    let record = a.checked.record.as_ref();
+    let record = a.prepared.record.as_ref();
     let contact = match record {
         Some(r) => afterhours_rules::display::contact(r.wa_id.as_deref(), r.user_id.as_deref()),
         None => afterhours_rules::display::contact(
@@ -220,9 +270,9 @@ async fn publish_sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) {
             "agentId": a.caller.agent,
             "recordId": record.map(|r| r.key.id()),
             "recordAgentId": record.map(|r| &r.key.agent),
-            "channel": a.checked.channel,
+            "channel": a.prepared.channel,
             "contact": contact,
-            "template": a.checked.template,
+            "template": a.prepared.template,
             "messageId": wamid,
             "sentAt": a.now.to_rfc3339(),
         }),

@@ -4,14 +4,15 @@
 
 use afterhours_adapters::boot::{graph_client, ColdStart};
 use afterhours_adapters::config::{Config, ConfigError};
+use afterhours_adapters::desk::DeskRequest;
 use afterhours_adapters::error_code::ErrorCode;
-use afterhours_adapters::graph::{api_error, GraphClient, GraphError};
+use afterhours_adapters::graph::{GraphClient, GraphError};
 use afterhours_adapters::http::{
-    respond, ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
+    ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
 };
 use afterhours_adapters::model::Channel;
 use afterhours_adapters::store::{DynamoFailure, Store, StoreError};
-use afterhours_adapters::tenant::rules_of;
+use afterhours_adapters::tenant::{rules_of, RulesCache};
 use afterhours_rules::ids::{is_phone_number_id, is_waba_id, Ident};
 use afterhours_rules::settings::{self, Settings};
 use afterhours_rules::templates::parse_template_list;
@@ -29,6 +30,9 @@ pub struct Deps {
     graph: OnceCell<GraphClient>,
     /// What builds the client; `None` when one was given (or none can be built).
     cfg: Option<Config>,
+    /// Each tenant's rules, cached briefly: the language of every answer
+    /// (forgotten when this instance saves new settings).
+    rules: RulesCache,
 }
 
 impl Deps {
@@ -38,6 +42,7 @@ impl Deps {
             store,
             graph: OnceCell::new_with(graph),
             cfg: None,
+            rules: RulesCache::default(),
         }
     }
 
@@ -46,6 +51,7 @@ impl Deps {
         Ok(Deps {
             store: boot.store,
             graph: OnceCell::new(),
+            rules: RulesCache::new(boot.cfg.rules_cache),
             cfg: Some(boot.cfg),
         })
     }
@@ -68,8 +74,10 @@ impl Deps {
 }
 
 pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
-    let result = route(deps, &req).await;
-    respond(&deps.store, &req, result).await
+    match DeskRequest::open(&deps.store, &deps.rules, &req).await {
+        Ok(desk) => desk.respond(route(deps, &req, &desk.caller).await),
+        Err(refusal) => refusal,
+    }
 }
 
 /// `GET /settings`: the settings in force, whether they are the defaults, and the tenant's channels.
@@ -130,21 +138,20 @@ fn invalid(code: ErrorCode, message: &str, errors: Vec<FieldError>) -> ApiError 
 /// in one DynamoDB item (400 KB at most).
 pub const MAX_TEMPLATES_BODY_BYTES: usize = 300 * 1024;
 
-async fn route(deps: &Deps, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    let caller = Caller::from_claims(&req.claims)?;
+async fn route(deps: &Deps, req: &ApiRequest, caller: &Caller) -> Result<ApiResponse, ApiError> {
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     req.limit_body(match (req.method.as_str(), segments.as_slice()) {
         ("PUT", ["templates"]) => MAX_TEMPLATES_BODY_BYTES,
         _ => MAX_DESK_BODY_BYTES,
     })?;
     match (req.method.as_str(), segments.as_slice()) {
-        ("GET", ["settings"]) => get_settings(deps, &caller).await,
-        ("PUT", ["settings"]) => write_settings(deps, &caller, req, false).await,
-        ("PATCH", ["settings"]) => write_settings(deps, &caller, req, true).await,
-        ("PUT", ["channels", _]) => put_channel(deps, &caller, req).await,
-        ("DELETE", ["channels", _]) => delete_channel(deps, &caller, req).await,
-        ("PUT", ["templates"]) => put_templates(deps, &caller, req).await,
-        ("POST", ["templates", "sync"]) => sync_templates(deps, &caller, req).await,
+        ("GET", ["settings"]) => get_settings(deps, caller).await,
+        ("PUT", ["settings"]) => write_settings(deps, caller, req, false).await,
+        ("PATCH", ["settings"]) => write_settings(deps, caller, req, true).await,
+        ("PUT", ["channels", _]) => put_channel(deps, caller, req).await,
+        ("DELETE", ["channels", _]) => delete_channel(deps, caller, req).await,
+        ("PUT", ["templates"]) => put_templates(deps, caller, req).await,
+        ("POST", ["templates", "sync"]) => sync_templates(deps, caller, req).await,
         _ => Err(ApiError::NotFound(format!(
             "No route for {} {}.",
             req.method, req.path
@@ -221,7 +228,10 @@ async fn write_settings(
             .put_settings_if(&caller.tenant, &normalized, version)
             .await
         {
-            Ok(v) => return Ok(with_etag(ApiResponse::json(200, &normalized), v)),
+            Ok(v) => {
+                deps.rules.forget(&caller.tenant);
+                return Ok(with_etag(ApiResponse::json(200, &normalized), v));
+            }
             Err(StoreError::Stale(_)) if wanted.is_none() && attempt < WRITE_ATTEMPTS => {
                 attempt += 1;
             }
@@ -448,7 +458,7 @@ async fn sync_templates(
     let waba = waba.as_str();
     let graph = deps.graph().await?;
     let list = graph.message_templates(waba).await.map_err(|e| {
-        api_error(
+        ApiError::from_graph(
             e,
             ErrorCode::WhatsappTimeout,
             "WhatsApp did not answer in time; the templates were not changed.",

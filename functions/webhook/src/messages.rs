@@ -14,7 +14,7 @@ use afterhours_rules::RETENTION_DAYS;
 use chrono::Duration;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::{Deps, Stats, PROMPT_CONCURRENCY};
+use crate::deps::{Deps, Stats, PROMPT_CONCURRENCY};
 
 /// How far ahead of our clock a message's timestamp may be (clocks drift a little).
 pub const MAX_CLOCK_SKEW_MINUTES: i64 = 5;

@@ -9,7 +9,7 @@ use afterhours_adapters::model::{
 use afterhours_adapters::store::StoreError;
 use afterhours_rules::webhook::StatusUpdate;
 
-use crate::{Deps, Stats};
+use crate::deps::{Deps, Stats};
 
 pub async fn process(
     deps: &Deps,

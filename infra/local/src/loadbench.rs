@@ -331,6 +331,7 @@ async fn send_costs(
     eb: aws_sdk_eventbridge::Client,
 ) -> Result<Samples, String> {
     let send = send::Deps {
+        rules: Default::default(),
         store: b.store.clone(),
         graph: b.graph.clone(),
         events: Publisher::new(eb, b.cfg.event_bus.clone()),

@@ -35,7 +35,6 @@ impl ColdStart {
 
     async fn clients() -> Result<ColdStart, ConfigError> {
         let cfg = Config::from_env()?;
-        crate::http::language::cache_languages_for(cfg.rules_cache);
         let (dynamo, eventbridge) = aws_clients(&cfg).await?;
         let store = Store::new(dynamo, cfg.table.clone());
         Ok(ColdStart {

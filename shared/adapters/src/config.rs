@@ -71,8 +71,12 @@ impl Config {
     }
 }
 
+/// How long a tenant's settings stay cached in one Lambda instance, unless
+/// `RULES_CACHE_SECONDS` ([`Config::rules_cache`]) says otherwise.
+pub const RULES_TTL: Duration = Duration::from_secs(30);
+
 /// The settings cache period `RULES_CACHE_SECONDS` names: whole seconds, or
-/// [`crate::tenant::RULES_TTL`] when unset.
+/// [`RULES_TTL`] when unset.
 pub fn rules_cache_of(value: Option<&str>) -> Result<Duration, ConfigError> {
     match value {
         Some(v) => v.parse().map(Duration::from_secs).map_err(|_| {
@@ -80,7 +84,7 @@ pub fn rules_cache_of(value: Option<&str>) -> Result<Duration, ConfigError> {
                 "RULES_CACHE_SECONDS must be a whole number of seconds, not {v:?}"
             ))
         }),
-        None => Ok(crate::tenant::RULES_TTL),
+        None => Ok(RULES_TTL),
     }
 }
 
@@ -185,7 +189,7 @@ mod tests {
 
     #[test]
     fn the_settings_cache_period_is_whole_seconds() {
-        assert_eq!(rules_cache_of(None).unwrap(), crate::tenant::RULES_TTL);
+        assert_eq!(rules_cache_of(None).unwrap(), RULES_TTL);
         assert_eq!(rules_cache_of(Some("0")).unwrap(), Duration::ZERO);
         assert_eq!(rules_cache_of(Some("90")).unwrap(), Duration::from_secs(90));
         for bad in ["-1", "1.5", "soon"] {

@@ -184,47 +184,6 @@ impl GraphClient {
     }
 }
 
-/// Meta's refusal → 502 `whatsapp_rejected` with its code and a plain
-/// explanation; no usable answer → 504 `unknown_code`; unreachable → 502.
-/// `timeout` and `unreachable` say what that means for the caller's action.
-pub fn api_error(
-    e: GraphError,
-    unknown_code: crate::http::ErrorCode,
-    timeout: &str,
-    unreachable: &str,
-) -> crate::http::ApiError {
-    use crate::http::{ApiError, ErrorCode};
-    use serde_json::{json, Map};
-    match e {
-        GraphError::Rejected {
-            http_status,
-            code,
-            title,
-            details,
-        } => {
-            let mut d = Map::new();
-            d.insert("whatsappCode".into(), json!(code));
-            d.insert("whatsappTitle".into(), json!(title));
-            d.insert("whatsappDetails".into(), json!(details));
-            d.insert("whatsappHttpStatus".into(), json!(http_status));
-            ApiError::BadGateway {
-                code: ErrorCode::WhatsappRejected,
-                message: explain(code).to_string(),
-                details: d,
-            }
-        }
-        GraphError::Unknown(_) => ApiError::GatewayTimeout {
-            code: unknown_code,
-            message: timeout.to_string(),
-        },
-        GraphError::NotSent(why) => ApiError::BadGateway {
-            code: ErrorCode::WhatsappUnreachable,
-            message: unreachable.to_string(),
-            details: Map::from_iter([("reason".to_string(), json!(why))]),
-        },
-    }
-}
-
 /// Reads Meta's `{"error": {"message", "type", "code", "error_data": {"details"}, ...}}`.
 pub fn parse_error(http_status: u16, body: &Value) -> GraphError {
     let e = &body["error"];
@@ -244,28 +203,6 @@ pub fn parse_error(http_status: u16, body: &Value) -> GraphError {
         code,
         title,
         details,
-    }
-}
-
-/// A plain explanation of Meta's error codes for the agent.
-pub fn explain(code: i64) -> &'static str {
-    match code {
-        131047 => "More than 24 hours have passed since the customer last wrote, so only a template can reopen the conversation.",
-        131026 => "The message could not be delivered: the number may not be on WhatsApp, or the customer has not accepted the latest terms or uses an old app.",
-        131049 => "Meta held this message back to protect the customer's experience (too many marketing messages). Try again later or with another template.",
-        131056 => "Too many messages went to this customer from this number in a short time. Wait a little before trying again.",
-        132000 => "The number of variables does not match what the template expects.",
-        132001 => "The template does not exist in this language, or it is not approved yet.",
-        132015 => "The template is paused because of low quality; edit or replace it in WhatsApp Manager.",
-        132016 => "The template was disabled because of low quality.",
-        130429 => "The WhatsApp number reached its rate limit. Try again in a moment.",
-        131048 => "The number reached its spam rate limit; fewer messages can go out for now.",
-        131031 => "The WhatsApp Business account is locked.",
-        131050 => "The customer chose to stop receiving marketing messages from this business.",
-        131000 => "Something went wrong at WhatsApp; try again.",
-        190 => "The WhatsApp access token is invalid or expired; an admin must renew it.",
-        100 => "WhatsApp refused the request as invalid.",
-        _ => "WhatsApp refused the message.",
     }
 }
 
@@ -291,16 +228,6 @@ mod tests {
                 details: Some("template name (x) does not exist in pt_BR".into())
             }
         );
-    }
-
-    #[test]
-    fn every_documented_code_has_its_own_explanation() {
-        let codes = [
-            131047, 131026, 131049, 131056, 132000, 132001, 132015, 130429, 190,
-        ];
-        let texts: std::collections::HashSet<&str> = codes.iter().map(|c| explain(*c)).collect();
-        assert_eq!(texts.len(), codes.len());
-        assert!(!texts.contains(explain(1)));
     }
 
     #[test]

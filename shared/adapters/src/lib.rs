@@ -5,6 +5,7 @@
 pub mod boot;
 pub mod config;
 pub mod cursor;
+pub mod desk;
 pub mod error_code;
 pub mod events;
 pub mod graph;

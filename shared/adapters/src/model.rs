@@ -18,6 +18,26 @@ pub struct Channel {
     pub default_agent_id: String,
 }
 
+/// Who an active message goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendTarget {
+    /// `POST /contacts/{id}/active-messages`: the record's customer, on its channel.
+    Record(RecordKey),
+    /// `POST /active-messages`: any customer, on a channel of the tenant's
+    /// (its phone number id); the customer is the number's digits or the
+    /// business-scoped id.
+    Direct { channel: String, customer: String },
+}
+
+impl SendTarget {
+    pub fn customer(&self) -> &str {
+        match self {
+            SendTarget::Record(k) => &k.customer,
+            SendTarget::Direct { customer, .. } => customer,
+        }
+    }
+}
+
 /// What identifies one record: (tenant, agent, customer, closed period).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RecordKey {

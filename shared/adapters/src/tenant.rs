@@ -10,11 +10,8 @@ use afterhours_rules::settings::{self, Settings, TenantRules};
 use afterhours_rules::templates::{parse_template_list, Template};
 use serde_json::Value;
 
+use crate::config::RULES_TTL;
 use crate::store::{Store, StoreError};
-
-/// How long a tenant's settings stay cached in one Lambda instance, unless
-/// `RULES_CACHE_SECONDS` ([`crate::config::Config::rules_cache`]) says otherwise.
-pub const RULES_TTL: Duration = Duration::from_secs(30);
 
 /// Tenants' rules, read from the store at most once per period per instance.
 pub struct RulesCache(TtlCache<String, Arc<TenantRules>>);
@@ -30,6 +27,12 @@ impl RulesCache {
     /// Each tenant's rules kept for `ttl` (zero: read on every request).
     pub fn new(ttl: Duration) -> Self {
         RulesCache(TtlCache::new(ttl, 10_000))
+    }
+
+    /// Drops a tenant's rules, so the next request reads them again (after
+    /// this instance saved new settings).
+    pub fn forget(&self, tenant: &str) {
+        self.0.remove(&tenant.to_string());
     }
 
     pub async fn get(&self, store: &Store, tenant: &str) -> Result<Arc<TenantRules>, StoreError> {

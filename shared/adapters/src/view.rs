@@ -94,7 +94,7 @@ pub fn record_view(r: &ContactRecord, tz: Tz, lang: Lang, quota: Option<QuotaVie
             at: local_iso(d.at, tz),
             error: d.error.as_ref().map(|e| DeliveryErrorView {
                 code: e.code,
-                message: meta_sentence(e.code, lang),
+                message: meta_sentence(e.code, lang).to_string(),
             }),
             error_code: d.error.as_ref().map(|e| e.code),
             error_title: d.error.as_ref().map(|e| e.title.clone()),

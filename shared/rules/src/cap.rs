@@ -94,25 +94,62 @@ pub fn local_iso(t: DateTime<Utc>, tz: Tz) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
+/// The cap's refusal of one more send: the quota at that moment, and the
+/// tenant's zone its times are told in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub quota: Quota,
+    pub now: DateTime<Utc>,
+    pub tz: Tz,
+}
+
+impl Refusal {
+    /// The quota as the API shows it.
+    pub fn view(&self) -> QuotaView {
+        self.quota.view(self.tz)
+    }
+
+    /// When one more send becomes possible, in the tenant's zone: "09:31"
+    /// today, else with the day, month first ("11/22 08:00") or day first
+    /// ("22/11 08:00"); `None` when it is possible now.
+    pub fn when(&self, day_first: bool) -> Option<String> {
+        let local = self.quota.available_at?.with_timezone(&self.tz);
+        let same_day = local.date_naive() == self.now.with_timezone(&self.tz).date_naive();
+        let format = match (same_day, day_first) {
+            (true, _) => "%H:%M",
+            (false, true) => "%d/%m %H:%M",
+            (false, false) => "%m/%d %H:%M",
+        };
+        Some(local.format(format).to_string())
+    }
+
+    /// How long until then: "52 min", "3 h 05 min".
+    pub fn wait(&self) -> String {
+        human_duration(self.quota.retry_after_seconds)
+    }
+
+    /// The refusal in English (the desk's English day format, month first).
+    pub fn message(&self) -> String {
+        refusal_message(&self.quota, self.now, self.tz)
+    }
+}
+
 /// "You can send another active message to this customer at 09:31 (in 52 min)".
 pub fn refusal_message(q: &Quota, now: DateTime<Utc>, tz: Tz) -> String {
-    let Some(at) = q.available_at else {
-        return "You can send an active message to this customer now.".into();
+    let refusal = Refusal {
+        quota: q.clone(),
+        now,
+        tz,
     };
-    let local = at.with_timezone(&tz);
-    let same_day = local.date_naive() == now.with_timezone(&tz).date_naive();
-    let when = if same_day {
-        local.format("%H:%M").to_string()
-    } else {
-        // The desk's English day format (pt_BR and es_ES say 22/11 08:00).
-        local.format("%m/%d %H:%M").to_string()
+    let Some(when) = refusal.when(false) else {
+        return "You can send an active message to this customer now.".into();
     };
     format!(
         "This customer already got {} active messages from you in the last 24 hours (limit {}). You can send another active message to this customer at {} (in {}).",
         q.used,
         q.limit,
         when,
-        human_duration(q.retry_after_seconds)
+        refusal.wait()
     )
 }
 

@@ -47,6 +47,7 @@ async fn start() -> Stack {
             names: contacts::name_cache(),
         },
         send::Deps {
+            rules: Default::default(),
             store: store.clone(),
             graph: graph.client(),
             events: Publisher::new(eb.clone(), &bus),

@@ -60,6 +60,7 @@ fn no_request_makes_a_handler_panic() {
                 names: contacts::name_cache(),
             },
             send::Deps {
+                rules: Default::default(),
                 store: f.store.clone(),
                 graph: f.graph.client(),
                 events: Publisher::new(eb.clone(), "robust"),
@@ -240,6 +241,7 @@ fn no_body_makes_a_handler_panic_and_bad_ones_never_reach_storage() {
     let (store, calls) = rt.block_on(watched_dead_store());
     let graph = rt.block_on(GraphStandIn::start());
     let send_deps = send::Deps {
+        rules: Default::default(),
         store: store.clone(),
         graph: graph.client(),
         events: Publisher::new(rt.block_on(eventbridge()), "unused"),

@@ -148,21 +148,25 @@ async fn a_send_costs_three_round_trips_and_four_with_an_idempotency_key() {
         .await
         .unwrap();
     let deps = send::Deps {
+        rules: Default::default(),
         store,
         graph: f.graph.client(),
         events: Publisher::new(eb, bus),
         clock: fixed_clock(night() + Duration::hours(9)),
     };
     let body = json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "Ana", "2": "ontem"}});
+    // The desk names its language (Accept-Language), so the answer's costs no read.
     let req = || {
-        with_body(
+        let mut r = with_body(
             api(
                 "POST",
                 &format!("/contacts/{id}/active-messages"),
                 claims(&f.tenant, "a-1", "agent"),
             ),
             &body,
-        )
+        );
+        r.headers.insert("accept-language".into(), "pt-BR".into());
+        r
     };
     assert_eq!(send::handle(&deps, req()).await.status, 200);
     assert_eq!(trips.take(), 3);

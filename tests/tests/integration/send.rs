@@ -23,6 +23,7 @@ pub fn deps_at(
     now: DateTime<Utc>,
 ) -> send::Deps {
     send::Deps {
+        rules: Default::default(),
         store: f.store.clone(),
         graph: f.graph.client(),
         events: Publisher::new(eb, bus),
@@ -33,6 +34,7 @@ pub fn deps_at(
 /// Send deps whose bus does not matter to the test.
 pub fn deps_for(f: &Fixture) -> send::Deps {
     send::Deps {
+        rules: Default::default(),
         store: f.store.clone(),
         graph: f.graph.client(),
         events: Publisher::new(

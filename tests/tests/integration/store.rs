@@ -2,9 +2,10 @@
 //! value, concurrency, expiry and tenant isolation.
 
 use afterhours_adapters::model::{
-    Channel, DeliveryUpdate, Inbound, IngestOutcome, RecordKey, Tap, TapOutcome, TemplateRef,
+    Channel, DeliveryUpdate, Inbound, IngestOutcome, RecordKey, SendTarget, Tap, TapOutcome,
+    TemplateRef,
 };
-use afterhours_adapters::store::{SendTarget, StoreError};
+use afterhours_adapters::store::StoreError;
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
 use afterhours_tests::{bind_channel, fresh_store};
@@ -502,7 +503,7 @@ async fn another_tenants_ids_find_nothing() {
     let foreign = RecordKey::from_id("t2", &k.id()).unwrap();
     assert!(store.get_record(&foreign, t0()).await.unwrap().is_none());
     let ctx = store
-        .send_context("t2", SendTarget::Record(&foreign), "a-1", t0())
+        .send_context("t2", &SendTarget::Record(foreign.clone()), "a-1", t0())
         .await
         .unwrap();
     assert!(ctx.record.is_none());
@@ -520,11 +521,11 @@ async fn another_tenants_ids_find_nothing() {
     .await;
     for (tenant, found) in [("t2", false), ("t1", true)] {
         let direct = SendTarget::Direct {
-            channel: "PN-t1",
-            customer: "5511",
+            channel: "PN-t1".into(),
+            customer: "5511".into(),
         };
         let ctx = store
-            .send_context(tenant, direct, "a-1", t0())
+            .send_context(tenant, &direct, "a-1", t0())
             .await
             .unwrap();
         assert_eq!(ctx.channel.is_some(), found, "{tenant}");

@@ -1,12 +1,14 @@
 //! The one error type of the API and its single mapping to a status and a
 //! JSON body, with the message in the answer's language.
 
+use afterhours_rules::cap::Refusal;
 use afterhours_rules::ids::IdentError;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::response::ApiResponse;
 use crate::error_code::ErrorCode;
-use crate::i18n::Lang;
+use crate::graph::GraphError;
+use crate::i18n::{meta_sentence, Lang};
 use crate::store::{DynamoFailure, StoreError};
 
 /// Every way a request can be refused. Handlers return `Err` only with one of these.
@@ -40,6 +42,9 @@ pub enum ApiError {
         message: String,
         details: Value,
     },
+    /// The active-message cap is reached: when one more send becomes possible.
+    #[error("{}", .0.message())]
+    CapReached(Box<Refusal>),
     #[error("{message}")]
     TooManyRequests {
         code: ErrorCode,
@@ -76,7 +81,7 @@ impl ApiError {
             ApiError::Conflict { .. } => 409,
             ApiError::PreconditionFailed(_) => 412,
             ApiError::Unprocessable { .. } => 422,
-            ApiError::TooManyRequests { .. } => 429,
+            ApiError::TooManyRequests { .. } | ApiError::CapReached(_) => 429,
             ApiError::BadGateway { .. } => 502,
             ApiError::Unavailable(_) | ApiError::Busy { .. } => 503,
             ApiError::GatewayTimeout { .. } => 504,
@@ -99,6 +104,7 @@ impl ApiError {
             | ApiError::TooManyRequests { code, .. }
             | ApiError::BadGateway { code, .. }
             | ApiError::GatewayTimeout { code, .. } => *code,
+            ApiError::CapReached(_) => ErrorCode::ActiveMessageLimitReached,
             ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::NotFound(_) => ErrorCode::NotFound,
@@ -129,6 +135,15 @@ impl ApiError {
                 details.clone(),
                 vec![("retry-after".into(), retry_after_seconds.to_string())],
             ),
+            ApiError::CapReached(refusal) => {
+                let view = refusal.view();
+                let mut d = Map::new();
+                d.insert("availableAt".into(), json!(view.available_at));
+                d.insert("retryAfterSeconds".into(), json!(view.retry_after_seconds));
+                d.insert("quota".into(), json!(view));
+                let wait = view.retry_after_seconds.to_string();
+                (d, vec![("retry-after".into(), wait)])
+            }
             ApiError::BadGateway { details, .. } => (details.clone(), vec![]),
             ApiError::Busy {
                 retry_after_seconds,
@@ -141,8 +156,50 @@ impl ApiError {
         };
         let mut details = details;
         crate::i18n::localize_details(&mut details, lang);
-        let message = crate::i18n::localize(self.error_code(), &self.to_string(), &details, lang);
+        let message = match self {
+            ApiError::CapReached(refusal) => crate::i18n::cap_refusal(refusal, lang),
+            _ => crate::i18n::localize(self.error_code(), &self.to_string(), &details, lang),
+        };
         ApiResponse::error_with(self.status(), self.code(), &message, details, headers)
+    }
+
+    /// Meta's refusal → 502 `whatsapp_rejected` with its code and a plain
+    /// explanation; no usable answer → 504 `unknown_code`; unreachable → 502.
+    /// `timeout` and `unreachable` say what that means for the caller's action.
+    pub fn from_graph(
+        e: GraphError,
+        unknown_code: ErrorCode,
+        timeout: &str,
+        unreachable: &str,
+    ) -> ApiError {
+        match e {
+            GraphError::Rejected {
+                http_status,
+                code,
+                title,
+                details,
+            } => {
+                let mut d = Map::new();
+                d.insert("whatsappCode".into(), json!(code));
+                d.insert("whatsappTitle".into(), json!(title));
+                d.insert("whatsappDetails".into(), json!(details));
+                d.insert("whatsappHttpStatus".into(), json!(http_status));
+                ApiError::BadGateway {
+                    code: ErrorCode::WhatsappRejected,
+                    message: meta_sentence(code, Lang::EnUs).to_string(),
+                    details: d,
+                }
+            }
+            GraphError::Unknown(_) => ApiError::GatewayTimeout {
+                code: unknown_code,
+                message: timeout.to_string(),
+            },
+            GraphError::NotSent(why) => ApiError::BadGateway {
+                code: ErrorCode::WhatsappUnreachable,
+                message: unreachable.to_string(),
+                details: Map::from_iter([("reason".to_string(), json!(why))]),
+            },
+        }
     }
 
     /// A 403 for a business account the platform operator did not grant to the caller's tenant.

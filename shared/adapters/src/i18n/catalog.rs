@@ -1,7 +1,7 @@
 //! The sentences of every error code in Portuguese and Spanish. English is
 //! the handlers' own (more specific) sentence.
 
-use super::Lang;
+use super::lang::Lang;
 use crate::error_code::ErrorCode;
 
 /// The error's sentence in Portuguese and Spanish (English is the
@@ -52,99 +52,115 @@ pub(super) fn sentence(code: ErrorCode, english: &str, lang: Lang) -> String {
     }
 }
 
-/// Meta's refusal codes explained, as `graph::explain` does in English: (code, pt_BR, es_ES).
-const META: &[(i64, &str, &str)] = &[
+/// Meta's refusal codes explained for an agent: (code, en_US, pt_BR, es_ES).
+const META: &[(i64, &str, &str, &str)] = &[
     (
         131047,
+        "More than 24 hours have passed since the customer last wrote, so only a template can reopen the conversation.",
         "Já se passaram mais de 24 horas desde a última mensagem do cliente; só um modelo reabre a conversa.",
         "Pasaron más de 24 horas desde el último mensaje del cliente; solo una plantilla reabre la conversación.",
     ),
     (
         131026,
+        "The message could not be delivered: the number may not be on WhatsApp, or the customer has not accepted the latest terms or uses an old app.",
         "A mensagem não pôde ser entregue: o número pode não ter WhatsApp, ou o cliente não aceitou os termos mais recentes ou usa um app antigo.",
         "El mensaje no se pudo entregar: el número puede no tener WhatsApp, o el cliente no aceptó los términos más recientes o usa una app antigua.",
     ),
     (
         131049,
+        "Meta held this message back to protect the customer's experience (too many marketing messages). Try again later or with another template.",
         "A Meta segurou esta mensagem para proteger a experiência do cliente (marketing demais). Tente mais tarde ou com outro modelo.",
         "Meta retuvo este mensaje para proteger la experiencia del cliente (demasiado marketing). Inténtelo más tarde o con otra plantilla.",
     ),
     (
         131056,
+        "Too many messages went to this customer from this number in a short time. Wait a little before trying again.",
         "Mensagens demais foram para este cliente a partir deste número em pouco tempo. Aguarde um pouco.",
         "Se enviaron demasiados mensajes a este cliente desde este número en poco tiempo. Espere un poco.",
     ),
     (
         132000,
+        "The number of variables does not match what the template expects.",
         "O número de variáveis não corresponde ao que o modelo espera.",
         "La cantidad de variables no coincide con lo que espera la plantilla.",
     ),
     (
         132001,
+        "The template does not exist in this language, or it is not approved yet.",
         "O modelo não existe neste idioma ou ainda não foi aprovado.",
         "La plantilla no existe en este idioma o aún no está aprobada.",
     ),
     (
         132015,
+        "The template is paused because of low quality; edit or replace it in WhatsApp Manager.",
         "O modelo está pausado por baixa qualidade; edite ou substitua no WhatsApp Manager.",
         "La plantilla está en pausa por baja calidad; edítela o reemplácela en WhatsApp Manager.",
     ),
     (
         132016,
+        "The template was disabled because of low quality.",
         "O modelo foi desativado por baixa qualidade.",
         "La plantilla fue desactivada por baja calidad.",
     ),
     (
         130429,
+        "The WhatsApp number reached its rate limit. Try again in a moment.",
         "O número do WhatsApp atingiu seu limite de envio. Tente de novo em instantes.",
         "El número de WhatsApp alcanzó su límite de envío. Inténtelo de nuevo en unos instantes.",
     ),
     (
         131048,
+        "The number reached its spam rate limit; fewer messages can go out for now.",
         "O número atingiu o limite por spam; menos mensagens podem sair por enquanto.",
         "El número alcanzó el límite por spam; por ahora pueden salir menos mensajes.",
     ),
     (
         131031,
+        "The WhatsApp Business account is locked.",
         "A conta do WhatsApp Business está bloqueada.",
         "La cuenta de WhatsApp Business está bloqueada.",
     ),
     (
         131050,
+        "The customer chose to stop receiving marketing messages from this business.",
         "O cliente optou por não receber mensagens de marketing desta empresa.",
         "El cliente eligió no recibir mensajes de marketing de esta empresa.",
     ),
     (
         131000,
+        "Something went wrong at WhatsApp; try again.",
         "Algo deu errado no WhatsApp; tente de novo.",
         "Algo salió mal en WhatsApp; inténtelo de nuevo.",
     ),
     (
         190,
+        "The WhatsApp access token is invalid or expired; an admin must renew it.",
         "O token de acesso do WhatsApp é inválido ou venceu; um administrador precisa renová-lo.",
         "El token de acceso de WhatsApp no es válido o caducó; un administrador debe renovarlo.",
     ),
     (
         100,
+        "WhatsApp refused the request as invalid.",
         "O WhatsApp recusou o pedido como inválido.",
         "WhatsApp rechazó la solicitud por no ser válida.",
     ),
 ];
 
-/// Meta's refusal code explained in `lang` (pt_BR for English, whose
-/// sentence the handler already has).
+/// Meta's refusal code explained in `lang`.
 pub(super) fn meta_explanation(code: i64, lang: Lang) -> &'static str {
-    let (pt, es) = META
+    let (en, pt, es) = META
         .iter()
         .find(|(c, ..)| *c == code)
-        .map(|(_, pt, es)| (*pt, *es))
+        .map(|(_, en, pt, es)| (*en, *pt, *es))
         .unwrap_or((
+            "WhatsApp refused the message.",
             "O WhatsApp recusou a mensagem.",
             "WhatsApp rechazó el mensaje.",
         ));
     match lang {
+        Lang::EnUs => en,
+        Lang::PtBr => pt,
         Lang::EsEs => es,
-        _ => pt,
     }
 }
 
@@ -205,6 +221,23 @@ pub(super) fn variable_problem(problem: &str, var: &str, lang: Lang) -> Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_documented_meta_code_has_its_own_explanation_in_each_language() {
+        let codes = [
+            131047, 131026, 131049, 131056, 132000, 132001, 132015, 130429, 190,
+        ];
+        for lang in [Lang::EnUs, Lang::PtBr, Lang::EsEs] {
+            let texts: std::collections::HashSet<&str> =
+                codes.iter().map(|c| meta_explanation(*c, lang)).collect();
+            assert_eq!(texts.len(), codes.len(), "{lang:?}");
+            assert!(!texts.contains(meta_explanation(1, lang)), "{lang:?}");
+        }
+        assert_ne!(
+            meta_explanation(190, Lang::EnUs),
+            meta_explanation(190, Lang::PtBr)
+        );
+    }
 
     #[test]
     fn every_code_has_its_own_sentence_in_each_language() {

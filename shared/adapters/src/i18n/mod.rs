@@ -6,72 +6,14 @@
 //! handler's own sentence.
 
 mod catalog;
+mod lang;
 
-use afterhours_rules::cap::human_duration;
-use chrono::DateTime;
+pub use lang::Lang;
+
+use afterhours_rules::cap::Refusal;
 use serde_json::{Map, Value};
 
 use crate::error_code::ErrorCode;
-
-/// A language the desk speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// The documented default of a new tenant.
-    #[default]
-    PtBr,
-    EnUs,
-    EsEs,
-}
-
-impl Lang {
-    /// `pt_BR`, `pt-br`, `pt`, `en-US`, `es`...: the language it names, if one of ours.
-    pub fn from_tag(tag: &str) -> Option<Lang> {
-        let primary = tag
-            .trim()
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        match primary.as_str() {
-            "pt" => Some(Lang::PtBr),
-            "en" => Some(Lang::EnUs),
-            "es" => Some(Lang::EsEs),
-            _ => None,
-        }
-    }
-
-    /// The most preferred of ours in an `Accept-Language` header (by `q`,
-    /// then by order); `None` when it names none of them.
-    pub fn from_accept_language(header: &str) -> Option<Lang> {
-        let mut best: Option<(f32, usize, Lang)> = None;
-        for (i, part) in header.split(',').enumerate().take(32) {
-            let mut pieces = part.split(';');
-            let Some(lang) = pieces.next().and_then(Lang::from_tag) else {
-                continue;
-            };
-            let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .filter(|q| q.is_finite())
-                .unwrap_or(1.0);
-            if q <= 0.0 {
-                continue;
-            }
-            if best.is_none_or(|(bq, bi, _)| q > bq || (q == bq && i < bi)) {
-                best = Some((q, i, lang));
-            }
-        }
-        best.map(|(_, _, l)| l)
-    }
-
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::PtBr => "pt_BR",
-            Lang::EnUs => "en_US",
-            Lang::EsEs => "es_ES",
-        }
-    }
-}
 
 /// The language `Accept-Language` asks for, when it names one of ours.
 pub fn asked(accept_language: Option<&str>) -> Option<Lang> {
@@ -98,26 +40,20 @@ pub fn localize(
         return english.to_string();
     }
     match code {
-        ErrorCode::ActiveMessageLimitReached => {
-            cap_refusal(details, lang).unwrap_or_else(|| catalog::sentence(code, english, lang))
-        }
         ErrorCode::WhatsappRejected => {
             let code = details
                 .get("whatsappCode")
                 .and_then(Value::as_i64)
                 .unwrap_or(0);
-            catalog::meta_explanation(code, lang).to_string()
+            meta_sentence(code, lang).to_string()
         }
         _ => catalog::sentence(code, english, lang),
     }
 }
 
 /// Meta's error code explained for an agent, in `lang`.
-pub fn meta_sentence(code: i64, lang: Lang) -> String {
-    match lang {
-        Lang::EnUs => crate::graph::explain(code).to_string(),
-        _ => catalog::meta_explanation(code, lang).to_string(),
-    }
+pub fn meta_sentence(code: i64, lang: Lang) -> &'static str {
+    catalog::meta_explanation(code, lang)
 }
 
 /// The per-variable details of a 422 (`{"variable", "problem", "message"}`)
@@ -142,30 +78,21 @@ pub fn localize_details(details: &mut Map<String, Value>, lang: Lang) {
     }
 }
 
-/// The cap refusal's sentence, from its details: the local time it becomes
-/// possible (with the date when that is not today) and how long until then.
-fn cap_refusal(details: &Map<String, Value>, lang: Lang) -> Option<String> {
-    let at = DateTime::parse_from_rfc3339(details.get("availableAt")?.as_str()?).ok()?;
-    let wait = details.get("retryAfterSeconds")?.as_i64()?;
-    let quota = details.get("quota")?;
-    let (used, limit) = (quota["used"].as_i64()?, quota["limit"].as_i64()?);
-    // "Now" in the tenant's zone is the availability minus the wait.
-    let now = at - chrono::Duration::seconds(wait);
-    let when = if now.date_naive() == at.date_naive() {
-        at.format("%H:%M").to_string()
-    } else {
-        at.format("%d/%m %H:%M").to_string()
+/// The cap's refusal in `lang`: how many were sent, the local time one more
+/// becomes possible (with the day when that is not today) and how long until then.
+pub fn cap_refusal(r: &Refusal, lang: Lang) -> String {
+    let (Some(when), Lang::PtBr | Lang::EsEs) = (r.when(true), lang) else {
+        return r.message();
     };
-    let left = human_duration(wait);
-    Some(match lang {
-        Lang::PtBr => format!(
-            "Este cliente já recebeu {used} mensagens ativas suas nas últimas 24 horas (limite {limit}). Você poderá enviar outra às {when} (em {left})."
-        ),
+    let (used, limit, left) = (r.quota.used, r.quota.limit, r.wait());
+    match lang {
         Lang::EsEs => format!(
             "Este cliente ya recibió {used} mensajes activos suyos en las últimas 24 horas (límite {limit}). Podrá enviar otro a las {when} (en {left})."
         ),
-        Lang::EnUs => return None,
-    })
+        _ => format!(
+            "Este cliente já recebeu {used} mensagens ativas suas nas últimas 24 horas (limite {limit}). Você poderá enviar outra às {when} (em {left})."
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -189,32 +116,55 @@ mod tests {
         }
     }
 
-    const CAP: ErrorCode = ErrorCode::ActiveMessageLimitReached;
-    const CAP_EN: &str = "This customer already got 2 active messages from you in the last 24 hours (limit 2). You can send another active message to this customer at 09:31 (in 52 min).";
-
-    fn refusal(at: &str, wait: i64) -> Map<String, Value> {
-        let mut d = Map::new();
-        d.insert("availableAt".into(), json!(at));
-        d.insert("retryAfterSeconds".into(), json!(wait));
-        d.insert(
-            "quota".into(),
-            json!({"limit": 2, "used": 2, "remaining": 0}),
-        );
-        d
+    fn refusal(available_at: &str, wait: i64) -> Refusal {
+        let at = chrono::DateTime::parse_from_rfc3339(available_at)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        Refusal {
+            quota: afterhours_rules::cap::Quota {
+                limit: 2,
+                used: 2,
+                available_at: Some(at),
+                retry_after_seconds: wait,
+            },
+            now: at - chrono::Duration::seconds(wait),
+            tz: chrono_tz::America::Sao_Paulo,
+        }
     }
 
     #[test]
     fn the_cap_refusal_says_when_in_each_language() {
-        let d = refusal("2026-11-21T09:31:00-03:00", 3120);
+        let r = refusal("2026-11-21T09:31:00-03:00", 3120);
         assert_eq!(
-            localize(CAP, CAP_EN, &d, Lang::PtBr),
+            cap_refusal(&r, Lang::PtBr),
             "Este cliente já recebeu 2 mensagens ativas suas nas últimas 24 horas (limite 2). Você poderá enviar outra às 09:31 (em 52 min)."
         );
-        assert!(localize(CAP, CAP_EN, &d, Lang::EsEs).contains("a las 09:31 (en 52 min)"));
-        assert_eq!(localize(CAP, CAP_EN, &d, Lang::EnUs), CAP_EN);
-        // Tomorrow: the date is said too.
-        let d = refusal("2026-11-22T08:00:00-03:00", 12 * 3600);
-        assert!(localize(CAP, CAP_EN, &d, Lang::PtBr).contains("às 22/11 08:00 (em 12 h 00 min)"));
+        assert!(cap_refusal(&r, Lang::EsEs).contains("a las 09:31 (en 52 min)"));
+        assert_eq!(
+            cap_refusal(&r, Lang::EnUs),
+            "This customer already got 2 active messages from you in the last 24 hours (limit 2). You can send another active message to this customer at 09:31 (in 52 min)."
+        );
+        // Tomorrow: the date is said too, in each language's order.
+        let r = refusal("2026-11-22T08:00:00-03:00", 12 * 3600);
+        assert!(cap_refusal(&r, Lang::PtBr).contains("às 22/11 08:00 (em 12 h 00 min)"));
+        assert!(cap_refusal(&r, Lang::EnUs).contains("at 11/22 08:00 (in 12 h 00 min)"));
+    }
+
+    #[test]
+    fn the_cap_refusal_renders_itself_as_a_429() {
+        let r = refusal("2026-11-21T09:31:00-03:00", 3120);
+        let res = crate::http::ApiError::CapReached(Box::new(r)).to_response_in(Lang::EsEs);
+        assert_eq!(res.status, 429);
+        assert_eq!(res.header("retry-after"), Some("3120"));
+        let body = res.json_body();
+        assert_eq!(body["error"]["code"], "active_message_limit_reached");
+        assert_eq!(body["error"]["availableAt"], "2026-11-21T09:31:00-03:00");
+        assert_eq!(body["error"]["retryAfterSeconds"], 3120);
+        assert_eq!(body["error"]["quota"]["remaining"], 0);
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Este cliente ya recibió 2"));
     }
 
     #[test]
@@ -239,7 +189,7 @@ mod tests {
 
     #[test]
     fn metas_refusals_are_explained_in_each_language() {
-        let e = crate::graph::api_error(
+        let e = crate::http::ApiError::from_graph(
             crate::graph::GraphError::Rejected {
                 http_status: 400,
                 code: 131047,

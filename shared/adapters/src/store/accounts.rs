@@ -9,8 +9,9 @@
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 use serde::Deserialize;
 
+use super::client::{string_value, Store, StoreError, Transaction};
 use super::item::parse;
-use super::{keys, string_value, Store, StoreError, Transaction};
+use super::keys;
 use crate::model::Channel;
 
 #[derive(Deserialize)]
@@ -136,7 +137,7 @@ impl Store {
     /// already that tenant's.
     pub(super) fn put_for_tenant(
         &self,
-        item: super::Item,
+        item: super::client::Item,
         tenant: &str,
     ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
@@ -153,7 +154,7 @@ impl Store {
     /// transaction: it applies only when the item is that tenant's.
     fn delete_for_tenant(
         &self,
-        k: super::Item,
+        k: super::client::Item,
         tenant: &str,
     ) -> Result<TransactWriteItem, StoreError> {
         let delete = Delete::builder()
@@ -167,7 +168,7 @@ impl Store {
     }
 
     /// An unconditional delete, as one part of a transaction.
-    fn plain_delete(&self, k: super::Item) -> Result<TransactWriteItem, StoreError> {
+    fn plain_delete(&self, k: super::client::Item) -> Result<TransactWriteItem, StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(k))

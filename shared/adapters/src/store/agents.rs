@@ -14,9 +14,9 @@ use afterhours_rules::callback::RequestedCallback;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
+use super::client::{dynamo, number_value, string_value, Item, Store, StoreError, PENDING_INDEX};
 use super::item::channel_of;
 use super::keys;
-use super::{dynamo, number_value, string_value, Item, Store, StoreError, PENDING_INDEX};
 use crate::model::Channel;
 
 /// A record expiring at `expires_at` (epoch seconds) counts in this bucket.
@@ -259,7 +259,7 @@ impl Store {
         &self,
         tenant: &str,
         prefix: &str,
-    ) -> Result<Vec<super::Item>, StoreError> {
+    ) -> Result<Vec<super::client::Item>, StoreError> {
         let q = self
             .client
             .query()

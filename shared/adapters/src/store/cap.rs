@@ -7,8 +7,8 @@ use afterhours_rules::cap::{self, Quota};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
-use super::item::counter_of;
-use super::{applied, number_value, string_value, Item, Store, StoreError};
+use super::client::{applied, number_value, string_value, Item, Store, StoreError};
+use super::item::{malformed, parse};
 
 /// What the cap counter holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -218,5 +218,54 @@ impl Store {
             }
         }
         Err(StoreError::Contention("the cap counter".into()))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct CounterItem {
+    #[serde(default)]
+    sends: Vec<String>,
+    ver: i64,
+}
+
+/// A cap counter: `sends` as `{epoch ms}#{slot token}`, oldest first, and its version.
+pub(super) fn counter_of(item: &Item) -> Result<Counter, StoreError> {
+    let c: CounterItem = parse(item)?;
+    let sends = c
+        .sends
+        .iter()
+        .map(|e| {
+            let (ms, token) = e.split_once('#')?;
+            let t = chrono::TimeZone::timestamp_millis_opt(&Utc, ms.parse().ok()?).single()?;
+            Some((t, token.to_string()))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| malformed(item, "a send is not {epoch ms}#{token}"))?;
+    Ok(Counter {
+        sends,
+        version: c.ver,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::client::item_key;
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    #[test]
+    fn a_malformed_counter_is_an_error() {
+        let mut i = item_key("Q#t#a#c", "Q");
+        i.insert("ver".into(), number_value(3));
+        i.insert(
+            "sends".into(),
+            AttributeValue::L(vec![string_value("1700000000000#tok")]),
+        );
+        assert_eq!(counter_of(&i).unwrap().version, 3);
+        i.insert(
+            "sends".into(),
+            AttributeValue::L(vec![string_value("yesterday")]),
+        );
+        assert!(matches!(counter_of(&i), Err(StoreError::Malformed { .. })));
     }
 }

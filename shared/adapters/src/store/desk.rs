@@ -8,22 +8,17 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::cap::Counter;
+use super::cap::{counter_of, Counter};
 use super::ingest::order_key;
-use super::item::{channel_of, counter_of, doc_of, record_of};
+use super::item::{channel_of, doc_of, record_of};
 use super::keys;
 use super::templates::{book_of, TemplateBook};
 
-use super::{dynamo, number_value, string_value, Item, Store, StoreError, LSI, PENDING_INDEX};
+use super::client::{
+    dynamo, number_value, string_value, Item, Store, StoreError, LSI, PENDING_INDEX,
+};
 use crate::cursor::CursorSigner;
-use crate::model::{Channel, ContactRecord, ListOrder, ListQuery, RecordKey};
-
-/// What a send goes to: a record's customer, or any customer by channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendTarget<'a> {
-    Record(&'a RecordKey),
-    Direct { channel: &'a str, customer: &'a str },
-}
+use crate::model::{Channel, ContactRecord, ListOrder, ListQuery, RecordKey, SendTarget};
 
 /// What `send_context` read.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -186,19 +181,24 @@ impl Store {
         self.query_all(q).await?.iter().map(record_of).collect()
     }
 
+    /// A contact record exactly as stored (tests and diagnostics).
+    pub async fn raw_record(&self, k: &RecordKey) -> Result<Option<Item>, StoreError> {
+        self.get_consistent(keys::record(k)).await
+    }
+
     /// Everything a send needs, in one batch read: the record (if live) or
     /// the channel of a direct send, the tenant's settings and templates, and
     /// the sender's cap counter for this customer.
     pub async fn send_context(
         &self,
         tenant: &str,
-        target: SendTarget<'_>,
+        target: &SendTarget,
         sender: &str,
         now: DateTime<Utc>,
     ) -> Result<SendContext, StoreError> {
         let (first_key, customer) = match target {
             SendTarget::Record(k) => (keys::record(k), k.customer.as_str()),
-            SendTarget::Direct { channel, customer } => (keys::channel(channel), customer),
+            SendTarget::Direct { channel, customer } => (keys::channel(channel), customer.as_str()),
         };
         let settings_key = keys::settings(tenant);
         let templates_key = keys::templates(tenant);

@@ -7,9 +7,10 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 
+use super::client::{applied, number_value, string_value, Store, StoreError};
 use super::desk::live_record;
 use super::item::record_of;
-use super::{applied, keys, number_value, string_value, Store, StoreError};
+use super::keys;
 use crate::model::{ContactRecord, RecordKey};
 
 /// The record exists and has not expired.

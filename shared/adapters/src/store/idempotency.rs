@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, Update};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
+use super::client::{dynamo, item_key, number_value, string_value, Store, StoreError};
 use super::item::parse;
-use super::{dynamo, item_key, number_value, string_value, Store, StoreError};
 use crate::model::StoredResponse;
 
 /// How long idempotency records are kept.

@@ -11,12 +11,12 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Duration, Utc};
 
-use super::item::{parse, Pointer, PointerItem};
-use super::keys;
-use super::{
+use super::client::{
     applied, failed_condition, item_key, number_value, string_value, Item, Store, StoreError,
     Transaction,
 };
+use super::item::{parse, Pointer, PointerItem};
+use super::keys;
 use crate::model::{
     DeliveryUpdate, Inbound, IngestOutcome, PointerKind, RecordKey, Tap, TapOutcome,
 };

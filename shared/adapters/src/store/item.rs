@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Item, StoreError};
+use super::client::{Item, StoreError};
 use crate::model::{
     Channel, ContactRecord, Delivery, Handled, PointerKind, RecordKey, TemplateRef,
 };
@@ -261,36 +261,10 @@ impl PointerItem {
     }
 }
 
-#[derive(Deserialize)]
-struct CounterItem {
-    #[serde(default)]
-    sends: Vec<String>,
-    ver: i64,
-}
-
-/// A cap counter: `sends` as `{epoch ms}#{slot token}`, oldest first, and its version.
-pub(super) fn counter_of(item: &Item) -> Result<super::Counter, StoreError> {
-    let c: CounterItem = parse(item)?;
-    let sends = c
-        .sends
-        .iter()
-        .map(|e| {
-            let (ms, token) = e.split_once('#')?;
-            let t = Utc.timestamp_millis_opt(ms.parse().ok()?).single()?;
-            Some((t, token.to_string()))
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| malformed(item, "a send is not {epoch ms}#{token}"))?;
-    Ok(super::Counter {
-        sends,
-        version: c.ver,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{item_key, number_value, string_value};
+    use crate::store::client::{item_key, number_value, string_value};
     use aws_sdk_dynamodb::types::AttributeValue;
 
     fn record_item() -> Item {
@@ -334,22 +308,6 @@ mod tests {
         let mut i = record_item();
         i.insert("requestedCallback".into(), string_value("maybe"));
         assert!(matches!(record_of(&i), Err(StoreError::Malformed { .. })));
-    }
-
-    #[test]
-    fn a_malformed_counter_is_an_error() {
-        let mut i = item_key("Q#t#a#c", "Q");
-        i.insert("ver".into(), number_value(3));
-        i.insert(
-            "sends".into(),
-            AttributeValue::L(vec![string_value("1700000000000#tok")]),
-        );
-        assert_eq!(counter_of(&i).unwrap().version, 3);
-        i.insert(
-            "sends".into(),
-            AttributeValue::L(vec![string_value("yesterday")]),
-        );
-        assert!(matches!(counter_of(&i), Err(StoreError::Malformed { .. })));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Every key of the table, built in this one place (the layout is the table
 //! at the top of `store/mod.rs` and `docs/data-model.md`).
 
-use super::{item_key, Item};
+use super::client::{item_key, Item};
 use crate::model::RecordKey;
 
 /// The partition of the tenant registry, which the report walks.

@@ -10,11 +10,11 @@ use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
-use super::keys;
-use super::{
+use super::client::{
     applied, cancelled, failed_condition, number_value, string_value, Store, StoreError,
     Transaction,
 };
+use super::keys;
 use crate::model::{
     DirectSend, PointerKind, RecordKey, SendTag, SentMessage, Settlement, StoredResponse,
     TemplateRef, UnknownSend,
@@ -37,7 +37,12 @@ struct KnownSend<'a> {
 
 /// The customer → agent item: who last reached this customer, and
 /// `updatedAt`, the time of that send.
-fn customer_agent(tenant: &str, customer: &str, sender: &str, at: DateTime<Utc>) -> super::Item {
+fn customer_agent(
+    tenant: &str,
+    customer: &str,
+    sender: &str,
+    at: DateTime<Utc>,
+) -> super::client::Item {
     let mut cust = keys::customer_agent(tenant, customer);
     cust.insert("agentId".into(), string_value(sender));
     cust.insert("updatedAt".into(), number_value(at.timestamp()));

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde_json::Value;
 
+use super::client::{dynamo, string_value, Item, Store, StoreError};
 use super::item::malformed;
-use super::{dynamo, string_value, Item, Store, StoreError};
 use crate::model::Channel;
 
 const ACCOUNT: &str = "acct_";

@@ -6,9 +6,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::client::{string_value, Store, StoreError, Transaction};
 use super::item::{channel_of, doc_of, parse, versioned_doc_of};
 use super::keys;
-use super::{string_value, Store, StoreError, Transaction};
 use crate::model::Channel;
 
 #[derive(Deserialize)]
@@ -69,7 +69,7 @@ impl Store {
     pub async fn put_channel(&self, c: &Channel) -> Result<(), StoreError> {
         // The number's own item and the tenant's copy hold the same
         // attributes, so `channel_of` reads both.
-        let with_channel = |mut item: super::Item| {
+        let with_channel = |mut item: super::client::Item| {
             for (k, v) in channel_attributes(c) {
                 item.insert(k.into(), string_value(v));
             }
@@ -90,7 +90,7 @@ impl Store {
         ];
         match self.transact_or_reasons(items).await? {
             Transaction::Applied => Ok(()),
-            Transaction::Refused(r) if super::failed_condition(&r, 0) => {
+            Transaction::Refused(r) if super::client::failed_condition(&r, 0) => {
                 Err(StoreError::ChannelTaken(c.phone_number_id.clone()))
             }
             Transaction::Refused(_) => Err(StoreError::NotGranted(c.waba_id.clone())),
@@ -106,7 +106,10 @@ impl Store {
     }
 
     /// An unconditional put, as one part of a transaction.
-    pub(super) fn plain_put(&self, item: super::Item) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn plain_put(
+        &self,
+        item: super::client::Item,
+    ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -186,11 +189,11 @@ impl Store {
             .await?
         {
             Transaction::Applied => Ok(expected + 1),
-            Transaction::Refused(r) if super::failed_condition(&r, 0) => {
+            Transaction::Refused(r) if super::client::failed_condition(&r, 0) => {
                 Err(StoreError::Stale(format!("settings of {tenant}")))
             }
             Transaction::Refused(r) => Err(StoreError::Dynamo {
-                kind: super::DynamoFailure::Other,
+                kind: super::client::DynamoFailure::Other,
                 detail: format!("settings write cancelled: {r:?}"),
             }),
         }
@@ -239,7 +242,7 @@ impl Store {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(super::dynamo)?;
+            .map_err(super::client::dynamo)?;
         let tenants = res
             .items
             .unwrap_or_default()
