@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use afterhours_adapters::config::{aws_clients, Config};
 use afterhours_adapters::http::ApiRequest;
+use afterhours_adapters::http::Method;
 use afterhours_adapters::store::Store;
 use afterhours_adapters::table::ensure_table;
 use afterhours_local::sandbox::Sandbox;
@@ -140,7 +141,7 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 /// A signed `POST /webhook` as API Gateway hands it over.
 pub fn webhook_post(body: &[u8]) -> ApiRequest {
     ApiRequest {
-        method: "POST".into(),
+        method: Method::POST,
         path: "/webhook".into(),
         headers: HashMap::from([("x-hub-signature-256".to_string(), sign(APP_SECRET, body))]),
         body: body.to_vec(),
@@ -171,7 +172,7 @@ pub fn api(method: &str, path: &str, claims: HashMap<String, String>) -> ApiRequ
         _ => {}
     }
     ApiRequest {
-        method: method.into(),
+        method: Method::from_bytes(method.as_bytes()).expect("a test names a real method"),
         path: path.into(),
         path_params,
         claims,
@@ -374,7 +375,7 @@ pub async fn mark_sent(
 /// The status and the error code of an answer (`""` when it has none).
 pub fn error_code(r: &afterhours_adapters::http::ApiResponse) -> (u16, String) {
     (
-        r.status,
+        r.status.as_u16(),
         r.json_body()["error"]["code"]
             .as_str()
             .unwrap_or("")

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use afterhours_adapters::desk::DeskRequest;
+use afterhours_adapters::http::StatusCode;
 use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse, Caller, Role};
 use afterhours_adapters::store::{AgentEntry, AgentLoad, StoreError};
 use serde::Serialize;
@@ -112,7 +113,10 @@ pub(crate) async fn agents(
         .filter(|_| more)
         .map(|last| deps.cursors.seal(&scope, &last.agent_id, ""));
     let items = agent_loads(deps, desk, known, now).await?;
-    Ok(ApiResponse::json(200, &AgentPage { items, next_cursor }))
+    Ok(ApiResponse::json(
+        StatusCode::OK,
+        &AgentPage { items, next_cursor },
+    ))
 }
 
 /// The rows of the selector: each agent's name and counts (all 0 while the

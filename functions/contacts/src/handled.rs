@@ -3,6 +3,7 @@
 
 use afterhours_adapters::desk::DeskRequest;
 use afterhours_adapters::error_code::ErrorCode;
+use afterhours_adapters::http::StatusCode;
 use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse};
 use afterhours_adapters::view::record_view;
 
@@ -80,7 +81,7 @@ pub(crate) async fn handled(
     let quota = caller_quota(deps, desk, &record.key.customer).await?;
     let tz = tenant_rules(deps, desk).await?.tz();
     Ok(ApiResponse::json(
-        200,
+        StatusCode::OK,
         &record_view(&record, tz, desk.lang, quota),
     ))
 }
@@ -121,7 +122,11 @@ mod tests {
             r#"{"note": "a\u0000b"}"#.to_string(),
         ] {
             let e = note_of(&with_body(&bad)).unwrap_err();
-            assert_eq!((e.status(), e.code()), (400, "invalid_request"), "{bad}");
+            assert_eq!(
+                (e.status().as_u16(), e.code()),
+                (400, "invalid_request"),
+                "{bad}"
+            );
         }
         assert_eq!(note_of(&with_body("{")).unwrap_err().code(), "invalid_json");
     }

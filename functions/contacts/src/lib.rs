@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use afterhours_adapters::desk::DeskRequest;
+use afterhours_adapters::http::StatusCode;
 use afterhours_adapters::http::{
     ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
 };
@@ -180,7 +181,7 @@ async fn list(deps: &Deps, req: &ApiRequest, desk: &DeskRequest) -> Result<ApiRe
         // 24/7 service: nothing is outside hours, so the list is empty (the
         // records are kept and show again if the mode is switched off).
         return Ok(ApiResponse::json(
-            200,
+            StatusCode::OK,
             &ListPage {
                 items: vec![],
                 next_cursor: None,
@@ -191,7 +192,7 @@ async fn list(deps: &Deps, req: &ApiRequest, desk: &DeskRequest) -> Result<ApiRe
     let page = deps.store.list_records(&query, &deps.cursors).await?;
     let items = with_callers_quota(deps, caller, &rules, desk.lang, &page.items, now).await?;
     Ok(ApiResponse::json(
-        200,
+        StatusCode::OK,
         &ListPage {
             items,
             next_cursor: page.next_cursor,
@@ -259,7 +260,7 @@ async fn one(deps: &Deps, desk: &DeskRequest, id: &str) -> Result<ApiResponse, A
     let (record, quota) = record_with_quota(deps, desk, id).await?;
     let tz = tenant_rules(deps, desk).await?.tz();
     Ok(ApiResponse::json(
-        200,
+        StatusCode::OK,
         &record_view(&record, tz, desk.lang, quota),
     ))
 }
@@ -270,7 +271,7 @@ async fn quota(deps: &Deps, desk: &DeskRequest, id: &str) -> Result<ApiResponse,
         enabled: quota.is_some(),
         quota,
     };
-    Ok(ApiResponse::json(200, &body))
+    Ok(ApiResponse::json(StatusCode::OK, &body))
 }
 
 /// The `channel` of a query, if given (400 when it is not a phone number id).
@@ -341,7 +342,7 @@ async fn templates(
             all
         }
     };
-    Ok(ApiResponse::json(200, &TemplateList { items }))
+    Ok(ApiResponse::json(StatusCode::OK, &TemplateList { items }))
 }
 
 /// `GET /quota?contact=+55...[&channel=]`: the caller's quota for any
@@ -366,7 +367,7 @@ async fn quota_by_contact(
         enabled: quota.is_some(),
         quota,
     };
-    Ok(ApiResponse::json(200, &body))
+    Ok(ApiResponse::json(StatusCode::OK, &body))
 }
 
 #[cfg(test)]
@@ -425,7 +426,11 @@ mod tests {
             ("agentId", "a#b"),
         ] {
             let e = parse_list_query(&q(&[bad]), &c).unwrap_err();
-            assert_eq!((e.status(), e.code()), (400, "invalid_query"), "{bad:?}");
+            assert_eq!(
+                (e.status().as_u16(), e.code()),
+                (400, "invalid_query"),
+                "{bad:?}"
+            );
         }
         let p = parse_list_query(
             &q(&[

@@ -5,7 +5,7 @@
 //! as long as the function may run, expires.
 
 use afterhours_adapters::error_code::ErrorCode;
-use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse, Caller};
+use afterhours_adapters::http::{ApiError, ApiRequest, ApiResponse, Caller, StatusCode};
 use afterhours_adapters::model::SendTarget;
 use afterhours_adapters::store::{IdempotencyClaim, Store};
 use chrono::{DateTime, Duration, Utc};
@@ -70,6 +70,8 @@ pub async fn claim_key(
         IdempotencyClaim::Claimed => Ok(KeyClaim::Proceed(Some(pk))),
         IdempotencyClaim::Done { status, body } => {
             let stored: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            // Only answers this function gave are stored: their status is one.
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let mut r = ApiResponse::json(status, &stored);
             r.headers.push((REPLAY_HEADER.into(), "true".into()));
             Ok(KeyClaim::Replay(r))

@@ -8,6 +8,7 @@
 use afterhours_adapters::error_code::ErrorCode;
 use afterhours_adapters::events::Event;
 use afterhours_adapters::graph::GraphError;
+use afterhours_adapters::http::StatusCode;
 use afterhours_adapters::http::{ApiError, ApiResponse, Caller};
 use afterhours_adapters::i18n::Lang;
 use afterhours_adapters::metrics::{emit_dimensioned, Counts};
@@ -193,12 +194,12 @@ async fn sent(deps: &Deps, a: &Attempt<'_>, wamid: &str) -> ApiResponse {
         }
     }
     publish_sent(deps, a, wamid).await;
-    ApiResponse::json(200, &response)
+    ApiResponse::json(StatusCode::OK, &response)
 }
 
 async fn unknown(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
     let r = e.to_response_in(a.lang);
-    let marked = match (a.target, a.stored(r.status, &r.body)) {
+    let marked = match (a.target, a.stored(r.status.as_u16(), &r.body)) {
         (SendTarget::Record(key), idempotency) => {
             deps.store
                 .mark_unknown(&UnknownSend {
@@ -235,7 +236,7 @@ async fn refused(deps: &Deps, a: &Attempt<'_>, e: ApiError) -> ApiResponse {
         }
     }
     let r = e.to_response_in(a.lang);
-    if let Some(stored) = a.stored(r.status, &r.body) {
+    if let Some(stored) = a.stored(r.status.as_u16(), &r.body) {
         if let Err(err) = deps.store.complete_idempotency(&stored).await {
             tracing::error!(error = %err, "the refusal could not be stored under its key");
         }
@@ -296,7 +297,7 @@ mod tests {
             details: None,
         });
         let r = e.to_response();
-        assert_eq!(r.status, 502);
+        assert_eq!(r.status.as_u16(), 502);
         let b = r.json_body();
         assert_eq!(b["error"]["code"], "whatsapp_rejected");
         assert_eq!(b["error"]["whatsappCode"], 131047);
@@ -306,8 +307,14 @@ mod tests {
     #[test]
     fn a_lost_answer_is_504_outcome_unknown_and_a_refused_connection_502() {
         let e = graph_error(GraphError::Unknown("timed out".into()));
-        assert_eq!((e.status(), e.code()), (504, "whatsapp_outcome_unknown"));
+        assert_eq!(
+            (e.status().as_u16(), e.code()),
+            (504, "whatsapp_outcome_unknown")
+        );
         let e = graph_error(GraphError::NotSent("connection refused".into()));
-        assert_eq!((e.status(), e.code()), (502, "whatsapp_unreachable"));
+        assert_eq!(
+            (e.status().as_u16(), e.code()),
+            (502, "whatsapp_unreachable")
+        );
     }
 }

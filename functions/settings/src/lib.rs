@@ -7,6 +7,7 @@ use afterhours_adapters::config::{Config, ConfigError};
 use afterhours_adapters::desk::DeskRequest;
 use afterhours_adapters::error_code::ErrorCode;
 use afterhours_adapters::graph::{GraphClient, GraphError};
+use afterhours_adapters::http::StatusCode;
 use afterhours_adapters::http::{
     ApiError, ApiRequest, ApiResponse, Caller, Role, MAX_DESK_BODY_BYTES,
 };
@@ -175,7 +176,7 @@ async fn get_settings(deps: &Deps, caller: &Caller) -> Result<ApiResponse, ApiEr
         is_default: stored.is_none(),
         channels,
     };
-    Ok(with_etag(ApiResponse::json(200, &view), version))
+    Ok(with_etag(ApiResponse::json(StatusCode::OK, &view), version))
 }
 
 /// How often a write without `If-Match` reads again after losing a race.
@@ -230,7 +231,7 @@ async fn write_settings(
         {
             Ok(v) => {
                 deps.rules.forget(&caller.tenant);
-                return Ok(with_etag(ApiResponse::json(200, &normalized), v));
+                return Ok(with_etag(ApiResponse::json(StatusCode::OK, &normalized), v));
             }
             Err(StoreError::Stale(_)) if wanted.is_none() && attempt < WRITE_ATTEMPTS => {
                 attempt += 1;
@@ -351,7 +352,7 @@ async fn put_channel(
         default_agent_id: agent,
     };
     deps.store.put_channel(&channel).await?;
-    Ok(ApiResponse::json(200, &channel))
+    Ok(ApiResponse::json(StatusCode::OK, &channel))
 }
 
 /// `DELETE /channels/{phoneNumberId}`: the number stops being routed to the
@@ -367,7 +368,7 @@ async fn delete_channel(
     channel_is_valid(errors)?;
     if deps.store.unbind_channel(&caller.tenant, &pnid).await? {
         Ok(ApiResponse::json(
-            200,
+            StatusCode::OK,
             &json!({ "phoneNumberId": pnid, "bound": false }),
         ))
     } else {
@@ -386,7 +387,7 @@ async fn put_templates(
     caller.require(Role::Admin)?;
     let waba = account_of_put(deps, caller, req).await?;
     let stored = store_templates(deps, caller, waba.as_deref(), &req.json_body()?).await?;
-    Ok(ApiResponse::json(200, &stored))
+    Ok(ApiResponse::json(StatusCode::OK, &stored))
 }
 
 /// The account a `PUT /templates` is for: `?wabaId=` (one of the tenant's),
@@ -466,7 +467,7 @@ async fn sync_templates(
         )
     })?;
     let stored = store_templates(deps, caller, Some(waba), &json!({ "data": list })).await?;
-    Ok(ApiResponse::json(200, &stored))
+    Ok(ApiResponse::json(StatusCode::OK, &stored))
 }
 
 /// Validates Meta's template list whole and stores it as one account's

@@ -9,6 +9,7 @@ mod statuses;
 
 pub use deps::{Deps, Stats, CACHE_TTL, PROMPT_CONCURRENCY};
 
+use afterhours_adapters::http::StatusCode;
 use afterhours_adapters::http::{ApiRequest, ApiResponse};
 use afterhours_adapters::store::StoreError;
 use afterhours_rules::webhook;
@@ -22,11 +23,15 @@ pub async fn handle(deps: &Deps, req: ApiRequest) -> ApiResponse {
     match req.method.as_str() {
         "GET" => verify(deps, &req),
         "POST" => receive(deps, &req).await,
-        _ => error(405, "method_not_allowed", "Use GET or POST on /webhook."),
+        _ => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Use GET or POST on /webhook.",
+        ),
     }
 }
 
-fn error(status: u16, code: &str, message: &str) -> ApiResponse {
+fn error(status: StatusCode, code: &str, message: &str) -> ApiResponse {
     ApiResponse::error(status, code, message)
 }
 
@@ -38,9 +43,13 @@ fn verify(deps: &Deps, req: &ApiRequest) -> ApiResponse {
         .ct_eq(deps.verify_token.as_bytes())
         .into();
     if q("hub.mode") == "subscribe" && token_ok && !deps.verify_token.is_empty() {
-        ApiResponse::text(200, q("hub.challenge"))
+        ApiResponse::text(StatusCode::OK, q("hub.challenge"))
     } else {
-        error(403, "forbidden", "The verification token does not match.")
+        error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "The verification token does not match.",
+        )
     }
 }
 
@@ -76,14 +85,14 @@ async fn receive(deps: &Deps, req: &ApiRequest) -> ApiResponse {
     }
     if !signed {
         return error(
-            401,
+            StatusCode::UNAUTHORIZED,
             "invalid_signature",
             "X-Hub-Signature-256 is missing or does not match the body.",
         );
     }
     let payload = match webhook::parse(&req.body) {
         Ok(p) => p,
-        Err(e) => return error(400, "invalid_payload", &e.to_string()),
+        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_payload", &e.to_string()),
     };
     for why in &payload.skipped {
         tracing::warn!(reason = %why, "webhook item skipped");
@@ -94,7 +103,7 @@ async fn receive(deps: &Deps, req: &ApiRequest) -> ApiResponse {
         if let Err(e) = process_change(deps, change, &mut stats).await {
             tracing::error!(error = %e, "webhook storage failure; Meta will retry");
             return error(
-                500,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "storage_failure",
                 "The webhook could not be stored; it will be retried.",
             );
@@ -102,7 +111,7 @@ async fn receive(deps: &Deps, req: &ApiRequest) -> ApiResponse {
     }
     tracing::info!(?stats, "webhook processed");
     stats.emit();
-    ApiResponse::json(200, &json!({"received": true}))
+    ApiResponse::json(StatusCode::OK, &json!({"received": true}))
 }
 
 async fn process_change(

@@ -12,6 +12,7 @@ use afterhours_adapters::cursor::CursorSigner;
 use afterhours_adapters::events::Publisher;
 use afterhours_adapters::graph::GraphClient;
 use afterhours_adapters::http::ApiRequest;
+use afterhours_adapters::http::Method;
 use afterhours_adapters::lambda::fixed_clock;
 use afterhours_adapters::model::Channel;
 use afterhours_adapters::store::Store;
@@ -129,7 +130,7 @@ fn webhook_post(pnid: &str, msgs: &[(String, String)]) -> ApiRequest {
     mac.update(body.as_bytes());
     let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
     ApiRequest {
-        method: "POST".into(),
+        method: Method::POST,
         path: "/webhook".into(),
         headers: HashMap::from([("x-hub-signature-256".into(), sig)]),
         body: body.into_bytes(),
@@ -145,7 +146,7 @@ fn desk(method: &str, path: &str, tenant: &str, id: Option<&str>) -> ApiRequest 
         ("cognito:groups".to_string(), "[agent]".to_string()),
     ]);
     let mut r = ApiRequest {
-        method: method.into(),
+        method: Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET),
         path: path.into(),
         claims,
         ..ApiRequest::default()
@@ -488,7 +489,7 @@ pub async fn bursts(
         async move {
             let start = Instant::now();
             let res = webhook::handle(hook, req).await;
-            (res.status, start.elapsed())
+            (res.status.as_u16(), start.elapsed())
         }
     }))
     .await;

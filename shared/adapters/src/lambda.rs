@@ -57,7 +57,7 @@ where
             let started = std::time::Instant::now();
             let res = handler(req).instrument(span.clone()).await;
             let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-            span.in_scope(|| tracing::info!(status = res.status, latency_ms, "handled"));
+            span.in_scope(|| tracing::info!(status = res.status.as_u16(), latency_ms, "handled"));
             Ok::<ApiGatewayV2httpResponse, Error>(res.to_apigw())
         },
     ))

@@ -34,7 +34,10 @@ async fn post_at(s: &SendFixture, now: DateTime<Utc>, body: &[u8]) -> u16 {
         "v",
         fixed_clock(now),
     );
-    webhook::handle(&deps, webhook_post(body)).await.status
+    webhook::handle(&deps, webhook_post(body))
+        .await
+        .status
+        .as_u16()
 }
 
 /// `agent` sends the fixture's customer an active message by number at `at`: the answer's status.
@@ -42,6 +45,7 @@ async fn sends_directly(s: &SendFixture, agent: &str, at: DateTime<Utc>) -> u16 
     direct(s, &s.deps(at), agent, &direct_body(s), None)
         .await
         .status
+        .as_u16()
 }
 
 async fn owner(s: &SendFixture, now: DateTime<Utc>) -> Option<String> {
@@ -59,7 +63,13 @@ async fn a_late_read_of_an_earlier_send_leaves_the_customer_with_the_later_sende
     let b_at = morning() + Duration::hours(15);
     let a = direct(&s, &s.deps(a_at), "a-1", &direct_body(&s), None).await;
     let b = direct(&s, &s.deps(b_at), "a-2", &direct_body(&s), None).await;
-    assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    assert_eq!(
+        (a.status.as_u16(), b.status.as_u16()),
+        (200, 200),
+        "{} {}",
+        a.body,
+        b.body
+    );
     let sent = s.templates_sent();
     // A's message is read after B's send: the customer stays B's.
     let read_at = b_at + Duration::hours(3);
@@ -102,7 +112,7 @@ async fn a_lost_answer_settles_as_of_its_own_send_time_not_its_status() {
     let slow = losing_next_answer(&s, morning());
     let lost = direct(&s, &slow, "a-1", &direct_body(&s), None).await;
     assert_eq!(
-        (lost.status, code(&lost)),
+        (lost.status.as_u16(), code(&lost)),
         (504, "whatsapp_outcome_unknown".into())
     );
     // B (a-2) sends an hour later and gets the customer.
@@ -235,7 +245,7 @@ async fn a_lost_record_send_settled_late_does_not_take_the_customer_from_a_later
         .send_as(&slow, "a-1", "agent", &crate::send::body(), None)
         .await;
     assert_eq!(
-        (lost.status, code(&lost)),
+        (lost.status.as_u16(), code(&lost)),
         (504, "whatsapp_outcome_unknown".into())
     );
     // ...a-2 reaches the customer an hour later...

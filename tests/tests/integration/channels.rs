@@ -26,7 +26,7 @@ async fn channels_bind_to_the_callers_tenant_and_are_validated() {
         &json!({"wabaId": "710000000000001", "displayPhoneNumber": "+1 777", "defaultAgentId": "a-9"}),
     )
     .await;
-    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);
     assert_eq!(
         f.store
             .get_channel("777000")
@@ -45,7 +45,7 @@ async fn channels_bind_to_the_callers_tenant_and_are_validated() {
         &json!({"wabaId": 5, "displayPhoneNumber": ""}),
     )
     .await;
-    assert_eq!(bad.status, 422);
+    assert_eq!(bad.status.as_u16(), 422);
     let fields: Vec<String> = bad.json_body()["error"]["details"]
         .as_array()
         .unwrap()
@@ -109,7 +109,10 @@ async fn templates_are_stored_by_admins_and_listed_when_approved() {
     )
     .await;
     assert_eq!(
-        (bad.status, bad.json_body()["error"]["code"].as_str()),
+        (
+            bad.status.as_u16(),
+            bad.json_body()["error"]["code"].as_str()
+        ),
         (422, Some("invalid_templates"))
     );
     assert_eq!(
@@ -165,7 +168,7 @@ async fn templates_sync_from_the_graph_api_page_by_page() {
         403
     );
     let r = sync(&f.tenant, "admin", json!({"wabaId": waba})).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(
         r.json_body(),
         json!({"templates": 3, "approved": 2, "wabaId": waba})
@@ -205,7 +208,10 @@ async fn templates_sync_from_the_graph_api_page_by_page() {
         .set_templates(&waba, vec![json!({"name": "broken"})]);
     let bad = sync(&f.tenant, "admin", json!({"wabaId": waba})).await;
     assert_eq!(
-        (bad.status, bad.json_body()["error"]["code"].as_str()),
+        (
+            bad.status.as_u16(),
+            bad.json_body()["error"]["code"].as_str()
+        ),
         (422, Some("invalid_templates"))
     );
     assert_eq!(
@@ -229,7 +235,7 @@ async fn a_graph_refusal_during_sync_is_502_and_changes_nothing() {
     )
     .await;
     assert_eq!(
-        (r.status, r.json_body()["error"]["code"].as_str()),
+        (r.status.as_u16(), r.json_body()["error"]["code"].as_str()),
         (502, Some("whatsapp_rejected"))
     );
     assert_eq!(r.json_body()["error"]["whatsappCode"], 100);
@@ -335,7 +341,7 @@ async fn an_admin_unbinds_a_number_and_can_bind_it_again() {
     assert_eq!(unbind(&a, "supervisor").await.status, 403);
     assert!(f.store.get_channel("783000").await.unwrap().is_some());
     let r = unbind(&a, "admin").await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(
         r.json_body(),
         json!({"phoneNumberId": "783000", "bound": false})

@@ -129,7 +129,7 @@ async fn throttling_that_outlasts_the_retries_is_503_with_retry_after() {
     assert_eq!(err.dynamo_kind(), Some(DynamoFailure::Throttled), "{err}");
     assert_eq!(calls, TRANSACT_RETRIES as usize + 1);
     let r = afterhours_adapters::http::ApiError::from(err).to_response();
-    assert_eq!(r.status, 503);
+    assert_eq!(r.status.as_u16(), 503);
     assert!(r.header("retry-after").is_some());
 }
 

@@ -98,7 +98,7 @@ pub(crate) fn items(r: &ApiResponse) -> Vec<Value> {
 async fn an_agent_lists_their_night_newest_first_with_every_field() {
     let f = populated().await;
     let r = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     let it = items(&r);
     let contacts: Vec<&str> = it.iter().map(|i| i["contact"].as_str().unwrap()).collect();
     assert_eq!(
@@ -159,7 +159,10 @@ async fn pages_follow_the_cursor_and_a_tampered_cursor_is_400() {
     )
     .await;
     assert_eq!(
-        (bad.status, bad.json_body()["error"]["code"].as_str()),
+        (
+            bad.status.as_u16(),
+            bad.json_body()["error"]["code"].as_str()
+        ),
         (400, Some("invalid_cursor"))
     );
     let other = get(
@@ -171,7 +174,7 @@ async fn pages_follow_the_cursor_and_a_tampered_cursor_is_400() {
         &[("cursor", &cursor)],
     )
     .await;
-    assert_eq!(other.status, 400);
+    assert_eq!(other.status.as_u16(), 400);
 }
 
 #[tokio::test]
@@ -257,7 +260,7 @@ async fn bad_query_values_are_400_and_change_nothing() {
     ] {
         let r = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[q]).await;
         assert_eq!(
-            (r.status, r.json_body()["error"]["code"].as_str()),
+            (r.status.as_u16(), r.json_body()["error"]["code"].as_str()),
             (400, Some("invalid_query")),
             "{q:?}"
         );
@@ -278,7 +281,7 @@ async fn one_contact_and_its_quota() {
         &[],
     )
     .await;
-    assert_eq!(one.status, 200);
+    assert_eq!(one.status.as_u16(), 200);
     assert_eq!(one.json_body()["contact"], it[0]["contact"]);
     let q = get(
         &f,
@@ -372,7 +375,7 @@ async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
     )
     .await;
     assert_eq!(
-        (r.status, r.json_body()["error"]["code"].as_str()),
+        (r.status.as_u16(), r.json_body()["error"]["code"].as_str()),
         (409, Some("channel_taken"))
     );
     assert_eq!(
@@ -398,7 +401,7 @@ async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
         ),
     )
     .await;
-    assert_eq!(s.status, 404);
+    assert_eq!(s.status.as_u16(), 404);
     assert!(f
         .graph
         .sandbox
@@ -510,7 +513,7 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
     )
     .await;
     let sup = get(&f, "/agents", &f.tenant, "s-1", "supervisor", &[]).await;
-    assert_eq!(sup.status, 200, "{}", sup.body);
+    assert_eq!(sup.status.as_u16(), 200, "{}", sup.body);
     assert_eq!(
         sup.json_body(),
         json!({"items": [

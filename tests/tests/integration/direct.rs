@@ -56,7 +56,7 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
     let d = s.deps(morning());
     // a-2 has no record of this customer and still reaches them by number.
     let first = direct(&s, &d, "a-2", &direct_body(&s), None).await;
-    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.status.as_u16(), 200, "{}", first.body);
     assert_eq!(first.json_body()["quota"]["remaining"], 1);
     let sent = s.templates_sent();
     assert_eq!(sent.len(), 1);
@@ -88,9 +88,9 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
     // The same counter as the record route: a-2's second send by the record
     // (a-2 is a supervisor there) fills the cap, and a third by number is refused.
     let by_record = s.send_as(&d, "a-2", "supervisor", &body(), None).await;
-    assert_eq!(by_record.status, 200, "{}", by_record.body);
+    assert_eq!(by_record.status.as_u16(), 200, "{}", by_record.body);
     let q = quota_of(&s, "a-2", &format!("+{}", s.phone)).await;
-    assert_eq!(q.status, 200, "{}", q.body);
+    assert_eq!(q.status.as_u16(), 200, "{}", q.body);
     assert_eq!(
         (
             q.json_body()["enabled"].as_bool(),
@@ -101,7 +101,7 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
     );
     let third = direct(&s, &d, "a-2", &direct_body(&s), None).await;
     assert_eq!(
-        (third.status, code(&third)),
+        (third.status.as_u16(), code(&third)),
         (429, "active_message_limit_reached".into())
     );
     assert!(third.header("retry-after").is_some());
@@ -203,12 +203,20 @@ async fn a_direct_send_is_refused_for_what_it_cannot_use() {
             ),
         )
         .await;
-        assert_eq!((r.status, code(&r).as_str()), expected, "{b} {}", r.body);
+        assert_eq!(
+            (r.status.as_u16(), code(&r).as_str()),
+            expected,
+            "{b} {}",
+            r.body
+        );
     }
     assert!(s.templates_sent().is_empty(), "nothing went out");
     assert!(s.counted_sends().await.is_empty(), "nothing counted");
     let bad = quota_of(&s, "a-1", "maria@example.com").await;
-    assert_eq!((bad.status, code(&bad).as_str()), (400, "invalid_query"));
+    assert_eq!(
+        (bad.status.as_u16(), code(&bad).as_str()),
+        (400, "invalid_query")
+    );
 }
 
 #[tokio::test]
@@ -217,14 +225,14 @@ async fn a_direct_send_is_idempotent_and_a_lost_answer_is_settled_by_its_status(
     let d = s.deps(morning());
     let ok = direct(&s, &d, "a-1", &direct_body(&s), Some("d-1")).await;
     let again = direct(&s, &d, "a-1", &direct_body(&s), Some("d-1")).await;
-    assert_eq!((ok.status, again.status), (200, 200));
+    assert_eq!((ok.status.as_u16(), again.status.as_u16()), (200, 200));
     assert_eq!(again.header("idempotency-replay"), Some("true"));
     assert_eq!(ok.body, again.body);
     let mut other = direct_body(&s);
     other["variables"]["1"] = json!("Ana");
     let reused = direct(&s, &d, "a-1", &other, Some("d-1")).await;
     assert_eq!(
-        (reused.status, code(&reused)),
+        (reused.status.as_u16(), code(&reused)),
         (409, "idempotency_key_reused".into())
     );
     assert_eq!(s.templates_sent().len(), 1);
@@ -236,7 +244,7 @@ async fn a_direct_send_is_idempotent_and_a_lost_answer_is_settled_by_its_status(
         .answer_late(1, std::time::Duration::from_millis(1500));
     let lost = direct(&s, &slow, "a-1", &direct_body(&s), Some("d-2")).await;
     assert_eq!(
-        (lost.status, code(&lost)),
+        (lost.status.as_u16(), code(&lost)),
         (504, "whatsapp_outcome_unknown".into())
     );
     assert_eq!(
@@ -330,13 +338,16 @@ async fn templates_belong_to_the_channels_business_account() {
     let (waba, pnid) = second_account(&s).await;
     // Two accounts: a PUT must name one, and only one of the tenant's.
     let r = put_templates(&s, &[], &media_templates()).await;
-    assert_eq!((r.status, code(&r).as_str()), (400, "waba_required"));
+    assert_eq!(
+        (r.status.as_u16(), code(&r).as_str()),
+        (400, "waba_required")
+    );
     assert!(r.json_body()["error"]["message"]
         .as_str()
         .unwrap()
         .contains(&waba));
     let r = put_templates(&s, &[("wabaId", "12345")], &media_templates()).await;
-    assert_eq!(r.status, 404);
+    assert_eq!(r.status.as_u16(), 404);
     let r = put_templates(&s, &[("wabaId", &waba)], &media_templates()).await;
     assert_eq!(
         r.json_body(),
@@ -365,14 +376,14 @@ async fn templates_belong_to_the_channels_business_account() {
     assert_eq!(all["items"].as_array().unwrap().len(), 4, "{all}");
     // Another tenant's channel is not found.
     let r = list_templates(&s, &unique("x"), &[("channel", &pnid)]).await;
-    assert_eq!(r.status, 404);
+    assert_eq!(r.status.as_u16(), 404);
     // The record came in on the first number: the second account's template is not its.
     let d = s.deps(morning());
     let b = json!({"template": {"name": "foto", "language": "pt_BR"}, "variables": {"1": "Maria"},
                    "header": {"type": "image", "link": "https://cdn.example.com/p.jpg"}});
     let r = s.send_as(&d, "a-1", "agent", &b, None).await;
     assert_eq!(
-        (r.status, code(&r).as_str()),
+        (r.status.as_u16(), code(&r).as_str()),
         (422, "template_not_approved"),
         "{}",
         r.body
@@ -411,7 +422,7 @@ async fn a_media_header_is_required_checked_and_sent_as_meta_takes_it() {
     ] {
         let r = send(header.clone()).await;
         assert_eq!(
-            (r.status, code(&r).as_str()),
+            (r.status.as_u16(), code(&r).as_str()),
             (422, "template_variables_invalid"),
             "{header}"
         );
@@ -421,7 +432,7 @@ async fn a_media_header_is_required_checked_and_sent_as_meta_takes_it() {
     }
     assert!(s.templates_sent().is_empty());
     let r = send(json!({"type": "document", "link": "https://files.example.com/b.pdf", "filename": "Boleto novembro.pdf"})).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     let sent = s.templates_sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["phoneNumberId"], pnid.as_str());

@@ -61,7 +61,7 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
         Some(r#"{"note": " Phoned her. "}"#),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     let v = r.json_body();
     assert_eq!(v["id"], s.record_id.as_str());
     assert_eq!(
@@ -81,7 +81,7 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
     )
     .await;
     assert_eq!(
-        (again.status, &again.json_body()["handled"]),
+        (again.status.as_u16(), &again.json_body()["handled"]),
         (200, &v["handled"])
     );
 
@@ -122,13 +122,13 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
     assert_eq!(pending(&s).await, 0);
 
     let undone = handled(f, "DELETE", &s.record_id, ("a-1", "agent"), None).await;
-    assert_eq!(undone.status, 200, "{}", undone.body);
+    assert_eq!(undone.status.as_u16(), 200, "{}", undone.body);
     assert_eq!(undone.json_body()["handled"], Value::Null);
     assert_eq!(undone.json_body()["requestedCallback"], "yes");
     assert_eq!(pending(&s).await, 1, "the callback is pending again");
     let twice = handled(f, "DELETE", &s.record_id, ("a-1", "agent"), None).await;
     assert_eq!(
-        (twice.status, &twice.json_body()["handled"]),
+        (twice.status.as_u16(), &twice.json_body()["handled"]),
         (200, &Value::Null)
     );
     assert_eq!(pending(&s).await, 1);
@@ -152,7 +152,7 @@ async fn handled_has_the_access_of_a_send_and_refuses_bad_input_changing_nothing
         "another tenant's id is nobody's"
     );
     let missing = handled(f, "POST", "bm8tc3VjaA", ("a-1", "agent"), None).await;
-    assert_eq!(missing.status, 404);
+    assert_eq!(missing.status.as_u16(), 404);
     for bad in [
         format!(r#"{{"note": "{}"}}"#, "a".repeat(501)),
         r#"{"note": 1}"#.into(),
@@ -160,7 +160,7 @@ async fn handled_has_the_access_of_a_send_and_refuses_bad_input_changing_nothing
         "not json".into(),
     ] {
         let r = handled(f, "POST", &s.record_id, ("a-1", "agent"), Some(&bad)).await;
-        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert_eq!(r.status.as_u16(), 400, "{bad}: {}", r.body);
     }
     assert_eq!(
         f.records("a-1").await[0].handled,
@@ -187,7 +187,7 @@ async fn undoing_a_mark_after_a_send_leaves_the_callback_answered() {
     let sent = s
         .send_as(&s.deps(morning()), "a-1", "agent", &body(), None)
         .await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert_eq!(sent.status.as_u16(), 200, "{}", sent.body);
     assert_eq!(
         handled(f, "DELETE", &s.record_id, ("a-1", "agent"), None)
             .await
@@ -205,7 +205,7 @@ async fn each_row_says_who_sent_which_template_and_why_whatsapp_failed_it_in_the
     let sent = s
         .send_as(&s.deps(morning()), "a-1", "agent", &body(), None)
         .await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert_eq!(sent.status.as_u16(), 200, "{}", sent.body);
     let out = s.templates_sent().remove(0);
     let failed = status(
         &s,

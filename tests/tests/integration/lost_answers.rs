@@ -71,7 +71,7 @@ async fn a_lost_answer_keeps_the_slot_and_its_status_settles_the_record() {
     let (s, d) = losing_one_answer().await;
     let r = s.send_as(&d, "a-1", "agent", &body(), Some("k-lost")).await;
     assert_eq!(
-        (r.status, code(&r)),
+        (r.status.as_u16(), code(&r)),
         (504, "whatsapp_outcome_unknown".into())
     );
     assert_eq!(s.counted_sends().await.len(), 1, "the slot stays counted");
@@ -92,7 +92,7 @@ async fn a_lost_answer_keeps_the_slot_and_its_status_settles_the_record() {
     );
     // The retry replays the 504 and sends nothing.
     let again = s.send_as(&d, "a-1", "agent", &body(), Some("k-lost")).await;
-    assert_eq!(again.status, 504);
+    assert_eq!(again.status.as_u16(), 504);
     assert!(replayed(&again));
     assert_eq!(s.templates_sent().len(), 1);
     // WhatsApp reports the message delivered: the record shows it sent.
@@ -154,10 +154,13 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
     let d = s.deps(morning());
     // 200
     let first = s.send_as(&d, "a-1", "agent", &body(), Some("k-200")).await;
-    assert_eq!(first.status, 200);
+    assert_eq!(first.status.as_u16(), 200);
     assert!(!replayed(&first));
     let again = s.send_as(&d, "a-1", "agent", &body(), Some("k-200")).await;
-    assert_eq!((again.status, again.json_body()), (200, first.json_body()));
+    assert_eq!(
+        (again.status.as_u16(), again.json_body()),
+        (200, first.json_body())
+    );
     assert!(replayed(&again));
     assert_eq!(
         s.f.graph.sent_to(&s.phone).len(),
@@ -168,13 +171,13 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
     s.f.graph.sandbox.fail(&s.phone, Some(131047));
     let refused = s.send_as(&d, "a-1", "agent", &body(), Some("k-502")).await;
     assert_eq!(
-        (refused.status, code(&refused)),
+        (refused.status.as_u16(), code(&refused)),
         (502, "whatsapp_rejected".into())
     );
     s.f.graph.sandbox.fail(&s.phone, None);
     let again = s.send_as(&d, "a-1", "agent", &body(), Some("k-502")).await;
     assert_eq!(
-        (again.status, again.json_body()),
+        (again.status.as_u16(), again.json_body()),
         (502, refused.json_body())
     );
     assert!(replayed(&again));
@@ -188,9 +191,9 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
     let empty =
         json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "Maria"}});
     let r = s.send_as(&d, "a-1", "agent", &empty, Some("k-422")).await;
-    assert_eq!(r.status, 422);
+    assert_eq!(r.status.as_u16(), 422);
     let r = s.send_as(&d, "a-1", "agent", &empty, Some("k-422")).await;
-    assert_eq!(r.status, 422);
+    assert_eq!(r.status.as_u16(), 422);
     assert!(!replayed(&r));
 }
 
@@ -214,7 +217,7 @@ async fn ten_concurrent_sends_racing_a_lost_answer_never_exceed_the_cap() {
     assert_eq!(s.counted_sends().await.len(), 2);
     // The lost one still counts: the next send waits for the window.
     let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
-    assert_eq!(r.status, 429);
+    assert_eq!(r.status.as_u16(), 429);
 }
 
 #[tokio::test]
@@ -255,7 +258,7 @@ async fn a_request_that_stopped_after_reserving_holds_its_key_briefly_and_its_sl
         )
         .await;
     assert_eq!(
-        (r.status, code(&r)),
+        (r.status.as_u16(), code(&r)),
         (409, "idempotency_in_progress".into())
     );
     // After it, the retry goes out; the stopped request's slot still counts.
@@ -263,18 +266,18 @@ async fn a_request_that_stopped_after_reserving_holds_its_key_briefly_and_its_sl
     let r = s
         .send_as(&s.deps(later), "a-1", "agent", &body(), Some("k-crash"))
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(s.counted_sends().await.len(), 2);
     let r = s
         .send_as(&s.deps(later), "a-1", "agent", &body(), None)
         .await;
-    assert_eq!(r.status, 429);
+    assert_eq!(r.status.as_u16(), 429);
     // It is not leaked forever: it leaves the rolling window 24 h after it was taken.
     let next_day = t + Duration::hours(24) + Duration::seconds(1);
     let r = s
         .send_as(&s.deps(next_day), "a-1", "agent", &body(), None)
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(s.templates_sent().len(), 2);
 }
 

@@ -169,7 +169,7 @@ async fn a_valid_send_goes_out_marks_the_record_and_reaches_the_bus() {
     let watcher = BusWatcher::start(&s.eb, &s.bus).await;
     let now = night() + Duration::hours(9);
     let r = s.send_as(&s.deps(now), "a-1", "agent", &body(), None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     let b = r.json_body();
     assert!(b["messageId"].as_str().unwrap().starts_with("wamid."));
     assert_eq!(b["sentAt"], "2026-11-21T08:10:00-03:00");
@@ -205,7 +205,7 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
     let s = send_fixture(Some(2)).await;
     let d = s.deps(night() + Duration::hours(9));
     let r = s.send_as(&d, "a-2", "agent", &body(), None).await;
-    assert_eq!((r.status, code(&r)), (403, "forbidden".into()));
+    assert_eq!((r.status.as_u16(), code(&r)), (403, "forbidden".into()));
     let mut other = with_body(
         api(
             "POST",
@@ -219,7 +219,10 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
     let pending =
         json!({"template": {"name": "promo", "language": "pt_BR"}, "variables": {"1": "x"}});
     let r = s.send_as(&d, "a-1", "agent", &pending, None).await;
-    assert_eq!((r.status, code(&r)), (422, "template_not_approved".into()));
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (422, "template_not_approved".into())
+    );
     assert!(r.json_body()["error"]["message"]
         .as_str()
         .unwrap()
@@ -232,7 +235,7 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
     let bad_vars = json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "Ma\nria", "3": "x"}});
     let r = s.send_as(&d, "a-1", "agent", &bad_vars, None).await;
     assert_eq!(
-        (r.status, code(&r)),
+        (r.status.as_u16(), code(&r)),
         (422, "template_variables_invalid".into())
     );
     let details: Vec<(String, String)> = r.json_body()["error"]["details"]
@@ -257,7 +260,10 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
     let r = s
         .send_as(&d, "a-1", "agent", &json!({"template": "retorno"}), None)
         .await;
-    assert_eq!((r.status, code(&r)), (400, "invalid_request".into()));
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (400, "invalid_request".into())
+    );
     assert!(s.templates_sent().is_empty());
     assert!(s.counted_sends().await.is_empty());
     assert!(!s.f.records("a-1").await[0].message_sent);
@@ -295,7 +301,7 @@ async fn the_third_send_in_24_hours_is_refused_with_the_time_it_frees() {
         )
         .await;
     assert_eq!(
-        (r.status, code(&r)),
+        (r.status.as_u16(), code(&r)),
         (429, "active_message_limit_reached".into())
     );
     assert_eq!(r.header("retry-after"), Some("79200"));
@@ -348,7 +354,10 @@ async fn metas_refusal_is_502_the_slot_comes_back_and_the_record_stays_unsent() 
     s.f.graph.sandbox.fail(&s.phone, Some(131047));
     let d = s.deps(night() + Duration::hours(9));
     let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
-    assert_eq!((r.status, code(&r)), (502, "whatsapp_rejected".into()));
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (502, "whatsapp_rejected".into())
+    );
     assert_eq!(r.json_body()["error"]["whatsappCode"], 131047);
     assert!(r.json_body()["error"]["message"]
         .as_str()
@@ -379,7 +388,7 @@ async fn a_silent_whatsapp_is_504_outcome_unknown_and_keeps_the_slot() {
     d.graph = GraphClient::new(&url, "v23.0", GRAPH_TOKEN, StdDuration::from_millis(300)).unwrap();
     let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
     assert_eq!(
-        (r.status, code(&r)),
+        (r.status.as_u16(), code(&r)),
         (504, "whatsapp_outcome_unknown".into())
     );
     assert_eq!(s.counted_sends().await.len(), 1, "WhatsApp may have it");
@@ -400,7 +409,10 @@ async fn a_refused_connection_sends_nothing_and_gives_the_slot_back() {
     let mut d = s.deps(night() + Duration::hours(9));
     d.graph = GraphClient::new(&url, "v23.0", GRAPH_TOKEN, StdDuration::from_millis(300)).unwrap();
     let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
-    assert_eq!((r.status, code(&r)), (502, "whatsapp_unreachable".into()));
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (502, "whatsapp_unreachable".into())
+    );
     assert!(s.counted_sends().await.is_empty());
     assert!(!s.f.records("a-1").await[0].message_sent);
 }
@@ -410,16 +422,19 @@ async fn an_idempotent_retry_returns_the_first_result_without_a_second_send() {
     let s = send_fixture(Some(2)).await;
     let d = s.deps(night() + Duration::hours(9));
     let first = s.send_as(&d, "a-1", "agent", &body(), Some("key-1")).await;
-    assert_eq!(first.status, 200);
+    assert_eq!(first.status.as_u16(), 200);
     let again = s.send_as(&d, "a-1", "agent", &body(), Some("key-1")).await;
-    assert_eq!(again.status, 200);
+    assert_eq!(again.status.as_u16(), 200);
     assert_eq!(again.json_body(), first.json_body());
     assert_eq!(s.templates_sent().len(), 1);
     assert_eq!(s.counted_sends().await.len(), 1);
     let mut other = body();
     other["variables"]["2"] = json!("hoje");
     let r = s.send_as(&d, "a-1", "agent", &other, Some("key-1")).await;
-    assert_eq!((r.status, code(&r)), (409, "idempotency_key_reused".into()));
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (409, "idempotency_key_reused".into())
+    );
     // A refused request leaves its key free for a corrected retry.
     let bad =
         json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "x"}});
@@ -443,7 +458,7 @@ async fn with_the_cap_off_no_counter_is_touched() {
     let d = s.deps(night() + Duration::hours(9));
     for _ in 0..3 {
         let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
-        assert_eq!(r.status, 200);
+        assert_eq!(r.status.as_u16(), 200);
         assert_eq!(r.json_body()["quota"], Value::Null);
     }
     assert!(s
@@ -467,7 +482,7 @@ async fn a_supervisor_may_send_on_an_agents_record() {
             None,
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(
         s.f.records("a-1").await[0].sent_by.as_deref(),
         Some("sup-1")
@@ -481,12 +496,12 @@ async fn a_failed_put_events_entry_is_retried_and_never_fails_the_send() {
     let mut d = s.deps(night() + Duration::hours(9));
     d.events = crate::events::mocked_publisher(&bus);
     let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(bus.num_calls(), 2, "published once, after the retry");
     // A bus that rejects every entry still does not fail a send that went out.
     let mut broken = s.deps(night() + Duration::hours(10));
     broken.events = Publisher::new(s.eb.clone(), unique("missing-bus"));
     let r = s.send_as(&broken, "a-1", "agent", &body(), None).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(s.templates_sent().len(), 2);
 }

@@ -36,7 +36,7 @@ async fn a_group_that_only_looks_like_admin_cannot_write_settings() {
         with_body(api("PUT", "/settings", c), &s),
     )
     .await;
-    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);
 }
 
 #[tokio::test]
@@ -44,7 +44,7 @@ async fn settings_are_read_by_anyone_and_written_by_admins_only() {
     let f = fixture().await;
     let fresh = unique("fresh");
     let d = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null).await;
-    assert_eq!(d.status, 200);
+    assert_eq!(d.status.as_u16(), 200);
     assert_eq!(d.json_body()["isDefault"], true);
     assert_eq!(d.json_body()["timezone"], "America/Sao_Paulo");
     let mut s = crate::webhook::settings(true, false);
@@ -67,7 +67,7 @@ async fn settings_are_read_by_anyone_and_written_by_admins_only() {
     }
     assert_eq!(f.store.get_settings(&fresh).await.unwrap(), None);
     let ok = admin(&f, "PUT", "/settings", &fresh, "admin", &s).await;
-    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);
     let back = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null)
         .await
         .json_body();
@@ -85,7 +85,7 @@ async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
     s["businessHours"]["weekly"]["mon"] = json!([["08:00", "12:00"], ["11:00", "13:00"]]);
     s["activeMessageLimit"]["maxPerContactPer24h"] = json!(0);
     let r = admin(&f, "PUT", "/settings", &f.tenant, "admin", &s).await;
-    assert_eq!(r.status, 422);
+    assert_eq!(r.status.as_u16(), 422);
     let b = r.json_body();
     assert_eq!(b["error"]["code"], "invalid_settings");
     let fields: Vec<&str> = b["error"]["details"]
@@ -114,7 +114,7 @@ async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
     .await;
     assert_eq!(
         (
-            bad_json.status,
+            bad_json.status.as_u16(),
             bad_json.json_body()["error"]["code"].as_str()
         ),
         (400, Some("invalid_json"))
@@ -128,7 +128,7 @@ async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
         &json!({"timezone": 3}),
     )
     .await;
-    assert_eq!(wrong_type.status, 422);
+    assert_eq!(wrong_type.status.as_u16(), 422);
 }
 
 #[tokio::test]
@@ -143,7 +143,7 @@ async fn a_new_tenant_starts_with_the_cap_off() {
         &json!(null),
     )
     .await;
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status.as_u16(), 200);
     assert_eq!(
         r.json_body()["activeMessageLimit"],
         json!({"enabled": false, "maxPerContactPer24h": 2})
@@ -181,7 +181,7 @@ async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("Europe/Madrid");
     let a = settings_call(&f, "PUT", &t, &s, &[("if-match", &tag0)]).await;
-    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.status.as_u16(), 200, "{}", a.body);
     let tag1 = a.header("etag").unwrap().to_string();
     assert_ne!(tag0, tag1);
     s["timezone"] = json!("Asia/Tokyo");
@@ -206,7 +206,7 @@ async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
     assert_eq!(now.header("etag"), Some(tag1.as_str()));
     // Without If-Match, a write applies to whatever is current.
     let c = settings_call(&f, "PATCH", &t, &json!({"alwaysOpen": true}), &[]).await;
-    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.status.as_u16(), 200, "{}", c.body);
     assert_ne!(c.header("etag"), Some(tag1.as_str()));
 }
 
@@ -222,7 +222,7 @@ async fn a_patch_of_the_cap_leaves_everything_else_as_it_was() {
     let tag = before.header("etag").unwrap().to_string();
     let patch = json!({"activeMessageLimit": {"enabled": false, "maxPerContactPer24h": 5}});
     let r = settings_call(&f, "PATCH", &t, &patch, &[("if-match", &tag)]).await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     let after = settings_call(&f, "GET", &t, &Value::Null, &[])
         .await
         .json_body();
@@ -251,7 +251,7 @@ async fn a_patch_of_the_cap_leaves_everything_else_as_it_was() {
         &[],
     )
     .await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert_eq!(bad.status.as_u16(), 422, "{}", bad.body);
     assert!(
         bad.body.contains("activeMessageLimit.maxPerContactPer24h"),
         "{}",
@@ -282,7 +282,13 @@ async fn concurrent_patches_without_if_match_both_apply() {
         settings_call(&f, "PATCH", &t, &lang, &[]),
         settings_call(&f, "PATCH", &t, &zone, &[]),
     );
-    assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    assert_eq!(
+        (a.status.as_u16(), b.status.as_u16()),
+        (200, 200),
+        "{} {}",
+        a.body,
+        b.body
+    );
     let now = settings_call(&f, "GET", &t, &Value::Null, &[])
         .await
         .json_body();
@@ -305,7 +311,7 @@ async fn messages_for_people_speak_the_tenants_language_and_accept_language_wins
             let res = contacts::handle(&contacts_deps(f), r).await;
             let b = res.json_body();
             (
-                res.status,
+                res.status.as_u16(),
                 b["error"]["code"].as_str().unwrap_or("").to_string(),
                 b["error"]["message"].as_str().unwrap_or("").to_string(),
             )

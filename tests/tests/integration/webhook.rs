@@ -122,7 +122,7 @@ async fn a_night_message_is_recorded_and_prompted_once() {
         )],
     );
     let res = f.post(&body).await;
-    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.status.as_u16(), 200, "{}", res.body);
     let recs = f.records("a-1").await;
     assert_eq!(recs.len(), 1);
     let r = &recs[0];
@@ -246,7 +246,7 @@ async fn a_24_7_tenant_records_nothing() {
         ))
         .await;
     // Acknowledged (anything else makes Meta retry for days), nothing kept, nothing sent.
-    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.status.as_u16(), 200, "{}", res.body);
     assert!(f.records("a-1").await.is_empty());
     assert!(f.graph.sandbox.sent().is_empty());
 }
@@ -276,7 +276,7 @@ async fn a_prompt_that_cannot_be_sent_leaves_n_a_and_the_webhook_succeeds() {
             &[("wamid.x", "5511999990007", night().timestamp(), None)],
         ))
         .await;
-    assert_eq!(res.status, 200);
+    assert_eq!(res.status.as_u16(), 200);
     assert_eq!(
         f.records("a-1").await[0].requested_callback,
         RequestedCallback::NotAsked
@@ -292,7 +292,7 @@ async fn an_unknown_number_is_acknowledged_and_nothing_is_stored() {
             &[("wamid.x", "5511999990008", night().timestamp(), None)],
         ))
         .await;
-    assert_eq!(res.status, 200);
+    assert_eq!(res.status.as_u16(), 200);
     assert!(f.records("a-1").await.is_empty());
     assert!(f.graph.sandbox.sent().is_empty());
 }
@@ -316,7 +316,7 @@ async fn bad_signatures_and_bodies_are_refused_and_store_nothing() {
     tampered.body[10] ^= 1;
     assert_eq!(webhook::handle(&f.deps, tampered).await.status, 401);
     let res = f.post(b"{\"entry\": [").await;
-    assert_eq!(res.status, 400);
+    assert_eq!(res.status.as_u16(), 400);
     assert_eq!(res.json_body()["error"]["code"], "invalid_payload");
     assert!(f.records("a-1").await.is_empty());
 }
@@ -336,7 +336,7 @@ async fn a_base64_body_from_api_gateway_is_verified_over_its_decoded_bytes() {
     }))
     .unwrap();
     let res = webhook::handle(&f.deps, ApiRequest::from_apigw(ev)).await;
-    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.status.as_u16(), 200, "{}", res.body);
     assert_eq!(f.records("a-1").await.len(), 1);
 }
 
@@ -400,7 +400,7 @@ async fn messages_older_than_seven_days_are_skipped() {
             &[("wamid.old", "5511999990011", night().timestamp(), None)],
         ))
         .await;
-    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.status.as_u16(), 200, "{}", res.body);
     assert!(f.records("a-1").await.is_empty());
     assert!(f.graph.sandbox.sent().is_empty());
 }
@@ -475,7 +475,7 @@ async fn statuses_update_the_delivery_state_in_order_only() {
     let t = night().timestamp();
     assert_eq!(f.post(&status("read", t + 20, json!([]))).await.status, 200);
     let late = f.post(&status("delivered", t + 10, json!([]))).await;
-    assert_eq!(late.status, 200, "{}", late.body);
+    assert_eq!(late.status.as_u16(), 200, "{}", late.body);
     assert_eq!(
         f.records("a-1").await[0].delivery.as_ref().unwrap().status,
         DeliveryStatus::Read
@@ -487,7 +487,7 @@ async fn statuses_update_the_delivery_state_in_order_only() {
             json!([{"code": 131047, "title": "Re-engagement message"}]),
         ))
         .await;
-    assert_eq!(failed.status, 200, "{}", failed.body);
+    assert_eq!(failed.status.as_u16(), 200, "{}", failed.body);
     let d = f.records("a-1").await[0].delivery.clone().unwrap();
     assert_eq!(
         (d.status.as_str(), d.error),
@@ -505,7 +505,7 @@ async fn statuses_update_the_delivery_state_in_order_only() {
 async fn the_verification_handshake_echoes_only_with_the_right_token() {
     let f = fixture().await;
     let get = |token: &str, mode: &str| ApiRequest {
-        method: "GET".into(),
+        method: afterhours_adapters::http::Method::GET,
         path: "/webhook".into(),
         query: [
             ("hub.mode", mode),
@@ -518,7 +518,7 @@ async fn the_verification_handshake_echoes_only_with_the_right_token() {
         ..Default::default()
     };
     let ok = webhook::handle(&f.deps, get("verify-me", "subscribe")).await;
-    assert_eq!((ok.status, ok.body.as_str()), (200, "1158201444"));
+    assert_eq!((ok.status.as_u16(), ok.body.as_str()), (200, "1158201444"));
     assert_eq!(
         webhook::handle(&f.deps, get("wrong", "subscribe"))
             .await
@@ -554,7 +554,7 @@ async fn a_storage_failure_is_a_500_so_meta_retries() {
         )),
     )
     .await;
-    assert_eq!(res.status, 500);
+    assert_eq!(res.status.as_u16(), 500);
 }
 
 #[test]

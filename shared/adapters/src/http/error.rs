@@ -10,6 +10,7 @@ use crate::error_code::ErrorCode;
 use crate::graph::GraphError;
 use crate::i18n::{meta_sentence, Lang};
 use crate::store::{DynamoFailure, StoreError};
+use aws_lambda_events::http::StatusCode;
 
 /// Every way a request can be refused. Handlers return `Err` only with one of these.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -71,20 +72,22 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } => 400,
-            ApiError::Unauthorized(_) => 401,
-            ApiError::Forbidden(_) | ApiError::Refused { .. } => 403,
-            ApiError::NotFound(_) | ApiError::Missing { .. } => 404,
-            ApiError::TooLarge(_) => 413,
-            ApiError::Conflict { .. } => 409,
-            ApiError::PreconditionFailed(_) => 412,
-            ApiError::Unprocessable { .. } => 422,
-            ApiError::TooManyRequests { .. } | ApiError::CapReached(_) => 429,
-            ApiError::BadGateway { .. } => 502,
-            ApiError::Unavailable(_) | ApiError::Busy { .. } => 503,
-            ApiError::GatewayTimeout { .. } => 504,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::Refused { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) | ApiError::Missing { .. } => StatusCode::NOT_FOUND,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } | ApiError::CapReached(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::GatewayTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 

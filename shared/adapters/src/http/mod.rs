@@ -10,6 +10,7 @@ mod response;
 
 pub use crate::error_code::ErrorCode;
 pub use auth::{role_name, Caller, Role};
+pub use aws_lambda_events::http::{Method, StatusCode};
 pub use error::ApiError;
 pub use request::{header_pairs, ApiRequest, MAX_DESK_BODY_BYTES, MAX_PATH_ID_CHARS};
 pub use response::ApiResponse;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use aws_lambda_events::http::Method;
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -26,7 +27,7 @@ pub fn header_pairs(
 /// A request, independent of how it arrived (Lambda or the local gateway).
 #[derive(Debug, Clone, Default)]
 pub struct ApiRequest {
-    pub method: String,
+    pub method: Method,
     pub path: String,
     pub path_params: HashMap<String, String>,
     pub query: HashMap<String, String>,
@@ -74,7 +75,7 @@ impl ApiRequest {
         };
         let ctx = ev.request_context;
         ApiRequest {
-            method: ctx.http.method.to_string(),
+            method: ctx.http.method.clone(),
             path: ev.raw_path.unwrap_or_default(),
             path_params: ev.path_parameters,
             query,

@@ -2,20 +2,21 @@
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::StatusCode;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 /// A response, independent of how it leaves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiResponse {
-    pub status: u16,
+    pub status: StatusCode,
     pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl ApiResponse {
     /// A JSON response of any serializable body.
-    pub fn json(status: u16, v: &impl Serialize) -> Self {
+    pub fn json(status: StatusCode, v: &impl Serialize) -> Self {
         ApiResponse {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
@@ -25,12 +26,12 @@ impl ApiResponse {
     }
 
     /// `{"error": {"code", "message"}}`: the one error shape of every route.
-    pub fn error(status: u16, code: &str, message: &str) -> Self {
+    pub fn error(status: StatusCode, code: &str, message: &str) -> Self {
         Self::error_with(status, code, message, Map::new(), vec![])
     }
 
     pub(super) fn error_with(
-        status: u16,
+        status: StatusCode,
         code: &str,
         message: &str,
         details: Map<String, Value>,
@@ -45,7 +46,7 @@ impl ApiResponse {
         r
     }
 
-    pub fn text(status: u16, s: &str) -> Self {
+    pub fn text(status: StatusCode, s: &str) -> Self {
         ApiResponse {
             status,
             headers: vec![("content-type".into(), "text/plain".into())],
@@ -66,7 +67,7 @@ impl ApiResponse {
 
     pub fn to_apigw(&self) -> ApiGatewayV2httpResponse {
         let mut r = ApiGatewayV2httpResponse::default();
-        r.status_code = i64::from(self.status);
+        r.status_code = i64::from(self.status.as_u16());
         for (k, v) in &self.headers {
             if let (Ok(name), Ok(value)) = (
                 k.parse::<aws_lambda_events::http::HeaderName>(),

@@ -54,7 +54,7 @@ fn roles_are_matched_by_exact_name_only() {
             ("cognito:groups", groups),
         ]))
         .map(|c| c.role)
-        .map_err(|e| (e.status(), e.code()))
+        .map_err(|e| (e.status().as_u16(), e.code()))
     };
     assert_eq!(role("[sales admin]"), Ok(Role::Admin));
     assert_eq!(role("[\"sales\", \"supervisor\"]"), Ok(Role::Supervisor));
@@ -118,7 +118,7 @@ fn errors_have_one_json_shape() {
         details: Map::from_iter([("retryAfterSeconds".to_string(), json!(60))]),
     }
     .to_response();
-    assert_eq!(r.status, 429);
+    assert_eq!(r.status.as_u16(), 429);
     assert_eq!(r.header("Retry-After"), Some("60"));
     assert_eq!(
         r.json_body(),
@@ -133,13 +133,16 @@ fn storage_failures_are_mapped_in_one_place() {
         detail: "ThrottlingError".into(),
     })
     .to_response();
-    assert_eq!(throttled.status, 503);
+    assert_eq!(throttled.status.as_u16(), 503);
     assert_eq!(throttled.header("Retry-After"), Some("2"));
     let other = ApiError::from(StoreError::Dynamo {
         kind: DynamoFailure::Other,
         detail: "boom".into(),
     });
-    assert_eq!((other.status(), other.code()), (503, "service_unavailable"));
+    assert_eq!(
+        (other.status().as_u16(), other.code()),
+        (503, "service_unavailable")
+    );
     assert!(
         !other.to_string().contains("boom"),
         "details stay in the log"

@@ -154,7 +154,7 @@ mod tests {
     fn the_cap_refusal_renders_itself_as_a_429() {
         let r = refusal("2026-11-21T09:31:00-03:00", 3120);
         let res = crate::http::ApiError::CapReached(Box::new(r)).to_response_in(Lang::EsEs);
-        assert_eq!(res.status, 429);
+        assert_eq!(res.status.as_u16(), 429);
         assert_eq!(res.header("retry-after"), Some("3120"));
         let body = res.json_body();
         assert_eq!(body["error"]["code"], "active_message_limit_reached");
