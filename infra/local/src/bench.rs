@@ -3,6 +3,7 @@
 //! first `GET /runtime/invocation/next` (init) and to the first response
 //! (init + first invocation), and reads the peak RSS from `/proc`.
 
+use anyhow::Context;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,11 +67,9 @@ fn invocation_headers() -> Vec<(String, String)> {
 async fn runtime_api(
     event: &Value,
     tx: mpsc::UnboundedSender<Seen>,
-) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>), String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
     let served = Arc::new(Mutex::new(0u32));
     let event_body = event.to_string();
     let server = tokio::spawn(crate::server::serve(
@@ -116,7 +115,7 @@ pub async fn cold_start(
     binary: &str,
     event: &Value,
     timeout: Duration,
-) -> Result<ColdStart, String> {
+) -> anyhow::Result<ColdStart> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Seen>();
     let (addr, server) = runtime_api(event, tx).await?;
     let start = Instant::now();
@@ -130,7 +129,7 @@ pub async fn cold_start(
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("{binary}: {e}"))?;
+        .with_context(|| binary.to_string())?;
     let pid = child.id();
     let result = tokio::time::timeout(timeout, async {
         let mut init = None;
@@ -149,11 +148,13 @@ pub async fn cold_start(
                 }
             }
         }
-        Err("the runtime API closed".to_string())
+        Err(anyhow::anyhow!("the runtime API closed"))
     })
     .await
     .map_err(|_| {
-        format!("{binary} did not answer within {timeout:?} (does its configuration resolve?)")
+        anyhow::anyhow!(
+            "{binary} did not answer within {timeout:?} (does its configuration resolve?)"
+        )
     })?;
     let _ = child.kill();
     let _ = child.wait();
@@ -181,17 +182,14 @@ pub async fn report_throughput(
     store: &afterhours_adapters::store::Store,
     deps: &report::Deps,
     n: usize,
-) -> Result<ReportThroughput, String> {
+) -> anyhow::Result<ReportThroughput> {
     use futures::stream::{self, StreamExt, TryStreamExt};
     let now = chrono::Utc::now();
     stream::iter(0..n)
         .map(|i| async move {
             let tenant = format!("bench-{i:06}");
             let key = crate::loadbench::pending_key(&tenant, "a-1", &format!("55119{i:08}"), now);
-            store
-                .put_settings(&tenant, &serde_json::json!({}))
-                .await
-                .map_err(|e| e.to_string())?;
+            store.put_settings(&tenant, &serde_json::json!({})).await?;
             crate::loadbench::seed_pending(store, &key, &format!("{i}"), now).await
         })
         .buffer_unordered(16)

@@ -29,12 +29,9 @@ pub fn demo_templates() -> Value {
 }
 
 /// Seeds the demo tenant (idempotent).
-pub async fn seed_demo(store: &Store) -> Result<(), String> {
+pub async fn seed_demo(store: &Store) -> anyhow::Result<()> {
     // The operator's grant, as `afterhours-admin account grant` writes it.
-    store
-        .grant_account(DEMO_TENANT, DEMO_WABA_ID)
-        .await
-        .map_err(|e| e.to_string())?;
+    store.grant_account(DEMO_TENANT, DEMO_WABA_ID).await?;
     store
         .put_channel(&Channel {
             phone_number_id: DEMO_PHONE_NUMBER_ID.into(),
@@ -43,17 +40,13 @@ pub async fn seed_demo(store: &Store) -> Result<(), String> {
             display_phone_number: "+1 555 000 0001".into(),
             default_agent_id: DEMO_AGENT.into(),
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     // The demo turns the cap on, so the quickstart shows the 429.
     let mut settings = serde_json::to_value(Settings::default()).unwrap_or_default();
     settings["activeMessageLimit"]["enabled"] = serde_json::json!(true);
-    store
-        .put_settings(DEMO_TENANT, &settings)
-        .await
-        .map_err(|e| e.to_string())?;
+    store.put_settings(DEMO_TENANT, &settings).await?;
     store
         .put_templates(DEMO_TENANT, &demo_templates())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(Into::into)
 }

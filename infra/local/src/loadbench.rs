@@ -59,32 +59,23 @@ impl Bench {
     }
 }
 
-async fn bench_setup() -> Result<Bench, String> {
-    let mut cfg = Config::from_env().map_err(|e| e.to_string())?;
+async fn bench_setup() -> anyhow::Result<Bench> {
+    let mut cfg = Config::from_env()?;
     cfg.table = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let (dynamo, _) = aws_clients(&cfg).await.map_err(|e| e.to_string())?;
-    afterhours_adapters::table::ensure_table(&dynamo, &cfg.table)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (dynamo, _) = aws_clients(&cfg).await?;
+    afterhours_adapters::table::ensure_table(&dynamo, &cfg.table).await?;
     let meter = CapacityMeter::default();
     let store = Store::new(meter.client(&dynamo), cfg.table.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
     let sandbox = Arc::new(Sandbox::new("bench-token"));
     crate::stack::spawn_sandbox(listener, sandbox.clone());
-    let graph = GraphClient::new(&base, "v23.0", "bench-token", Duration::from_secs(8))
-        .map_err(|e| e.to_string())?;
+    let graph = GraphClient::new(&base, "v23.0", "bench-token", Duration::from_secs(8))?;
     let (tenant, pnid) = ("bench-tenant".to_string(), "190000000000001".to_string());
-    let e = |e: afterhours_adapters::store::StoreError| e.to_string();
     store
         .grant_account(&tenant, "290000000000001")
         .await
-        .map_err(e)?;
+        .map_err(anyhow::Error::from)?;
     store
         .put_channel(&Channel {
             phone_number_id: pnid.clone(),
@@ -94,15 +85,17 @@ async fn bench_setup() -> Result<Bench, String> {
             default_agent_id: "a-1".into(),
         })
         .await
-        .map_err(e)?;
-    let mut settings = serde_json::to_value(afterhours_rules::settings::Settings::default())
-        .map_err(|e| e.to_string())?;
+        .map_err(anyhow::Error::from)?;
+    let mut settings = serde_json::to_value(afterhours_rules::settings::Settings::default())?;
     settings["activeMessageLimit"] = json!({"enabled": true, "maxPerContactPer24h": 2});
-    store.put_settings(&tenant, &settings).await.map_err(e)?;
+    store
+        .put_settings(&tenant, &settings)
+        .await
+        .map_err(anyhow::Error::from)?;
     store
         .put_templates(&tenant, &crate::stack::demo_templates())
         .await
-        .map_err(e)?;
+        .map_err(anyhow::Error::from)?;
     meter.take();
     Ok(Bench {
         store,
@@ -242,7 +235,7 @@ async fn minimal_ingest(store: &Store, req: &ApiRequest) {
 
 /// What each operation costs whole (API Gateway, Lambda, DynamoDB), ours and,
 /// for ingest, the minimal design's, measured in the same run.
-pub async fn cost_table() -> Result<Vec<CostRow>, String> {
+pub async fn cost_table() -> anyhow::Result<Vec<CostRow>> {
     use crate::costs::{API_FUNCTION_MEMORY_MB as MB, REPORT_MEMORY_MB};
     let b = bench_setup().await?;
     let hook = b.webhook();
@@ -253,7 +246,7 @@ pub async fn cost_table() -> Result<Vec<CostRow>, String> {
     webhook::handle(&hook, webhook_post(&b.pnid, &seed)).await;
     let contacts = contacts::Deps {
         store: b.store.clone(),
-        cursors: CursorSigner::new(b"bench").map_err(|e| e.to_string())?,
+        cursors: CursorSigner::new(b"bench")?,
         clock: fixed_clock(night()),
         rules: Default::default(),
         names: contacts::name_cache(),
@@ -272,7 +265,7 @@ pub async fn cost_table() -> Result<Vec<CostRow>, String> {
                 .collect()
         })
         .unwrap_or_default();
-    let (_, eb) = aws_clients(&b.cfg).await.map_err(|e| e.to_string())?;
+    let (_, eb) = aws_clients(&b.cfg).await?;
     let sends = send_costs(&b, &ids, eb.clone()).await?;
     let report = report_cost(&b, eb).await?;
     rows.extend([
@@ -330,7 +323,7 @@ async fn send_costs(
     b: &Bench,
     ids: &[String],
     eb: aws_sdk_eventbridge::Client,
-) -> Result<Samples, String> {
+) -> anyhow::Result<Samples> {
     let send = send::Deps {
         rules: Default::default(),
         store: b.store.clone(),
@@ -353,23 +346,21 @@ async fn send_costs(
     })
     .await;
     match answers.into_iter().find(|r| r.status != 200) {
-        Some(r) => Err(format!(
+        Some(r) => Err(anyhow::anyhow!(
             "the benchmark's send answered {}: {}",
-            r.status, r.body
+            r.status,
+            r.body
         )),
         None => Ok(samples),
     }
 }
 
 /// The report of one tenant with 1,000 pending callbacks.
-async fn report_cost(b: &Bench, eb: aws_sdk_eventbridge::Client) -> Result<Samples, String> {
+async fn report_cost(b: &Bench, eb: aws_sdk_eventbridge::Client) -> anyhow::Result<Samples> {
     use futures::stream::{self, StreamExt, TryStreamExt};
     // Sorts after the bench's other tenant, so the run below reads only this one.
     let tenant = "bench-zreport";
-    b.store
-        .put_settings(tenant, &json!({}))
-        .await
-        .map_err(|e| e.to_string())?;
+    b.store.put_settings(tenant, &json!({})).await?;
     stream::iter(0..1000)
         .map(|i| async move {
             let key = pending_key(
@@ -398,7 +389,9 @@ async fn report_cost(b: &Bench, eb: aws_sdk_eventbridge::Client) -> Result<Sampl
         Samples::of(&b.meter, 1, |_| report::run(&deps, &input, &unlimited)).await;
     match runs.first().map(|s| s.records) {
         Some(1000) => Ok(samples),
-        other => Err(format!("the benchmark's report read {other:?} records")),
+        other => Err(anyhow::anyhow!(
+            "the benchmark's report read {other:?} records"
+        )),
     }
 }
 
@@ -425,8 +418,7 @@ pub async fn seed_pending(
     key: &afterhours_adapters::model::RecordKey,
     tag: &str,
     at: DateTime<Utc>,
-) -> Result<(), String> {
-    let e = |e: afterhours_adapters::store::StoreError| e.to_string();
+) -> anyhow::Result<()> {
     let m = afterhours_adapters::model::Inbound {
         key: key.clone(),
         channel: "bench".into(),
@@ -436,9 +428,15 @@ pub async fn seed_pending(
         user_id: None,
         name: Some("Bench".into()),
     };
-    store.record_inbound(&m).await.map_err(e)?;
+    store
+        .record_inbound(&m)
+        .await
+        .map_err(anyhow::Error::from)?;
     let prompt = format!("wamid.benchprompt{tag}");
-    store.mark_prompt_sent(key, &prompt, at).await.map_err(e)?;
+    store
+        .mark_prompt_sent(key, &prompt, at)
+        .await
+        .map_err(anyhow::Error::from)?;
     store
         .answer_callback(&afterhours_adapters::model::Tap {
             tenant: &key.tenant,
@@ -448,7 +446,7 @@ pub async fn seed_pending(
             at,
         })
         .await
-        .map_err(e)?;
+        .map_err(anyhow::Error::from)?;
     Ok(())
 }
 
@@ -464,7 +462,7 @@ fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration) {
 pub async fn bursts(
     latency: Duration,
     runs: usize,
-) -> Result<Vec<(String, Duration, Duration)>, String> {
+) -> anyhow::Result<Vec<(String, Duration, Duration)>> {
     let b = bench_setup().await?;
     b.sandbox.set_latency(latency);
     let hook = b.webhook();
@@ -476,7 +474,7 @@ pub async fn bursts(
         let start = Instant::now();
         let res = webhook::handle(&hook, webhook_post(&b.pnid, &msgs)).await;
         if res.status != 200 {
-            return Err(format!("a burst answered {}", res.status));
+            return Err(anyhow::anyhow!("a burst answered {}", res.status));
         }
         big.push(start.elapsed());
     }
@@ -494,7 +492,7 @@ pub async fn bursts(
     }))
     .await;
     if let Some((st, _)) = concurrent.iter().find(|(st, _)| *st != 200) {
-        return Err(format!("a concurrent POST answered {st}"));
+        return Err(anyhow::anyhow!("a concurrent POST answered {st}"));
     }
     let (p50, p99) = percentiles(big);
     let (c50, c99) = percentiles(concurrent.into_iter().map(|(_, d)| d).collect());

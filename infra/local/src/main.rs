@@ -1,6 +1,7 @@
 //! `afterhours-local`: the local stack and the dev CLI. `afterhours-local help`
 //! (or `--help` after any command) lists the commands and their flags.
 
+use anyhow::Context;
 use std::sync::Arc;
 
 use afterhours_adapters::config::{or_default, required};
@@ -160,19 +161,17 @@ async fn main() {
         Command::Sandbox => sandbox_messages().await,
     };
     if let Err(e) = result {
-        eprintln!("error: {e}");
+        eprintln!("error: {e:#}");
         std::process::exit(1);
     }
 }
 
-async fn run() -> Result<(), String> {
+async fn run() -> anyhow::Result<()> {
     afterhours_adapters::logging::init();
-    let store = stack::bootstrap().await.map_err(|e| e.to_string())?;
+    let store = stack::bootstrap().await?;
     stack::seed_demo(&store).await?;
     let sandbox_port = or_default("SANDBOX_PORT", "4020");
-    let sandbox = Arc::new(Sandbox::new(
-        &required("WHATSAPP_TOKEN").map_err(|e| e.to_string())?,
-    ));
+    let sandbox = Arc::new(Sandbox::new(&required("WHATSAPP_TOKEN")?));
     sandbox.set_phone_numbers(stack::DEMO_WABA_ID, &[stack::DEMO_PHONE_NUMBER_ID]);
     let demo = stack::demo_templates()["data"].as_array().cloned();
     sandbox.set_templates(stack::DEMO_WABA_ID, demo.unwrap_or_default());
@@ -186,22 +185,22 @@ async fn run() -> Result<(), String> {
         Ok(l) => drop(stack::spawn_sandbox(l, sandbox)),
         Err(e) => eprintln!("warning: WhatsApp sandbox not started on {sandbox_port}: {e}"),
     }
-    let gateway = Arc::new(stack::gateway_from_env().await.map_err(|e| e.to_string())?);
+    let gateway = Arc::new(stack::gateway_from_env().await?);
     let port = or_default("LOCAL_API_PORT", "3000");
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
         .await
-        .map_err(|e| format!("port {port}: {e}"))?;
+        .with_context(|| format!("port {port}"))?;
     print_banner(&port, &sandbox_port)?;
     let server = stack::spawn_gateway(listener, gateway);
     tokio::select! {
-        _ = server => Err("the gateway stopped".into()),
+        _ = server => Err(anyhow::anyhow!("the gateway stopped")),
         _ = tokio::signal::ctrl_c() => { println!("stopping"); Ok(()) }
     }
 }
 
 /// What is running where, tokens per role, and what to try next.
-fn print_banner(port: &str, sandbox_port: &str) -> Result<(), String> {
-    let auth = jwt::Authorizer::from_env().map_err(|e| e.to_string())?;
+fn print_banner(port: &str, sandbox_port: &str) -> anyhow::Result<()> {
+    let auth = jwt::Authorizer::from_env()?;
     let now = Utc::now().timestamp();
     let tok =
         |agent: &str, role: &str| auth.token_for(stack::DEMO_TENANT, agent, role, now, 12 * 3600);
@@ -252,14 +251,14 @@ Ctrl-C stops everything `make run` started.
     Ok(())
 }
 
-async fn setup() -> Result<(), String> {
-    let store = stack::bootstrap().await.map_err(|e| e.to_string())?;
+async fn setup() -> anyhow::Result<()> {
+    let store = stack::bootstrap().await?;
     stack::seed_demo(&store).await?;
     println!("table {} and the demo tenant are ready", store.table());
     Ok(())
 }
 
-async fn load_bench(runs: usize) -> Result<(), String> {
+async fn load_bench(runs: usize) -> anyhow::Result<()> {
     use afterhours_local::{costs, loadbench};
     let rows = loadbench::cost_table().await?;
     println!(
@@ -280,9 +279,9 @@ async fn load_bench(runs: usize) -> Result<(), String> {
     Ok(())
 }
 
-async fn report_bench(tenants: usize) -> Result<(), String> {
-    let store = stack::bootstrap().await.map_err(|e| e.to_string())?;
-    let deps = report::Deps::from_env().await.map_err(|e| e.to_string())?;
+async fn report_bench(tenants: usize) -> anyhow::Result<()> {
+    let store = stack::bootstrap().await?;
+    let deps = report::Deps::from_env().await?;
     let t = afterhours_local::bench::report_throughput(&store, &deps, tenants).await?;
     println!(
         "report: {} tenants in {:.1} s over {} invocation(s): {:.0} tenants/s; 100,000 tenants ≈ {:.0} s",
@@ -325,7 +324,7 @@ fn bench_event(function: &str) -> Value {
     }
 }
 
-async fn bench(dir: &str, runs: usize) -> Result<(), String> {
+async fn bench(dir: &str, runs: usize) -> anyhow::Result<()> {
     println!(
         "{:<9} {:>10} {:>10} {:>10} {:>12} {:>11}  first response",
         "function", "init p50", "init max", "cold p50", "peak RSS", "size"
@@ -334,7 +333,7 @@ async fn bench(dir: &str, runs: usize) -> Result<(), String> {
         let bin = format!("{dir}/{f}");
         let size = std::fs::metadata(&bin)
             .map(|m| m.len())
-            .map_err(|e| format!("{bin}: {e}"))?;
+            .with_context(|| bin.to_string())?;
         let mut samples = Vec::new();
         for _ in 0..runs {
             samples.push(
@@ -373,7 +372,7 @@ async fn bench(dir: &str, runs: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn token(tenant: &str, agent: &str, role: RoleArg, ttl: i64) -> Result<(), String> {
+fn token(tenant: &str, agent: &str, role: RoleArg, ttl: i64) -> anyhow::Result<()> {
     let auth =
         jwt::Authorizer::with_secret_from_env(&or_default("LOCAL_JWT_SECRET", "local-jwt-secret"));
     let role = match role {
@@ -461,7 +460,7 @@ fn message_of(args: &WebhookArgs) -> Value {
     m
 }
 
-async fn webhook(args: &WebhookArgs) -> Result<(), String> {
+async fn webhook(args: &WebhookArgs) -> anyhow::Result<()> {
     let body = envelope(
         &args.phone_number_id,
         json!({"contacts": [contact_of(args)], "messages": [message_of(args)]}),
@@ -469,7 +468,7 @@ async fn webhook(args: &WebhookArgs) -> Result<(), String> {
     signed_post(&body).await
 }
 
-async fn status(wamid: &str, st: StatusArg, pnid: &str, to: &str) -> Result<(), String> {
+async fn status(wamid: &str, st: StatusArg, pnid: &str, to: &str) -> anyhow::Result<()> {
     let name = match st {
         StatusArg::Sent => "sent",
         StatusArg::Delivered => "delivered",
@@ -483,10 +482,10 @@ async fn status(wamid: &str, st: StatusArg, pnid: &str, to: &str) -> Result<(), 
     signed_post(&envelope(pnid, json!({"statuses": [s]}))).await
 }
 
-async fn signed_post(body: &Value) -> Result<(), String> {
+async fn signed_post(body: &Value) -> anyhow::Result<()> {
     let raw = body.to_string();
     let secret = or_default("APP_SECRET", "local-app-secret");
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| e.to_string())?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())?;
     mac.update(raw.as_bytes());
     let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
     post_json(
@@ -497,8 +496,9 @@ async fn signed_post(body: &Value) -> Result<(), String> {
     .await
 }
 
-async fn post_json(url: &str, headers: &[(&str, &str)], body: &str) -> Result<(), String> {
-    let mut req = afterhours_adapters::tls::reqwest_client()?
+async fn post_json(url: &str, headers: &[(&str, &str)], body: &str) -> anyhow::Result<()> {
+    let mut req = afterhours_adapters::tls::reqwest_client()
+        .map_err(anyhow::Error::msg)?
         .post(url)
         .header("content-type", "application/json")
         .body(body.to_string());
@@ -508,7 +508,7 @@ async fn post_json(url: &str, headers: &[(&str, &str)], body: &str) -> Result<()
     let res = req
         .send()
         .await
-        .map_err(|e| format!("{url}: {e} (is `make run` running?)"))?;
+        .with_context(|| format!("{url} (is `make run` running?)"))?;
     println!(
         "{} {}",
         res.status().as_u16(),
@@ -518,16 +518,16 @@ async fn post_json(url: &str, headers: &[(&str, &str)], body: &str) -> Result<()
 }
 
 /// What the sandbox received, one line per message, with the customers' numbers masked.
-async fn sandbox_messages() -> Result<(), String> {
+async fn sandbox_messages() -> anyhow::Result<()> {
     let url = format!(
         "{}/_sandbox/messages",
         or_default("WHATSAPP_API_BASE_URL", "http://127.0.0.1:4020")
     );
     let res = reqwest::get(&url)
         .await
-        .map_err(|e| format!("{url}: {e} (is `make run` running?)"))?;
-    let text = res.text().await.map_err(|e| format!("{url}: {e}"))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))?;
+        .with_context(|| format!("{url} (is `make run` running?)"))?;
+    let text = res.text().await.with_context(|| url.to_string())?;
+    let v: Value = serde_json::from_str(&text).with_context(|| url.to_string())?;
     for m in v["data"].as_array().into_iter().flatten() {
         let mut m = m.clone();
         if let Some(to) = m["body"]["to"].as_str() {

@@ -16,7 +16,7 @@ pub use crate::demo::{
 };
 
 /// Creates the bus unless it exists.
-pub async fn ensure_bus(client: &aws_sdk_eventbridge::Client, name: &str) -> Result<(), String> {
+pub async fn ensure_bus(client: &aws_sdk_eventbridge::Client, name: &str) -> anyhow::Result<()> {
     if name == "default" || client.describe_event_bus().name(name).send().await.is_ok() {
         return Ok(());
     }
@@ -27,7 +27,7 @@ pub async fn ensure_bus(client: &aws_sdk_eventbridge::Client, name: &str) -> Res
             if text.contains("ResourceAlreadyExists") {
                 Ok(())
             } else {
-                Err(text)
+                Err(anyhow::anyhow!(text))
             }
         }
     }
