@@ -523,7 +523,11 @@ async fn sandbox_messages() -> anyhow::Result<()> {
         "{}/_sandbox/messages",
         or_default("WHATSAPP_API_BASE_URL", "http://127.0.0.1:4020")
     );
-    let res = reqwest::get(&url)
+    // The project's one HTTP client (its TLS provider set up), not reqwest's default.
+    let res = afterhours_adapters::tls::reqwest_client()
+        .map_err(anyhow::Error::msg)?
+        .get(&url)
+        .send()
         .await
         .with_context(|| format!("{url} (is `make run` running?)"))?;
     let text = res.text().await.with_context(|| url.to_string())?;
