@@ -116,9 +116,9 @@ impl TenantRules {
 
 /// Validates a settings JSON value, returning every bad field at once.
 pub fn validate(value: &Value) -> Result<TenantRules, Vec<FieldError>> {
-    let settings: Settings = match serde_json::from_value(value.clone()) {
+    let settings: Settings = match serde_path_to_error::deserialize(value) {
         Ok(s) => s,
-        Err(e) => return Err(vec![shape_error(value, &e.to_string())]),
+        Err(e) => return Err(vec![shape_error(value, &e)]),
     };
     let mut errors = Vec::new();
     let tz: Option<Tz> = settings.timezone.parse().ok();
@@ -219,34 +219,25 @@ fn exception_hours(
     exceptions
 }
 
-/// Turns serde's message into a field error, naming the field where serde does.
-fn shape_error(value: &Value, message: &str) -> FieldError {
+/// A value of the wrong shape as a field error, at the path where reading
+/// stopped (`businessHours.weekly.mon[0]`). A missing field is named by its
+/// object's path and its own name.
+fn shape_error(value: &Value, e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     if !value.is_object() {
         return FieldError::new("", "settings must be a JSON object");
     }
-    let field = message
-        .split('`')
-        .nth(1)
-        .map(|f| {
-            let camel: String = f
-                .split('_')
-                .enumerate()
-                .map(|(i, p)| {
-                    if i == 0 {
-                        p.to_string()
-                    } else {
-                        // serde echoes user text here: split by characters, never by bytes.
-                        let mut cs = p.chars();
-                        cs.next()
-                            .map(|c| c.to_uppercase().chain(cs).collect())
-                            .unwrap_or_default()
-                    }
-                })
-                .collect();
-            camel
-        })
-        .unwrap_or_default();
-    FieldError::new(&field, message.to_string())
+    let message = e.inner().to_string();
+    let at = e.path().to_string();
+    let at = at.trim_start_matches('.');
+    let field = match message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        Some(missing) if at.is_empty() => missing.to_string(),
+        Some(missing) => format!("{at}.{missing}"),
+        None => at.to_string(),
+    };
+    FieldError::new(&field, message)
 }
 
 #[cfg(test)]
@@ -325,6 +316,11 @@ mod tests {
         let errors = validate(&v).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert!(errors[0].message.contains("invalid type"), "{errors:?}");
+        assert_eq!(errors[0].field, "alwaysOpen", "{errors:?}");
+        let mut v = spec_example();
+        v["businessHours"]["weekly"]["mon"] = json!([["08:00", 9]]);
+        let errors = validate(&v).unwrap_err();
+        assert_eq!(errors[0].field, "businessHours.weekly.mon[0][1]", "{errors:?}");
         let errors = validate(&json!([1, 2])).unwrap_err();
         assert_eq!(errors[0].message, "settings must be a JSON object");
         let mut v = spec_example();

@@ -8,17 +8,140 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::media::MediaKind;
 pub use crate::VariableError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ParameterFormat {
+    #[default]
     Positional,
     Named,
+}
+
+/// Where Meta's review of a template stands. Only `APPROVED` ones are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateStatus {
+    Approved,
+    Pending,
+    Rejected,
+    Paused,
+    Disabled,
+    InAppeal,
+    PendingDeletion,
+    Deleted,
+    LimitExceeded,
+    /// A status Meta added after this code was written, as Meta spells it.
+    Other(String),
+}
+
+impl TemplateStatus {
+    /// Meta's name for it (case ignored when read).
+    pub fn from_meta(s: &str) -> Self {
+        match s.to_ascii_uppercase().as_str() {
+            "APPROVED" => TemplateStatus::Approved,
+            "PENDING" => TemplateStatus::Pending,
+            "REJECTED" => TemplateStatus::Rejected,
+            "PAUSED" => TemplateStatus::Paused,
+            "DISABLED" => TemplateStatus::Disabled,
+            "IN_APPEAL" => TemplateStatus::InAppeal,
+            "PENDING_DELETION" => TemplateStatus::PendingDeletion,
+            "DELETED" => TemplateStatus::Deleted,
+            "LIMIT_EXCEEDED" => TemplateStatus::LimitExceeded,
+            other => TemplateStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            TemplateStatus::Approved => "APPROVED",
+            TemplateStatus::Pending => "PENDING",
+            TemplateStatus::Rejected => "REJECTED",
+            TemplateStatus::Paused => "PAUSED",
+            TemplateStatus::Disabled => "DISABLED",
+            TemplateStatus::InAppeal => "IN_APPEAL",
+            TemplateStatus::PendingDeletion => "PENDING_DELETION",
+            TemplateStatus::Deleted => "DELETED",
+            TemplateStatus::LimitExceeded => "LIMIT_EXCEEDED",
+            TemplateStatus::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for TemplateStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TemplateStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(TemplateStatus::from_meta(&String::deserialize(d)?))
+    }
+}
+
+/// One entry of Meta's `message_templates` list, as Meta sends it (fields
+/// this service does not use are ignored).
+#[derive(Debug, Deserialize)]
+struct MetaTemplate {
+    name: String,
+    language: String,
+    #[serde(default = "pending")]
+    status: TemplateStatus,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    parameter_format: Option<String>,
+    #[serde(default)]
+    components: Vec<Component>,
+}
+
+fn pending() -> TemplateStatus {
+    TemplateStatus::Pending
+}
+
+/// A component of a template, by its `type`; kinds this service does not
+/// read (`CAROUSEL`, `LIMITED_TIME_OFFER`...) are `Other`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type")]
+enum Component {
+    #[serde(rename = "HEADER", alias = "header")]
+    Header {
+        /// `TEXT` (the default), `IMAGE`, `VIDEO`, `DOCUMENT`, `LOCATION`.
+        #[serde(default)]
+        format: Option<String>,
+        #[serde(default)]
+        text: Option<String>,
+    },
+    #[serde(rename = "BODY", alias = "body")]
+    Body {
+        #[serde(default)]
+        text: Option<String>,
+    },
+    #[serde(rename = "FOOTER", alias = "footer")]
+    Footer {
+        #[serde(default)]
+        text: Option<String>,
+    },
+    #[serde(rename = "BUTTONS", alias = "buttons")]
+    Buttons {
+        #[serde(default)]
+        buttons: Vec<Button>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// A button; only URL buttons hold variables.
+#[derive(Debug, Deserialize)]
+struct Button {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
 }
 
 /// Where a placeholder sits.
@@ -55,7 +178,7 @@ pub struct Variable {
 pub struct Template {
     pub name: String,
     pub language: String,
-    pub status: String,
+    pub status: TemplateStatus,
     pub category: String,
     pub parameter_format: ParameterFormat,
     pub header: Option<String>,
@@ -91,61 +214,56 @@ pub fn placeholders(text: &str) -> Vec<String> {
     out
 }
 
-fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str)
-}
-
 impl Template {
-    /// Reads one entry of Meta's `message_templates` `data` list.
+    /// Reads one entry of Meta's `message_templates` `data` list; what is
+    /// wrong is named by its path (`components[1].text: invalid type...`).
     pub fn from_meta(v: &Value) -> Result<Template, String> {
-        let name = str_field(v, "name")
-            .filter(|s| !s.is_empty())
-            .ok_or("a template needs a name")?;
-        let language = str_field(v, "language")
-            .filter(|s| !s.is_empty())
-            .ok_or(format!("template {name:?} needs a language"))?;
-        let status = str_field(v, "status")
-            .unwrap_or("PENDING")
-            .to_ascii_uppercase();
-        let category = str_field(v, "category")
-            .unwrap_or("UTILITY")
-            .to_ascii_uppercase();
-        let parameter_format = match str_field(v, "parameter_format")
-            .map(str::to_ascii_uppercase)
-            .as_deref()
-        {
-            Some("NAMED") => ParameterFormat::Named,
-            None | Some("POSITIONAL") => ParameterFormat::Positional,
+        let meta: MetaTemplate =
+            serde_path_to_error::deserialize(v).map_err(|e| match e.path().to_string() {
+                p if p == "." => e.inner().to_string(),
+                p => format!("{p}: {}", e.inner()),
+            })?;
+        let name = meta.name;
+        if name.is_empty() {
+            return Err("a template needs a name".into());
+        }
+        if meta.language.is_empty() {
+            return Err(format!("template {name:?} needs a language"));
+        }
+        let parameter_format = match meta.parameter_format.map(|f| f.to_ascii_uppercase()) {
+            Some(f) if f == "NAMED" => ParameterFormat::Named,
+            None => ParameterFormat::Positional,
+            Some(f) if f == "POSITIONAL" => ParameterFormat::Positional,
             Some(other) => {
                 return Err(format!(
                     "template {name:?}: unknown parameter_format {other:?}"
                 ))
             }
         };
-        let components = v.get("components").cloned().unwrap_or(Value::Array(vec![]));
-        let list = components
-            .as_array()
-            .ok_or(format!("template {name:?}: components must be a list"))?;
         let ComponentTexts {
             header,
             media,
             body,
             footer,
             url_buttons,
-        } = component_texts(list);
+        } = component_texts(meta.components);
         let body = body.ok_or(format!("template {name:?} has no BODY text"))?;
         let mut t = Template {
-            name: name.into(),
-            language: language.into(),
-            status,
-            category,
+            name,
+            language: meta.language,
+            status: meta.status,
+            category: meta
+                .category
+                .unwrap_or_else(|| "UTILITY".into())
+                .to_ascii_uppercase(),
             parameter_format,
             header,
             media,
             body,
             footer,
             url_buttons,
-            components,
+            // As Meta sent them, for the desk to show.
+            components: v.get("components").cloned().unwrap_or(json!([])),
             variables: vec![],
         };
         t.variables = t.collect_variables();
@@ -189,7 +307,7 @@ impl Template {
     }
 
     pub fn is_approved(&self) -> bool {
-        self.status == "APPROVED"
+        self.status == TemplateStatus::Approved
     }
 
     /// The variable keys the agent must fill, in order.
@@ -293,7 +411,7 @@ impl Template {
             "name": self.name,
             "language": self.language,
             "category": self.category,
-            "status": self.status,
+            "status": self.status.as_str(),
             "parameterFormat": self.parameter_format,
             "headerText": self.header,
             "header": self.media.map(|m| json!({"format": m})),
@@ -315,29 +433,25 @@ struct ComponentTexts {
     url_buttons: Vec<(usize, String)>,
 }
 
-fn component_texts(list: &[Value]) -> ComponentTexts {
+fn component_texts(list: Vec<Component>) -> ComponentTexts {
     let mut t = ComponentTexts::default();
     for c in list {
-        match str_field(c, "type").map(str::to_ascii_uppercase).as_deref() {
-            Some("HEADER")
-                if str_field(c, "format").is_none_or(|f| f.eq_ignore_ascii_case("TEXT")) =>
-            {
-                t.header = str_field(c, "text").map(String::from);
-            }
-            Some("HEADER") => t.media = str_field(c, "format").and_then(MediaKind::from_format),
-            Some("BODY") => t.body = str_field(c, "text").map(String::from),
-            Some("FOOTER") => t.footer = str_field(c, "text").map(String::from),
-            Some("BUTTONS") => {
-                let buttons = c.get("buttons").and_then(Value::as_array);
-                for (i, b) in buttons.into_iter().flatten().enumerate() {
-                    let is_url =
-                        str_field(b, "type").is_some_and(|t| t.eq_ignore_ascii_case("URL"));
-                    if let (true, Some(url)) = (is_url, str_field(b, "url")) {
-                        t.url_buttons.push((i, url.to_string()));
+        match c {
+            Component::Header { format, text } => match format {
+                Some(f) if !f.eq_ignore_ascii_case("TEXT") => t.media = MediaKind::from_format(&f),
+                _ => t.header = text,
+            },
+            Component::Body { text } => t.body = text,
+            Component::Footer { text } => t.footer = text,
+            Component::Buttons { buttons } => {
+                for (i, b) in buttons.into_iter().enumerate() {
+                    let is_url = b.kind.is_some_and(|k| k.eq_ignore_ascii_case("URL"));
+                    if let (true, Some(url)) = (is_url, b.url) {
+                        t.url_buttons.push((i, url));
                     }
                 }
             }
-            _ => {}
+            Component::Other => {}
         }
     }
     t

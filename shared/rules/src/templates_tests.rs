@@ -47,7 +47,7 @@ fn positional_variables_are_in_numeric_order_and_named_ones_as_written() {
 fn only_an_approved_template_may_be_sent() {
     assert!(positional().is_approved());
     let mut pending = positional();
-    pending.status = "PENDING".into();
+    pending.status = TemplateStatus::Pending;
     assert!(!pending.is_approved());
 }
 
@@ -250,4 +250,35 @@ fn a_list_is_read_whole_or_refused() {
     assert!(parse_template_list(&dup)
         .unwrap_err()
         .contains("appears twice"));
+}
+
+#[test]
+fn metas_shapes_are_read_as_types_and_errors_name_their_path() {
+    // Kinds and statuses this code does not know are kept, not refused.
+    let t = Template::from_meta(&json!({
+        "name": "novo", "language": "pt_BR", "status": "in_appeal",
+        "components": [{"type": "CAROUSEL", "cards": []}, {"type": "BODY", "text": "Oi {{1}}"}]
+    }))
+    .unwrap();
+    assert_eq!(t.status, TemplateStatus::InAppeal);
+    assert_eq!(t.status.to_string(), "IN_APPEAL");
+    assert_eq!(t.variable_keys(), vec!["1"]);
+    let later = Template::from_meta(&json!({
+        "name": "x", "language": "pt_BR", "status": "ARCHIVED",
+        "components": [{"type": "BODY", "text": "y"}]
+    }))
+    .unwrap();
+    assert_eq!(later.status, TemplateStatus::Other("ARCHIVED".into()));
+    assert!(!later.is_approved());
+    // A wrong shape is named where it is (a component as a whole: its kind decides its fields).
+    let bad = json!({"data": [
+        {"name": "a", "language": "pt_BR", "components": [{"type": "BODY", "text": "x"}]},
+        {"name": "b", "language": "pt_BR", "components": [{"type": "BODY", "text": 3}]}]});
+    let e = parse_template_list(&bad).unwrap_err();
+    assert!(
+        e.starts_with("data[1]: components[0]: invalid type: integer `3`"),
+        "{e}"
+    );
+    let e = Template::from_meta(&json!({"language": "pt_BR"})).unwrap_err();
+    assert_eq!(e, "missing field `name`");
 }
