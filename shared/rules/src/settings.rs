@@ -320,7 +320,10 @@ mod tests {
         let mut v = spec_example();
         v["businessHours"]["weekly"]["mon"] = json!([["08:00", 9]]);
         let errors = validate(&v).unwrap_err();
-        assert_eq!(errors[0].field, "businessHours.weekly.mon[0][1]", "{errors:?}");
+        assert_eq!(
+            errors[0].field, "businessHours.weekly.mon[0][1]",
+            "{errors:?}"
+        );
         let errors = validate(&json!([1, 2])).unwrap_err();
         assert_eq!(errors[0].message, "settings must be a JSON object");
         let mut v = spec_example();

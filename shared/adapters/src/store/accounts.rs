@@ -7,18 +7,11 @@
 //! so a binding racing a revoke cannot slip through.
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
-use serde::Deserialize;
 
 use super::client::{string_value, Store, StoreError, Transaction};
-use super::item::parse;
+use super::item::{malformed, parse, whole, AccountItem};
 use super::keys;
 use crate::model::Channel;
-
-#[derive(Deserialize)]
-struct GrantItem {
-    #[serde(rename = "tenantId")]
-    tenant: String,
-}
 
 /// What a grant did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +35,13 @@ impl Store {
     pub async fn account_grantee(&self, waba: &str) -> Result<Option<String>, StoreError> {
         self.get_consistent(keys::account(waba))
             .await?
-            .map(|i| parse::<GrantItem>(&i).map(|g| g.tenant))
+            .map(|i| {
+                let grant: AccountItem = parse(&i)?;
+                grant
+                    .tenant_id
+                    .map(|t| t.into_owned())
+                    .ok_or_else(|| malformed(&i, "a grant names no tenant"))
+            })
             .transpose()
     }
 
@@ -53,11 +52,20 @@ impl Store {
         if self.account_grantee(waba).await?.as_deref() == Some(tenant) {
             return Ok(Granted::Already);
         }
-        let mut account = keys::account(waba);
-        account.insert("tenantId".into(), string_value(tenant));
-        account.insert("wabaId".into(), string_value(waba));
-        let mut mine = keys::tenant_account(tenant, waba);
-        mine.insert("wabaId".into(), string_value(waba));
+        let account = whole(
+            keys::account(waba),
+            &AccountItem {
+                tenant_id: Some(tenant.into()),
+                waba_id: waba.into(),
+            },
+        )?;
+        let mine = whole(
+            keys::tenant_account(tenant, waba),
+            &AccountItem {
+                tenant_id: None,
+                waba_id: waba.into(),
+            },
+        )?;
         let items = vec![
             self.put_for_tenant(account, tenant)?,
             self.plain_put(mine)?,

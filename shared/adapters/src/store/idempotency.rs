@@ -5,10 +5,11 @@
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, Update};
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::client::{dynamo, item_key, number_value, string_value, Store, StoreError};
-use super::item::parse;
+use super::client::{dynamo, number_value, string_value, Store, StoreError};
+use super::item::{parse, whole};
+use super::keys;
 use crate::model::StoredResponse;
 
 /// How long idempotency records are kept.
@@ -28,7 +29,7 @@ pub enum IdempotencyClaim {
 }
 
 /// The states an idempotency item goes through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum IdemState {
     InProgress,
@@ -44,12 +45,21 @@ impl IdemState {
     }
 }
 
-#[derive(Deserialize)]
+/// A key's item: the request it was first used with, where that request
+/// stands, and its final answer once there is one.
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct IdempotencyItem {
     body_hash: String,
     idem_state: IdemState,
+    /// Until when a request still running holds the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hold_until: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     result_json: Option<String>,
 }
 
@@ -66,17 +76,17 @@ impl Store {
         now: DateTime<Utc>,
         hold: Duration,
     ) -> Result<IdempotencyClaim, StoreError> {
-        let mut item = item_key(pk, "I");
-        item.insert("bodyHash".into(), string_value(body_hash));
-        item.insert(
-            "idemState".into(),
-            string_value(IdemState::InProgress.as_str()),
-        );
-        item.insert("holdUntil".into(), number_value((now + hold).timestamp()));
-        item.insert(
-            "expiresAt".into(),
-            number_value((now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp()),
-        );
+        let item = whole(
+            keys::idempotency(pk),
+            &IdempotencyItem {
+                body_hash: body_hash.to_string(),
+                idem_state: IdemState::InProgress,
+                hold_until: Some((now + hold).timestamp()),
+                expires_at: Some((now + Duration::hours(IDEMPOTENCY_HOURS)).timestamp()),
+                status_code: None,
+                result_json: None,
+            },
+        )?;
         let res = self
             .client
             .put_item()
@@ -100,7 +110,7 @@ impl Store {
         let old = match old {
             Some(i) => i,
             // A service that does not return the item: read it, strongly consistent.
-            None => match self.get_consistent(item_key(pk, "I")).await? {
+            None => match self.get_consistent(keys::idempotency(pk)).await? {
                 Some(i) => i,
                 None => return Ok(IdempotencyClaim::InProgress),
             },
@@ -119,7 +129,7 @@ impl Store {
     pub(super) fn idempotency_done(&self, r: &StoredResponse<'_>) -> Result<Update, StoreError> {
         Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(r.pk, "I")))
+            .set_key(Some(keys::idempotency(r.pk)))
             .update_expression("SET idemState = :done, statusCode = :sc, resultJson = :r")
             .expression_attribute_values(":done", string_value(IdemState::Done.as_str()))
             .expression_attribute_values(":sc", number_value(i64::from(r.status)))
@@ -148,7 +158,7 @@ impl Store {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(pk, "I")))
+            .set_key(Some(keys::idempotency(pk)))
             .send()
             .await
             .map_err(dynamo)?;

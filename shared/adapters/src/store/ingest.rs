@@ -12,10 +12,9 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Duration, Utc};
 
 use super::client::{
-    applied, failed_condition, item_key, number_value, string_value, Item, Store, StoreError,
-    Transaction,
+    applied, failed_condition, number_value, string_value, Item, Store, StoreError, Transaction,
 };
-use super::item::{parse, Pointer, PointerItem};
+use super::item::{parse, whole, ClaimItem, Pointer, PointerItem};
 use super::keys;
 use crate::model::{
     DeliveryUpdate, Inbound, IngestOutcome, PointerKind, RecordKey, Tap, TapOutcome,
@@ -148,11 +147,12 @@ impl Store {
 
     /// The claim of a message's `wamid` on its channel (kept while Meta may retry it).
     fn dedup_put(&self, m: &Inbound) -> Result<TransactWriteItem, StoreError> {
-        let mut item = keys::message_claim(&m.channel, &m.wamid);
-        item.insert(
-            "expiresAt".into(),
-            number_value(m.at.timestamp() + Duration::days(DEDUP_DAYS).num_seconds()),
-        );
+        let item = whole(
+            keys::message_claim(&m.channel, &m.wamid),
+            &ClaimItem {
+                expires_at: m.at.timestamp() + Duration::days(DEDUP_DAYS).num_seconds(),
+            },
+        )?;
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -421,7 +421,10 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(item_key(p.record_pk.clone(), p.record_sk.clone())))
+                .set_key(Some(keys::pointed(
+                    p.record_pk.clone(),
+                    p.record_sk.clone(),
+                )))
                 .expression_attribute_values(":ans", callback(RequestedCallback::answer(t.yes)))
                 .expression_attribute_values(":at", number_value(t.at.timestamp()))
                 .expression_attribute_values(":w", string_value(t.prompt_wamid))
@@ -472,7 +475,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(p.record_pk, p.record_sk)))
+            .set_key(Some(keys::pointed(p.record_pk, p.record_sk)))
             .condition_expression("attribute_exists(PK) AND sentWamid = :w AND (attribute_not_exists(deliveryRank) OR deliveryRank < :r)")
             .expression_attribute_values(":w", string_value(u.wamid))
             .expression_attribute_values(":r", number_value(i64::from(u.status.rank())))

@@ -1,11 +1,13 @@
 //! Stored items read back into types with `serde_dynamo`: a missing or
 //! malformed attribute is an error that names the item's key, never a default.
+//! Items written whole are written from the struct they are read with
+//! ([`whole`]); items changed in place keep their update expressions.
 
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::webhook::{DeliveryError, DeliveryStatus};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::client::{Item, StoreError};
@@ -83,6 +85,17 @@ fn redact(reason: &str) -> String {
     }
     flush(&mut digits, &mut out);
     out
+}
+
+/// An item written whole: its key (from [`super::keys`]) and its
+/// attributes, serialized from the struct it is read back with.
+pub(super) fn whole<T: Serialize>(key: Item, attributes: &T) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(attributes).map_err(|e| StoreError::Dynamo {
+        kind: super::client::DynamoFailure::Validation,
+        detail: format!("an item could not be written: {e}"),
+    })?;
+    item.extend(key);
+    Ok(item)
 }
 
 /// Any item as `T`.
@@ -187,31 +200,75 @@ pub fn record_of(item: &Item) -> Result<ContactRecord, StoreError> {
     })
 }
 
-#[derive(Deserialize)]
+/// A number's binding, and the tenant's copy of it (the same attributes).
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ChannelItem {
-    tenant_id: String,
-    waba_id: String,
-    display_phone_number: String,
-    default_agent_id: String,
+pub(super) struct ChannelItem<'a> {
+    tenant_id: std::borrow::Cow<'a, str>,
+    waba_id: std::borrow::Cow<'a, str>,
+    display_phone_number: std::borrow::Cow<'a, str>,
+    default_agent_id: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> ChannelItem<'a> {
+    pub(super) fn of(c: &'a Channel) -> Self {
+        ChannelItem {
+            tenant_id: c.tenant_id.as_str().into(),
+            waba_id: c.waba_id.as_str().into(),
+            display_phone_number: c.display_phone_number.as_str().into(),
+            default_agent_id: c.default_agent_id.as_str().into(),
+        }
+    }
 }
 
 pub(super) fn channel_of(phone_number_id: &str, item: &Item) -> Result<Channel, StoreError> {
     let c: ChannelItem = parse(item)?;
     Ok(Channel {
         phone_number_id: phone_number_id.to_string(),
-        tenant_id: c.tenant_id,
-        waba_id: c.waba_id,
-        display_phone_number: c.display_phone_number,
-        default_agent_id: c.default_agent_id,
+        tenant_id: c.tenant_id.into_owned(),
+        waba_id: c.waba_id.into_owned(),
+        display_phone_number: c.display_phone_number.into_owned(),
+        default_agent_id: c.default_agent_id.into_owned(),
     })
 }
 
-#[derive(Deserialize)]
-struct DocItem {
-    doc: String,
+/// Who last reached a customer: the agent, the time of that send, and when
+/// the memory is forgotten.
+#[derive(Serialize, Deserialize)]
+pub(super) struct CustomerAgentItem {
+    #[serde(rename = "agentId")]
+    pub(super) agent: String,
+    /// The time of that send: only a later one replaces it.
+    #[serde(rename = "updatedAt", default)]
+    pub(super) updated_at: i64,
+    #[serde(rename = "expiresAt")]
+    pub(super) expires_at: Option<i64>,
+}
+
+/// A message counted once, whatever record it went to: only its key and its
+/// expiry (after Meta's last retry).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ClaimItem {
+    pub(super) expires_at: i64,
+}
+
+/// A business account granted to a tenant (`WABA#`), or the tenant's copy
+/// of the grant (no `tenantId`: the partition says whose it is).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AccountItem<'a> {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub(super) tenant_id: Option<std::borrow::Cow<'a, str>>,
+    pub(super) waba_id: std::borrow::Cow<'a, str>,
+}
+
+/// A JSON document (settings) and its version.
+#[derive(Serialize, Deserialize)]
+pub(super) struct DocItem {
+    pub(super) doc: String,
     #[serde(default)]
-    version: u64,
+    pub(super) version: u64,
 }
 
 /// A JSON document item and its version (0 for one written before versions).

@@ -101,6 +101,17 @@ pub fn idempotency_pk(tenant: &str, agent: &str, key: &str) -> String {
     format!("I#{tenant}#{agent}#{key}")
 }
 
+/// The idempotency item of a key's partition ([`idempotency_pk`]).
+pub fn idempotency(pk: &str) -> Item {
+    item_key(pk, "I")
+}
+
+/// The key of an item another item points to (a pointer's record), as it
+/// was stored there.
+pub fn pointed(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    item_key(pk, sk)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

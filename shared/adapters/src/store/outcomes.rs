@@ -14,6 +14,7 @@ use super::client::{
     applied, cancelled, failed_condition, number_value, string_value, Store, StoreError,
     Transaction,
 };
+use super::item::{whole, CustomerAgentItem};
 use super::keys;
 use crate::model::{
     DirectSend, PointerKind, RecordKey, SendTag, SentMessage, Settlement, StoredResponse,
@@ -42,14 +43,17 @@ fn customer_agent(
     customer: &str,
     sender: &str,
     at: DateTime<Utc>,
-) -> super::client::Item {
-    let mut cust = keys::customer_agent(tenant, customer);
-    cust.insert("agentId".into(), string_value(sender));
-    cust.insert("updatedAt".into(), number_value(at.timestamp()));
+) -> Result<super::client::Item, StoreError> {
     // Nothing about a customer outlives its purpose: forgotten 30 days after the send.
     let forget = at + chrono::Duration::days(super::tenants::CUSTOMER_AGENT_DAYS);
-    cust.insert("expiresAt".into(), number_value(forget.timestamp()));
-    cust
+    whole(
+        keys::customer_agent(tenant, customer),
+        &CustomerAgentItem {
+            agent: sender.to_string(),
+            updated_at: at.timestamp(),
+            expires_at: Some(forget.timestamp()),
+        },
+    )
 }
 
 /// Only a later send (or the same one again) changes whose customer it is:
@@ -124,7 +128,7 @@ impl Store {
     ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(customer_agent(tenant, customer, sender, sent_at)))
+            .set_item(Some(customer_agent(tenant, customer, sender, sent_at)?))
             .condition_expression(NEWER_SEND)
             .expression_attribute_values(":at", number_value(sent_at.timestamp()))
             .expression_attribute_values(":a", string_value(sender))

@@ -3,11 +3,13 @@
 //! agent each customer belongs to.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::client::{string_value, Store, StoreError, Transaction};
-use super::item::{channel_of, doc_of, parse, versioned_doc_of};
+use super::item::{
+    channel_of, doc_of, parse, versioned_doc_of, whole, ChannelItem, CustomerAgentItem, DocItem,
+};
 use super::keys;
 use crate::model::Channel;
 
@@ -17,22 +19,11 @@ struct TenantItem {
     tenant: String,
 }
 
-#[derive(Deserialize)]
-struct CustomerAgentItem {
-    #[serde(rename = "agentId")]
-    agent: String,
-    #[serde(rename = "expiresAt")]
-    expires_at: Option<i64>,
-}
-
-/// What a channel item holds besides its key (the number's own item and the tenant's copy).
-fn channel_attributes(c: &Channel) -> [(&'static str, &str); 4] {
-    [
-        ("tenantId", &c.tenant_id),
-        ("wabaId", &c.waba_id),
-        ("displayPhoneNumber", &c.display_phone_number),
-        ("defaultAgentId", &c.default_agent_id),
-    ]
+/// A tenant in the registry the report walks.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RegistryItem<'a> {
+    tenant_id: &'a str,
 }
 
 impl CustomerAgentItem {
@@ -69,22 +60,17 @@ impl Store {
     pub async fn put_channel(&self, c: &Channel) -> Result<(), StoreError> {
         // The number's own item and the tenant's copy hold the same
         // attributes, so `channel_of` reads both.
-        let with_channel = |mut item: super::client::Item| {
-            for (k, v) in channel_attributes(c) {
-                item.insert(k.into(), string_value(v));
-            }
-            item
-        };
+        let with_channel = |key| whole(key, &ChannelItem::of(c));
         let items = vec![
             self.put_for_tenant(
-                with_channel(keys::channel(&c.phone_number_id)),
+                with_channel(keys::channel(&c.phone_number_id))?,
                 &c.tenant_id,
             )?,
             self.granted_to(c)?,
             self.plain_put(with_channel(keys::tenant_channel(
                 &c.tenant_id,
                 &c.phone_number_id,
-            )))?,
+            ))?)?,
             self.register_tenant(&c.tenant_id)?,
             self.channel_in_book(c)?,
         ];
@@ -119,9 +105,10 @@ impl Store {
     }
 
     pub(super) fn register_tenant(&self, tenant: &str) -> Result<TransactWriteItem, StoreError> {
-        let mut item = keys::registry(tenant);
-        item.insert("tenantId".into(), string_value(tenant));
-        self.plain_put(item)
+        self.plain_put(whole(
+            keys::registry(tenant),
+            &RegistryItem { tenant_id: tenant },
+        )?)
     }
 
     async fn get_settings_doc(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
@@ -168,12 +155,13 @@ impl Store {
         settings: &Value,
         expected: u64,
     ) -> Result<u64, StoreError> {
-        let mut item = keys::settings(tenant);
-        item.insert("doc".into(), string_value(settings.to_string()));
-        item.insert(
-            "version".into(),
-            AttributeValue::N((expected + 1).to_string()),
-        );
+        let item = whole(
+            keys::settings(tenant),
+            &DocItem {
+                doc: settings.to_string(),
+                version: expected + 1,
+            },
+        )?;
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         put = if expected == 0 {
             put.condition_expression("attribute_not_exists(version)")
