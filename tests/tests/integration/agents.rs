@@ -5,7 +5,8 @@ use afterhours_adapters::http::ApiResponse;
 use afterhours_tests::*;
 use serde_json::{json, Value};
 
-use crate::desk::{contacts_deps, items, populated};
+use crate::app::TestApp;
+use crate::desk::{items, populated};
 use crate::webhook::Fixture;
 
 /// `GET /agents` as (agent, role) with extra token claims.
@@ -15,15 +16,12 @@ async fn agents_as(
     extra: &[(&str, &str)],
     query: &[(&str, &str)],
 ) -> ApiResponse {
-    let mut c = claims(&f.tenant, agent, role);
+    let app = TestApp::new(f);
+    let mut caller = app.session(&f.tenant, agent, role);
     for (k, v) in extra {
-        c.insert(k.to_string(), v.to_string());
+        caller = caller.claim(k, v);
     }
-    contacts::handle(
-        &contacts_deps(f),
-        with_query(api("GET", "/agents", c), query),
-    )
-    .await
+    caller.agents(query).await
 }
 
 fn rows(r: &ApiResponse) -> Vec<(String, String)> {

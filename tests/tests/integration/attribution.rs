@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 use serde_json::{json, Value};
 
-use crate::direct::{direct, direct_body};
+use crate::direct::direct_body;
 use crate::lost_answers::{losing_next_answer, morning};
 use crate::send::{code, send_fixture, SendFixture};
 
@@ -42,7 +42,9 @@ async fn post_at(s: &SendFixture, now: DateTime<Utc>, body: &[u8]) -> u16 {
 
 /// `agent` sends the fixture's customer an active message by number at `at`: the answer's status.
 async fn sends_directly(s: &SendFixture, agent: &str, at: DateTime<Utc>) -> u16 {
-    direct(s, &s.deps(at), agent, &direct_body(s), None)
+    s.app(&s.deps(at))
+        .session(&s.f.tenant, agent, "agent")
+        .send_direct(&direct_body(s), None)
         .await
         .status
         .as_u16()
@@ -61,8 +63,16 @@ async fn a_late_read_of_an_earlier_send_leaves_the_customer_with_the_later_sende
     // Agent A (a-1) reaches the customer; agent B (a-2) does, later.
     let a_at = morning();
     let b_at = morning() + Duration::hours(15);
-    let a = direct(&s, &s.deps(a_at), "a-1", &direct_body(&s), None).await;
-    let b = direct(&s, &s.deps(b_at), "a-2", &direct_body(&s), None).await;
+    let a = s
+        .app(&s.deps(a_at))
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_direct(&direct_body(&s), None)
+        .await;
+    let b = s
+        .app(&s.deps(b_at))
+        .session(&s.f.tenant, "a-2", "agent")
+        .send_direct(&direct_body(&s), None)
+        .await;
     assert_eq!(
         (a.status.as_u16(), b.status.as_u16()),
         (200, 200),
@@ -110,7 +120,11 @@ async fn a_lost_answer_settles_as_of_its_own_send_time_not_its_status() {
     let s = send_fixture(Some(5)).await;
     // A's send (a-1) is lost: 504, outcome unknown.
     let slow = losing_next_answer(&s, morning());
-    let lost = direct(&s, &slow, "a-1", &direct_body(&s), None).await;
+    let lost = s
+        .app(&slow)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_direct(&direct_body(&s), None)
+        .await;
     assert_eq!(
         (lost.status.as_u16(), code(&lost)),
         (504, "whatsapp_outcome_unknown".into())
@@ -142,7 +156,9 @@ async fn a_lost_answer_settled_by_its_status_makes_the_customer_the_senders() {
     let later = morning() + Duration::hours(1);
     let slow = losing_next_answer(&s, later);
     assert_eq!(
-        direct(&s, &slow, "a-1", &direct_body(&s), None)
+        s.app(&slow)
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_direct(&direct_body(&s), None)
             .await
             .status,
         504
@@ -174,7 +190,9 @@ async fn a_failed_status_gives_a_slot_back_once_whatever_the_redeliveries() {
     assert_eq!(sends_directly(&s, "a-1", morning()).await, 200);
     let slow = losing_next_answer(&s, morning());
     assert_eq!(
-        direct(&s, &slow, "a-1", &direct_body(&s), None)
+        s.app(&slow)
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_direct(&direct_body(&s), None)
             .await
             .status,
         504
@@ -242,7 +260,9 @@ async fn a_lost_record_send_settled_late_does_not_take_the_customer_from_a_later
     // a-1's send from the record is lost (504)...
     let slow = losing_next_answer(&s, morning());
     let lost = s
-        .send_as(&slow, "a-1", "agent", &crate::send::body(), None)
+        .app(&slow)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &crate::send::body(), None)
         .await;
     assert_eq!(
         (lost.status.as_u16(), code(&lost)),

@@ -6,7 +6,8 @@ use afterhours_adapters::http::ApiResponse;
 use afterhours_tests::*;
 use serde_json::{json, Value};
 
-use crate::desk::{admin, get, items, settings_deps};
+use crate::app::TestApp;
+use crate::desk::items;
 use crate::webhook::{fixture, Fixture};
 
 #[tokio::test]
@@ -17,14 +18,7 @@ async fn channels_bind_to_the_callers_tenant_and_are_validated() {
         .sandbox
         .set_phone_numbers("710000000000001", &["777000"]);
     f.store.grant_account(&t, "710000000000001").await.unwrap();
-    let ok = admin(
-        &f,
-        "PUT",
-        "/channels/777000",
-        &t,
-        "admin",
-        &json!({"wabaId": "710000000000001", "displayPhoneNumber": "+1 777", "defaultAgentId": "a-9"}),
-    )
+    let ok = TestApp::new(&f).session(&t, "admin-1", "admin").put_channel("777000", &json!({"wabaId": "710000000000001", "displayPhoneNumber": "+1 777", "defaultAgentId": "a-9"}))
     .await;
     assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);
     assert_eq!(
@@ -36,15 +30,10 @@ async fn channels_bind_to_the_callers_tenant_and_are_validated() {
             .tenant_id,
         t
     );
-    let bad = admin(
-        &f,
-        "PUT",
-        "/channels/777001",
-        &t,
-        "admin",
-        &json!({"wabaId": 5, "displayPhoneNumber": ""}),
-    )
-    .await;
+    let bad = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .put_channel("777001", &json!({"wabaId": 5, "displayPhoneNumber": ""}))
+        .await;
     assert_eq!(bad.status.as_u16(), 422);
     let fields: Vec<String> = bad.json_body()["error"]["details"]
         .as_array()
@@ -55,7 +44,9 @@ async fn channels_bind_to_the_callers_tenant_and_are_validated() {
     assert_eq!(fields, ["wabaId", "displayPhoneNumber", "defaultAgentId"]);
     assert_eq!(f.store.get_channel("777001").await.unwrap(), None);
     assert_eq!(
-        admin(&f, "PUT", "/channels/777002", &t, "supervisor", &json!({}))
+        TestApp::new(&f)
+            .session(&t, "admin-1", "supervisor")
+            .put_channel("777002", &json!({}))
             .await
             .status,
         403
@@ -66,48 +57,56 @@ async fn channels_bind_to_the_callers_tenant_and_are_validated() {
 async fn templates_are_stored_by_admins_and_listed_when_approved() {
     let f = fixture().await;
     for role in ["agent", "supervisor"] {
-        let refused = admin(&f, "PUT", "/templates", &f.tenant, role, &meta_templates()).await;
+        let refused = TestApp::new(&f)
+            .session(&f.tenant, "admin-1", role)
+            .put_templates(&[], &meta_templates())
+            .await;
         assert_eq!(
             error_code(&refused),
             (403, "forbidden".to_string()),
             "{role}"
         );
         assert!(
-            items(&get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await).is_empty(),
+            items(
+                &TestApp::new(&f)
+                    .session(&f.tenant, "a-1", "agent")
+                    .templates(&[])
+                    .await
+            )
+            .is_empty(),
             "a {role}'s write stored nothing"
         );
     }
-    let r = admin(
-        &f,
-        "PUT",
-        "/templates",
-        &f.tenant,
-        "admin",
-        &meta_templates(),
-    )
-    .await;
+    let r = TestApp::new(&f)
+        .session(&f.tenant, "admin-1", "admin")
+        .put_templates(&[], &meta_templates())
+        .await;
     assert_eq!(
         r.json_body(),
         json!({"templates": 3, "approved": 2, "wabaId": "W"}),
         "the tenant's only account"
     );
-    let list = get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await;
+    let list = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .templates(&[])
+        .await;
     let it = items(&list);
     assert_eq!(it.len(), 2);
     assert_eq!(it[0]["name"], "retorno");
     assert_eq!(it[0]["parameterFormat"], "POSITIONAL");
     assert_eq!(it[0]["variables"], json!(["1", "2"]));
     assert_eq!(it[1]["variables"], json!(["customer_name"]));
-    assert!(items(&get(&f, "/templates", &unique("x"), "a-1", "agent", &[]).await).is_empty());
-    let bad = admin(
-        &f,
-        "PUT",
-        "/templates",
-        &f.tenant,
-        "admin",
-        &json!({"data": [{"name": "x"}]}),
+    assert!(items(
+        &TestApp::new(&f)
+            .session(&unique("x"), "a-1", "agent")
+            .templates(&[])
+            .await
     )
-    .await;
+    .is_empty());
+    let bad = TestApp::new(&f)
+        .session(&f.tenant, "admin-1", "admin")
+        .put_templates(&[], &json!({"data": [{"name": "x"}]}))
+        .await;
     assert_eq!(
         (
             bad.status.as_u16(),
@@ -116,7 +115,13 @@ async fn templates_are_stored_by_admins_and_listed_when_approved() {
         (422, Some("invalid_templates"))
     );
     assert_eq!(
-        items(&get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await).len(),
+        items(
+            &TestApp::new(&f)
+                .session(&f.tenant, "a-1", "agent")
+                .templates(&[])
+                .await
+        )
+        .len(),
         2,
         "a bad list changes nothing"
     );
@@ -149,16 +154,11 @@ async fn templates_sync_from_the_graph_api_page_by_page() {
     f.graph.sandbox.set_template_page_size(2);
     let sync = |tenant: &str, role: &str, body: Value| {
         let (tenant, role) = (tenant.to_string(), role.to_string());
-        let deps = settings_deps(&f);
+        let app = TestApp::new(&f);
         async move {
-            settings::handle(
-                &deps,
-                with_body(
-                    api("POST", "/templates/sync", claims(&tenant, "admin-1", &role)),
-                    &body,
-                ),
-            )
-            .await
+            app.session(&tenant, "admin-1", &role)
+                .sync_templates(&body)
+                .await
         }
     };
     assert_eq!(
@@ -173,7 +173,12 @@ async fn templates_sync_from_the_graph_api_page_by_page() {
         r.json_body(),
         json!({"templates": 3, "approved": 2, "wabaId": waba})
     );
-    let listed = items(&get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await);
+    let listed = items(
+        &TestApp::new(&f)
+            .session(&f.tenant, "a-1", "agent")
+            .templates(&[])
+            .await,
+    );
     assert_eq!(
         listed
             .iter()
@@ -215,7 +220,13 @@ async fn templates_sync_from_the_graph_api_page_by_page() {
         (422, Some("invalid_templates"))
     );
     assert_eq!(
-        items(&get(&f, "/templates", &f.tenant, "a-1", "agent", &[]).await).len(),
+        items(
+            &TestApp::new(&f)
+                .session(&f.tenant, "a-1", "agent")
+                .templates(&[])
+                .await
+        )
+        .len(),
         2
     );
 }
@@ -225,15 +236,10 @@ async fn a_graph_refusal_during_sync_is_502_and_changes_nothing() {
     let f = fixture().await;
     let waba = bind_new_waba(&f, "8").await;
     // The sandbox has no templates for this account: Meta answers 400 (#100).
-    let r = admin(
-        &f,
-        "POST",
-        "/templates/sync",
-        &f.tenant,
-        "admin",
-        &json!({"wabaId": waba}),
-    )
-    .await;
+    let r = TestApp::new(&f)
+        .session(&f.tenant, "admin-1", "admin")
+        .sync_templates(&json!({"wabaId": waba}))
+        .await;
     assert_eq!(
         (r.status.as_u16(), r.json_body()["error"]["code"].as_str()),
         (502, Some("whatsapp_rejected"))
@@ -244,48 +250,42 @@ async fn a_graph_refusal_during_sync_is_502_and_changes_nothing() {
 }
 
 /// `PUT /channels/{pnid}` as an admin of `tenant`, naming `waba`.
-async fn bind(deps: &settings::Deps, tenant: &str, pnid: &str, waba: &str) -> ApiResponse {
-    settings::handle(
-        deps,
-        with_body(
-            api(
-                "PUT",
-                &format!("/channels/{pnid}"),
-                claims(tenant, "admin-1", "admin"),
-            ),
+async fn bind(app: &TestApp<'_>, tenant: &str, pnid: &str, waba: &str) -> ApiResponse {
+    app.session(tenant, "admin-1", "admin")
+        .put_channel(
+            pnid,
             &json!({"wabaId": waba, "displayPhoneNumber": "+1", "defaultAgentId": "a-1"}),
-        ),
-    )
-    .await
+        )
+        .await
 }
 
 #[tokio::test]
 async fn a_channel_binds_only_to_a_granted_account_that_lists_the_number() {
     let f = fixture().await;
-    let deps = settings_deps(&f);
+    let app = TestApp::new(&f);
     let (a, b) = (unique("ta"), unique("tb"));
     f.graph
         .sandbox
         .set_phone_numbers("810000000000001", &["781000", "781001"]);
     // Not digits: refused before anything else, naming the field.
-    let r = bind(&deps, &a, "781000", "../me/accounts").await;
+    let r = bind(&app, &a, "781000", "../me/accounts").await;
     assert_eq!(error_code(&r), (422, "invalid_channel".into()));
     assert_eq!(r.json_body()["error"]["details"][0]["field"], "wabaId");
     // Listed by Meta under the platform's token, but not granted to A.
-    let r = bind(&deps, &a, "781000", "810000000000001").await;
+    let r = bind(&app, &a, "781000", "810000000000001").await;
     assert_eq!(error_code(&r), (403, "business_account_not_granted".into()));
     assert_eq!(f.store.get_channel("781000").await.unwrap(), None);
     for account in ["810000000000001", "819999999999999"] {
         f.store.grant_account(&a, account).await.unwrap();
     }
     // A number the account does not list.
-    let r = bind(&deps, &a, "781999", "810000000000001").await;
+    let r = bind(&app, &a, "781999", "810000000000001").await;
     assert_eq!(
         error_code(&r),
         (422, "channel_not_in_business_account".into())
     );
     // An account Meta does not know.
-    let r = bind(&deps, &a, "781000", "819999999999999").await;
+    let r = bind(&app, &a, "781000", "819999999999999").await;
     assert_eq!(
         error_code(&r),
         (422, "channel_not_in_business_account".into())
@@ -293,11 +293,11 @@ async fn a_channel_binds_only_to_a_granted_account_that_lists_the_number() {
     assert_eq!(f.store.get_channel("781999").await.unwrap(), None);
     // Granted and listed: bound.
     assert_eq!(
-        bind(&deps, &a, "781000", "810000000000001").await.status,
+        bind(&app, &a, "781000", "810000000000001").await.status,
         200
     );
     // Tenant B cannot bind the account's other number, nor be granted the account.
-    let r = bind(&deps, &b, "781001", "810000000000001").await;
+    let r = bind(&app, &b, "781001", "810000000000001").await;
     assert_eq!(error_code(&r), (403, "business_account_not_granted".into()));
     assert_eq!(f.store.get_channel("781001").await.unwrap(), None);
     assert!(matches!(
@@ -311,7 +311,7 @@ async fn a_channel_binds_only_to_a_granted_account_that_lists_the_number() {
         .unwrap());
     // A can.
     assert_eq!(
-        bind(&deps, &a, "781001", "810000000000001").await.status,
+        bind(&app, &a, "781001", "810000000000001").await.status,
         200
     );
 }
@@ -319,21 +319,19 @@ async fn a_channel_binds_only_to_a_granted_account_that_lists_the_number() {
 #[tokio::test]
 async fn an_admin_unbinds_a_number_and_can_bind_it_again() {
     let f = fixture().await;
-    let deps = settings_deps(&f);
+    let app = TestApp::new(&f);
     let (a, b) = (unique("ta"), unique("tb"));
     f.graph
         .sandbox
         .set_phone_numbers("830000000000001", &["783000"]);
     f.store.grant_account(&a, "830000000000001").await.unwrap();
     assert_eq!(
-        bind(&deps, &a, "783000", "830000000000001").await.status,
+        bind(&app, &a, "783000", "830000000000001").await.status,
         200
     );
     let unbind = |tenant: &str, role: &str| {
-        settings::handle(
-            &deps,
-            api("DELETE", "/channels/783000", claims(tenant, "x-1", role)),
-        )
+        let caller = app.session(tenant, "x-1", role);
+        async move { caller.delete_channel("783000").await }
     };
     // Another tenant's admin and a supervisor of A change nothing.
     let r = unbind(&b, "admin").await;
@@ -353,7 +351,7 @@ async fn an_admin_unbinds_a_number_and_can_bind_it_again() {
     assert_eq!(error_code(&r), (404, "channel_not_bound".into()));
     // The grant stays: the number can be bound again.
     assert_eq!(
-        bind(&deps, &a, "783000", "830000000000001").await.status,
+        bind(&app, &a, "783000", "830000000000001").await.status,
         200
     );
     assert_eq!(f.store.tenant_channels(&a).await.unwrap().len(), 1);
@@ -372,13 +370,13 @@ async fn binding_a_channel_while_whatsapp_is_unreachable_is_503_and_changes_noth
         std::time::Duration::from_millis(300),
     )
     .unwrap();
-    let deps = settings::Deps::new(f.store.clone(), Some(graph));
+    let app = TestApp::new(&f).with_settings(settings::Deps::new(f.store.clone(), Some(graph)));
     let t = unique("t");
     // An account not granted is refused before WhatsApp is asked anything.
-    let r = bind(&deps, &t, "782000", "820000000000001").await;
+    let r = bind(&app, &t, "782000", "820000000000001").await;
     assert_eq!(error_code(&r), (403, "business_account_not_granted".into()));
     f.store.grant_account(&t, "820000000000001").await.unwrap();
-    let r = bind(&deps, &t, "782000", "820000000000001").await;
+    let r = bind(&app, &t, "782000", "820000000000001").await;
     assert_eq!(error_code(&r), (503, "service_unavailable".into()));
     assert_eq!(f.store.get_channel("782000").await.unwrap(), None);
 }

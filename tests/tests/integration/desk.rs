@@ -1,59 +1,14 @@
 //! The desk's query and admin API against DynamoDB Local: every route, every
 //! role, every refusal, and cross-tenant attempts with real ids.
 
-use afterhours_adapters::cursor::CursorSigner;
 use afterhours_adapters::http::ApiResponse;
-use afterhours_adapters::lambda::fixed_clock;
 use afterhours_adapters::model::Tap;
 use afterhours_tests::*;
 use chrono::Duration;
 use serde_json::{json, Value};
 
+use crate::app::TestApp;
 use crate::webhook::{fixture, night, Fixture};
-
-pub fn contacts_deps(f: &Fixture) -> contacts::Deps {
-    contacts::Deps {
-        store: f.store.clone(),
-        cursors: CursorSigner::new(b"cursor-secret").unwrap(),
-        clock: fixed_clock(night() + Duration::hours(1)),
-        rules: Default::default(),
-        names: contacts::name_cache(),
-    }
-}
-
-pub fn settings_deps(f: &Fixture) -> settings::Deps {
-    settings::Deps::new(f.store.clone(), Some(f.graph.client()))
-}
-
-pub(crate) async fn get(
-    f: &Fixture,
-    path: &str,
-    tenant: &str,
-    agent: &str,
-    role: &str,
-    query: &[(&str, &str)],
-) -> ApiResponse {
-    contacts::handle(
-        &contacts_deps(f),
-        with_query(api("GET", path, claims(tenant, agent, role)), query),
-    )
-    .await
-}
-
-pub(crate) async fn admin(
-    f: &Fixture,
-    method: &str,
-    path: &str,
-    tenant: &str,
-    role: &str,
-    body: &Value,
-) -> ApiResponse {
-    settings::handle(
-        &settings_deps(f),
-        with_body(api(method, path, claims(tenant, "admin-1", role)), body),
-    )
-    .await
-}
 
 /// A fixture with three night contacts for a-1 and one for a-2.
 pub(crate) async fn populated() -> Fixture {
@@ -97,7 +52,10 @@ pub(crate) fn items(r: &ApiResponse) -> Vec<Value> {
 #[tokio::test]
 async fn an_agent_lists_their_night_newest_first_with_every_field() {
     let f = populated().await;
-    let r = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
+    let r = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[])
+        .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     let it = items(&r);
     let contacts: Vec<&str> = it.iter().map(|i| i["contact"].as_str().unwrap()).collect();
@@ -128,36 +86,21 @@ async fn an_agent_lists_their_night_newest_first_with_every_field() {
 #[tokio::test]
 async fn pages_follow_the_cursor_and_a_tampered_cursor_is_400() {
     let f = populated().await;
-    let p1 = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[("limit", "2")],
-    )
-    .await;
+    let p1 = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[("limit", "2")])
+        .await;
     assert_eq!(items(&p1).len(), 2);
     let cursor = p1.json_body()["nextCursor"].as_str().unwrap().to_string();
-    let p2 = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[("limit", "2"), ("cursor", &cursor)],
-    )
-    .await;
+    let p2 = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[("limit", "2"), ("cursor", &cursor)])
+        .await;
     assert_eq!(items(&p2)[0]["contact"], "+5511000000001");
-    let bad = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[("cursor", &format!("{cursor}x"))],
-    )
-    .await;
+    let bad = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[("cursor", &format!("{cursor}x"))])
+        .await;
     assert_eq!(
         (
             bad.status.as_u16(),
@@ -165,15 +108,10 @@ async fn pages_follow_the_cursor_and_a_tampered_cursor_is_400() {
         ),
         (400, Some("invalid_cursor"))
     );
-    let other = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "a-2",
-        "supervisor",
-        &[("cursor", &cursor)],
-    )
-    .await;
+    let other = TestApp::new(&f)
+        .session(&f.tenant, "a-2", "supervisor")
+        .list_contacts(&[("cursor", &cursor)])
+        .await;
     assert_eq!(other.status.as_u16(), 400);
 }
 
@@ -181,51 +119,31 @@ async fn pages_follow_the_cursor_and_a_tampered_cursor_is_400() {
 async fn roles_decide_whose_contacts_can_be_listed() {
     let f = populated().await;
     assert_eq!(
-        get(
-            &f,
-            "/contacts",
-            &f.tenant,
-            "a-1",
-            "agent",
-            &[("agentId", "a-2")]
-        )
-        .await
-        .status,
+        TestApp::new(&f)
+            .session(&f.tenant, "a-1", "agent")
+            .list_contacts(&[("agentId", "a-2")])
+            .await
+            .status,
         403
     );
-    let sup = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "sup",
-        "supervisor",
-        &[("agentId", "a-2")],
-    )
-    .await;
+    let sup = TestApp::new(&f)
+        .session(&f.tenant, "sup", "supervisor")
+        .list_contacts(&[("agentId", "a-2")])
+        .await;
     assert_eq!(items(&sup).len(), 1);
-    let adm = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "adm",
-        "admin",
-        &[
+    let adm = TestApp::new(&f)
+        .session(&f.tenant, "adm", "admin")
+        .list_contacts(&[
             ("agentId", "a-1"),
             ("requestedCallback", "pending"),
             ("messageSent", "false"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(items(&adm).len(), 3);
-    let none = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "adm",
-        "admin",
-        &[("agentId", "a-1"), ("requestedCallback", "yes")],
-    )
-    .await;
+    let none = TestApp::new(&f)
+        .session(&f.tenant, "adm", "admin")
+        .list_contacts(&[("agentId", "a-1"), ("requestedCallback", "yes")])
+        .await;
     assert!(items(&none).is_empty());
     // A token whose groups name no role of ours (none, or a look-alike) is 403.
     for groups in [
@@ -234,12 +152,12 @@ async fn roles_decide_whose_contacts_can_be_listed() {
         Some("[ADMIN]"),
         Some("[sales,admin]"),
     ] {
-        let mut no_role = claims(&f.tenant, "a-1", "agent");
-        no_role.remove("cognito:groups");
+        let app = TestApp::new(&f);
+        let mut caller = app.as_agent("a-1").without_claim("cognito:groups");
         if let Some(g) = groups {
-            no_role.insert("cognito:groups".into(), g.into());
+            caller = caller.claim("cognito:groups", g);
         }
-        let res = contacts::handle(&contacts_deps(&f), api("GET", "/contacts", no_role)).await;
+        let res = caller.list_contacts(&[]).await;
         assert_eq!(
             error_code(&res),
             (403, "forbidden".to_string()),
@@ -258,7 +176,10 @@ async fn bad_query_values_are_400_and_change_nothing() {
         ("requestedCallback", "YES"),
         ("messageSent", "maybe"),
     ] {
-        let r = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[q]).await;
+        let r = TestApp::new(&f)
+            .session(&f.tenant, "a-1", "agent")
+            .list_contacts(&[q])
+            .await;
         assert_eq!(
             (r.status.as_u16(), r.json_body()["error"]["code"].as_str()),
             (400, Some("invalid_query")),
@@ -270,47 +191,39 @@ async fn bad_query_values_are_400_and_change_nothing() {
 #[tokio::test]
 async fn one_contact_and_its_quota() {
     let f = populated().await;
-    let it = items(&get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await);
+    let it = items(
+        &TestApp::new(&f)
+            .session(&f.tenant, "a-1", "agent")
+            .list_contacts(&[])
+            .await,
+    );
     let id = it[0]["id"].as_str().unwrap();
-    let one = get(
-        &f,
-        &format!("/contacts/{id}"),
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[],
-    )
-    .await;
+    let one = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .contact(id)
+        .await;
     assert_eq!(one.status.as_u16(), 200);
     assert_eq!(one.json_body()["contact"], it[0]["contact"]);
-    let q = get(
-        &f,
-        &format!("/contacts/{id}/quota"),
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[],
-    )
-    .await;
+    let q = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .contact_quota(id)
+        .await;
     assert_eq!(
         q.json_body(),
         json!({"enabled": true, "limit": 2, "used": 0, "remaining": 2, "availableAt": null, "retryAfterSeconds": 0})
     );
     assert_eq!(
-        get(
-            &f,
-            &format!("/contacts/{id}"),
-            &f.tenant,
-            "a-2",
-            "agent",
-            &[]
-        )
-        .await
-        .status,
+        TestApp::new(&f)
+            .session(&f.tenant, "a-2", "agent")
+            .contact(id)
+            .await
+            .status,
         403
     );
     assert_eq!(
-        get(&f, "/contacts/not-an-id", &f.tenant, "a-1", "agent", &[])
+        TestApp::new(&f)
+            .session(&f.tenant, "a-1", "agent")
+            .contact("not-an-id")
             .await
             .status,
         404
@@ -320,39 +233,36 @@ async fn one_contact_and_its_quota() {
 #[tokio::test]
 async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
     let f = populated().await;
-    let it = items(&get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await);
+    let it = items(
+        &TestApp::new(&f)
+            .session(&f.tenant, "a-1", "agent")
+            .list_contacts(&[])
+            .await,
+    );
     let id = it[0]["id"].as_str().unwrap();
     let intruder = unique("other");
     for role in ["agent", "supervisor", "admin"] {
         assert_eq!(
-            get(&f, &format!("/contacts/{id}"), &intruder, "a-1", role, &[])
+            TestApp::new(&f)
+                .session(&intruder, "a-1", role)
+                .contact(id)
                 .await
                 .status,
             404
         );
         assert_eq!(
-            get(
-                &f,
-                &format!("/contacts/{id}/quota"),
-                &intruder,
-                "a-1",
-                role,
-                &[]
-            )
-            .await
-            .status,
+            TestApp::new(&f)
+                .session(&intruder, "a-1", role)
+                .contact_quota(id)
+                .await
+                .status,
             404
         );
         assert!(items(
-            &get(
-                &f,
-                "/contacts",
-                &intruder,
-                "a-1",
-                role,
-                &[("agentId", "a-1")]
-            )
-            .await
+            &TestApp::new(&f)
+                .session(&intruder, "a-1", role)
+                .list_contacts(&[("agentId", "a-1")])
+                .await
         )
         .is_empty());
     }
@@ -365,14 +275,7 @@ async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
         .grant_account(&intruder, "900000000000001")
         .await
         .unwrap();
-    let r = admin(
-        &f,
-        "PUT",
-        &format!("/channels/{}", f.pnid),
-        &intruder,
-        "admin",
-        &json!({"wabaId": "900000000000001", "displayPhoneNumber": "+1", "defaultAgentId": "evil"}),
-    )
+    let r = TestApp::new(&f).session(&intruder, "admin-1", "admin").put_channel(&f.pnid, &json!({"wabaId": "900000000000001", "displayPhoneNumber": "+1", "defaultAgentId": "evil"}))
     .await;
     assert_eq!(
         (r.status.as_u16(), r.json_body()["error"]["code"].as_str()),
@@ -413,7 +316,12 @@ async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
 #[tokio::test]
 async fn the_quota_on_a_list_is_the_callers() {
     let f = populated().await;
-    let rows = items(&get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await);
+    let rows = items(
+        &TestApp::new(&f)
+            .session(&f.tenant, "a-1", "agent")
+            .list_contacts(&[])
+            .await,
+    );
     let record = rows[0]["id"].as_str().unwrap().to_string();
     let key = afterhours_adapters::model::RecordKey::from_id(&f.tenant, &record).unwrap();
     // a-1 sent one active message to this customer.
@@ -437,45 +345,50 @@ async fn the_quota_on_a_list_is_the_callers() {
             .map(|i| i["quota"]["used"].clone())
             .unwrap()
     };
-    let own = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
+    let own = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[])
+        .await;
     assert_eq!(quota_of(&own), 1);
     // A supervisor looking at a-1's list sees their own quota: they sent nothing.
-    let sup = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "sup-1",
-        "supervisor",
-        &[("agentId", "a-1")],
-    )
-    .await;
+    let sup = TestApp::new(&f)
+        .session(&f.tenant, "sup-1", "supervisor")
+        .list_contacts(&[("agentId", "a-1")])
+        .await;
     assert_eq!(quota_of(&sup), 0);
-    let one = get(
-        &f,
-        &format!("/contacts/{record}/quota"),
-        &f.tenant,
-        "sup-1",
-        "supervisor",
-        &[],
-    )
-    .await;
+    let one = TestApp::new(&f)
+        .session(&f.tenant, "sup-1", "supervisor")
+        .contact_quota(&record)
+        .await;
     assert_eq!(one.json_body()["used"], 0);
 }
 
 #[tokio::test]
 async fn in_24_7_mode_the_list_is_empty_and_the_records_come_back_after() {
     let f = populated().await;
-    assert!(!items(&get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await).is_empty());
+    assert!(!items(
+        &TestApp::new(&f)
+            .session(&f.tenant, "a-1", "agent")
+            .list_contacts(&[])
+            .await
+    )
+    .is_empty());
     let mut doc = crate::webhook::settings(true, true);
     f.store.put_settings(&f.tenant, &doc).await.unwrap();
-    let r = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
+    let r = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[])
+        .await;
     assert_eq!(
         r.json_body(),
         json!({"items": [], "nextCursor": null, "alwaysOpen": true})
     );
     doc["alwaysOpen"] = json!(false);
     f.store.put_settings(&f.tenant, &doc).await.unwrap();
-    let r = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
+    let r = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[])
+        .await;
     assert!(!items(&r).is_empty(), "kept, and shown again");
     assert!(r.json_body().get("alwaysOpen").is_none());
 }
@@ -512,7 +425,10 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
         },
     )
     .await;
-    let sup = get(&f, "/agents", &f.tenant, "s-1", "supervisor", &[]).await;
+    let sup = TestApp::new(&f)
+        .session(&f.tenant, "s-1", "supervisor")
+        .agents(&[])
+        .await;
     assert_eq!(sup.status.as_u16(), 200, "{}", sup.body);
     assert_eq!(
         sup.json_body(),
@@ -523,49 +439,44 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
         ], "nextCursor": null})
     );
     // Paged by id, the cursor signed for this tenant.
-    let p1 = get(&f, "/agents", &f.tenant, "s-1", "admin", &[("limit", "2")]).await;
+    let p1 = TestApp::new(&f)
+        .session(&f.tenant, "s-1", "admin")
+        .agents(&[("limit", "2")])
+        .await;
     let ids: Vec<Value> = items(&p1).iter().map(|a| a["agentId"].clone()).collect();
     assert_eq!(ids, [json!("a-1"), json!("a-2")]);
     let cursor = p1.json_body()["nextCursor"].as_str().unwrap().to_string();
-    let p2 = get(
-        &f,
-        "/agents",
-        &f.tenant,
-        "s-1",
-        "admin",
-        &[("limit", "2"), ("cursor", &cursor)],
-    )
-    .await;
+    let p2 = TestApp::new(&f)
+        .session(&f.tenant, "s-1", "admin")
+        .agents(&[("limit", "2"), ("cursor", &cursor)])
+        .await;
     assert_eq!(items(&p2)[0]["agentId"], "a-3");
     assert_eq!(p2.json_body()["nextCursor"], Value::Null);
-    let other = get(
-        &f,
-        "/agents",
-        &unique("t"),
-        "s-1",
-        "admin",
-        &[("cursor", &cursor)],
-    )
-    .await;
+    let other = TestApp::new(&f)
+        .session(&unique("t"), "s-1", "admin")
+        .agents(&[("cursor", &cursor)])
+        .await;
     assert_eq!(error_code(&other), (400, "invalid_cursor".to_string()));
     // An agent sees only themselves; another tenant sees none of these.
-    let me = get(&f, "/agents", &f.tenant, "a-2", "agent", &[]).await;
+    let me = TestApp::new(&f)
+        .session(&f.tenant, "a-2", "agent")
+        .agents(&[])
+        .await;
     assert_eq!(
         me.json_body()["items"],
         json!([{"agentId": "a-2", "displayName": "a-2", "contacts": 1, "callbacksPending": 0}])
     );
-    let stranger = get(&f, "/agents", &unique("t"), "s-1", "supervisor", &[]).await;
+    let stranger = TestApp::new(&f)
+        .session(&unique("t"), "s-1", "supervisor")
+        .agents(&[])
+        .await;
     assert!(items(&stranger).is_empty());
     // Seven days later the records are gone from the counts and the registry.
-    let later = contacts::Deps {
-        clock: fixed_clock(night() + Duration::days(8)),
-        ..contacts_deps(&f)
-    };
-    let r = contacts::handle(
-        &later,
-        api("GET", "/agents", claims(&f.tenant, "s-1", "supervisor")),
-    )
-    .await;
+    let r = TestApp::new(&f)
+        .desk_at(night() + Duration::days(8))
+        .as_supervisor("s-1")
+        .agents(&[])
+        .await;
     assert_eq!(
         r.json_body()["items"],
         json!([

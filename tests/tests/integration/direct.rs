@@ -9,6 +9,7 @@ use afterhours_tests::*;
 use chrono::Duration;
 use serde_json::{json, Value};
 
+use crate::app::TestApp;
 use crate::lost_answers::{impatient, morning, status};
 use crate::send::{body, code, send_fixture, SendFixture};
 
@@ -24,30 +25,12 @@ pub(crate) fn direct_body(s: &SendFixture) -> Value {
     b
 }
 
-pub(crate) async fn direct(
-    s: &SendFixture,
-    deps: &send::Deps,
-    agent: &str,
-    b: &Value,
-    key: Option<&str>,
-) -> ApiResponse {
-    s.post_send(deps, "/active-messages", (agent, "agent"), b, key)
-        .await
-}
-
 async fn quota_of(s: &SendFixture, agent: &str, contact: &str) -> ApiResponse {
-    let deps = contacts::Deps {
-        clock: afterhours_adapters::lambda::fixed_clock(morning()),
-        ..crate::desk::contacts_deps(&s.f)
-    };
-    contacts::handle(
-        &deps,
-        with_query(
-            api("GET", "/quota", claims(&s.f.tenant, agent, "agent")),
-            &[("contact", contact), ("channel", &s.f.pnid)],
-        ),
-    )
-    .await
+    TestApp::new(&s.f)
+        .desk_at(morning())
+        .as_agent(agent)
+        .quota(&[("contact", contact), ("channel", &s.f.pnid)])
+        .await
 }
 
 #[tokio::test]
@@ -55,7 +38,11 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
     let s = send_fixture(Some(2)).await;
     let d = s.deps(morning());
     // a-2 has no record of this customer and still reaches them by number.
-    let first = direct(&s, &d, "a-2", &direct_body(&s), None).await;
+    let first = s
+        .app(&d)
+        .session(&s.f.tenant, "a-2", "agent")
+        .send_direct(&direct_body(&s), None)
+        .await;
     assert_eq!(first.status.as_u16(), 200, "{}", first.body);
     assert_eq!(first.json_body()["quota"]["remaining"], 1);
     let sent = s.templates_sent();
@@ -87,7 +74,11 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
     );
     // The same counter as the record route: a-2's second send by the record
     // (a-2 is a supervisor there) fills the cap, and a third by number is refused.
-    let by_record = s.send_as(&d, "a-2", "supervisor", &body(), None).await;
+    let by_record = s
+        .app(&d)
+        .session(&s.f.tenant, "a-2", "supervisor")
+        .send_to_contact(&s.record_id, &body(), None)
+        .await;
     assert_eq!(by_record.status.as_u16(), 200, "{}", by_record.body);
     let q = quota_of(&s, "a-2", &format!("+{}", s.phone)).await;
     assert_eq!(q.status.as_u16(), 200, "{}", q.body);
@@ -99,7 +90,11 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
         ),
         (Some(true), Some(2), Some(0))
     );
-    let third = direct(&s, &d, "a-2", &direct_body(&s), None).await;
+    let third = s
+        .app(&d)
+        .session(&s.f.tenant, "a-2", "agent")
+        .send_direct(&direct_body(&s), None)
+        .await;
     assert_eq!(
         (third.status.as_u16(), code(&third)),
         (429, "active_message_limit_reached".into())
@@ -223,14 +218,26 @@ async fn a_direct_send_is_refused_for_what_it_cannot_use() {
 async fn a_direct_send_is_idempotent_and_a_lost_answer_is_settled_by_its_status() {
     let s = send_fixture(Some(2)).await;
     let d = s.deps(morning());
-    let ok = direct(&s, &d, "a-1", &direct_body(&s), Some("d-1")).await;
-    let again = direct(&s, &d, "a-1", &direct_body(&s), Some("d-1")).await;
+    let ok = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_direct(&direct_body(&s), Some("d-1"))
+        .await;
+    let again = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_direct(&direct_body(&s), Some("d-1"))
+        .await;
     assert_eq!((ok.status.as_u16(), again.status.as_u16()), (200, 200));
     assert_eq!(again.header("idempotency-replay"), Some("true"));
     assert_eq!(ok.body, again.body);
     let mut other = direct_body(&s);
     other["variables"]["1"] = json!("Ana");
-    let reused = direct(&s, &d, "a-1", &other, Some("d-1")).await;
+    let reused = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_direct(&other, Some("d-1"))
+        .await;
     assert_eq!(
         (reused.status.as_u16(), code(&reused)),
         (409, "idempotency_key_reused".into())
@@ -242,13 +249,19 @@ async fn a_direct_send_is_idempotent_and_a_lost_answer_is_settled_by_its_status(
     s.f.graph
         .sandbox
         .answer_late(1, std::time::Duration::from_millis(1500));
-    let lost = direct(&s, &slow, "a-1", &direct_body(&s), Some("d-2")).await;
+    let lost = s
+        .app(&slow)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_direct(&direct_body(&s), Some("d-2"))
+        .await;
     assert_eq!(
         (lost.status.as_u16(), code(&lost)),
         (504, "whatsapp_outcome_unknown".into())
     );
     assert_eq!(
-        direct(&s, &d, "a-1", &direct_body(&s), Some("d-2"))
+        s.app(&d)
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_direct(&direct_body(&s), Some("d-2"))
             .await
             .status,
         504
@@ -301,28 +314,17 @@ fn media_templates() -> Value {
 }
 
 async fn put_templates(s: &SendFixture, query: &[(&str, &str)], b: &Value) -> ApiResponse {
-    settings::handle(
-        &crate::desk::settings_deps(&s.f),
-        with_query(
-            with_body(
-                api("PUT", "/templates", claims(&s.f.tenant, "adm", "admin")),
-                b,
-            ),
-            query,
-        ),
-    )
-    .await
+    TestApp::new(&s.f)
+        .session(&s.f.tenant, "adm", "admin")
+        .put_templates(query, b)
+        .await
 }
 
 async fn list_templates(s: &SendFixture, tenant: &str, query: &[(&str, &str)]) -> ApiResponse {
-    contacts::handle(
-        &crate::desk::contacts_deps(&s.f),
-        with_query(
-            api("GET", "/templates", claims(tenant, "a-1", "agent")),
-            query,
-        ),
-    )
-    .await
+    TestApp::new(&s.f)
+        .session(tenant, "a-1", "agent")
+        .templates(query)
+        .await
 }
 
 #[tokio::test]
@@ -381,7 +383,11 @@ async fn templates_belong_to_the_channels_business_account() {
     let d = s.deps(morning());
     let b = json!({"template": {"name": "foto", "language": "pt_BR"}, "variables": {"1": "Maria"},
                    "header": {"type": "image", "link": "https://cdn.example.com/p.jpg"}});
-    let r = s.send_as(&d, "a-1", "agent", &b, None).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &b, None)
+        .await;
     assert_eq!(
         (r.status.as_u16(), code(&r).as_str()),
         (422, "template_not_approved"),
@@ -407,7 +413,12 @@ async fn a_media_header_is_required_checked_and_sent_as_meta_takes_it() {
             "template": {"name": "boleto", "language": "pt_BR"}, "variables": {"1": "Maria"}, "header": header});
         let d = &d;
         let s = &s;
-        async move { direct(s, d, "a-1", &b, None).await }
+        async move {
+            s.app(d)
+                .session(&s.f.tenant, "a-1", "agent")
+                .send_direct(&b, None)
+                .await
+        }
     };
     for (header, problem) in [
         (Value::Null, "missing"),

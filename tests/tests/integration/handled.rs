@@ -8,29 +8,11 @@ use afterhours_tests::*;
 use chrono::Duration;
 use serde_json::{json, Value};
 
-use crate::desk::{contacts_deps, get, items, populated};
+use crate::app::TestApp;
+use crate::desk::{items, populated};
 use crate::lost_answers::{morning, status};
 use crate::send::{body, send_fixture, SendFixture};
-use crate::webhook::{night, Fixture};
-
-/// `method` on `/contacts/{id}/handled` as (agent, role) of the fixture's tenant.
-async fn handled(
-    f: &Fixture,
-    method: &str,
-    id: &str,
-    (agent, role): (&str, &str),
-    body: Option<&str>,
-) -> ApiResponse {
-    let mut r = api(
-        method,
-        &format!("/contacts/{id}/handled"),
-        claims(&f.tenant, agent, role),
-    );
-    if let Some(b) = body {
-        r.body = b.as_bytes().to_vec();
-    }
-    contacts::handle(&contacts_deps(f), r).await
-}
+use crate::webhook::night;
 
 async fn pending(s: &SendFixture) -> usize {
     s.f.store
@@ -53,14 +35,10 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
     let f = &s.f;
     assert_eq!(pending(&s).await, 1, "the customer asked for a callback");
 
-    let r = handled(
-        f,
-        "POST",
-        &s.record_id,
-        ("a-1", "agent"),
-        Some(r#"{"note": " Phoned her. "}"#),
-    )
-    .await;
+    let r = TestApp::new(f)
+        .session(&f.tenant, "a-1", "agent")
+        .mark_handled(&s.record_id, Some(r#"{"note": " Phoned her. "}"#))
+        .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     let v = r.json_body();
     assert_eq!(v["id"], s.record_id.as_str());
@@ -72,39 +50,25 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
     assert_eq!(pending(&s).await, 0, "the report leaves it out");
 
     // Marking again (by a supervisor, with another note) keeps the first mark.
-    let again = handled(
-        f,
-        "POST",
-        &s.record_id,
-        ("sup-1", "supervisor"),
-        Some(r#"{"note": "x"}"#),
-    )
-    .await;
+    let again = TestApp::new(f)
+        .session(&f.tenant, "sup-1", "supervisor")
+        .mark_handled(&s.record_id, Some(r#"{"note": "x"}"#))
+        .await;
     assert_eq!(
         (again.status.as_u16(), &again.json_body()["handled"]),
         (200, &v["handled"])
     );
 
     // The list's filter sees it.
-    let yes = get(
-        f,
-        "/contacts",
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[("handled", "true")],
-    )
-    .await;
+    let yes = TestApp::new(f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[("handled", "true")])
+        .await;
     assert_eq!(ids(&yes), vec![s.record_id.clone()]);
-    let no = get(
-        f,
-        "/contacts",
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[("handled", "false")],
-    )
-    .await;
+    let no = TestApp::new(f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[("handled", "false")])
+        .await;
     assert!(items(&no).is_empty(), "{}", no.body);
 
     // A yes tap arriving late does not make a handled callback pending again.
@@ -121,12 +85,18 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
         .unwrap();
     assert_eq!(pending(&s).await, 0);
 
-    let undone = handled(f, "DELETE", &s.record_id, ("a-1", "agent"), None).await;
+    let undone = TestApp::new(f)
+        .session(&f.tenant, "a-1", "agent")
+        .undo_handled(&s.record_id)
+        .await;
     assert_eq!(undone.status.as_u16(), 200, "{}", undone.body);
     assert_eq!(undone.json_body()["handled"], Value::Null);
     assert_eq!(undone.json_body()["requestedCallback"], "yes");
     assert_eq!(pending(&s).await, 1, "the callback is pending again");
-    let twice = handled(f, "DELETE", &s.record_id, ("a-1", "agent"), None).await;
+    let twice = TestApp::new(f)
+        .session(&f.tenant, "a-1", "agent")
+        .undo_handled(&s.record_id)
+        .await;
     assert_eq!(
         (twice.status.as_u16(), &twice.json_body()["handled"]),
         (200, &Value::Null)
@@ -138,20 +108,24 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
 async fn handled_has_the_access_of_a_send_and_refuses_bad_input_changing_nothing() {
     let s = send_fixture(Some(2)).await;
     let f = &s.f;
-    let other = handled(f, "POST", &s.record_id, ("a-2", "agent"), None).await;
+    let other = TestApp::new(f)
+        .session(&f.tenant, "a-2", "agent")
+        .mark_handled(&s.record_id, None)
+        .await;
     assert_eq!(error_code(&other), (403, "forbidden".into()));
-    let stranger = api(
-        "POST",
-        &format!("/contacts/{}/handled", s.record_id),
-        claims("another-tenant", "a-1", "admin"),
-    );
-    let r = contacts::handle(&contacts_deps(f), stranger).await;
+    let r = TestApp::new(f)
+        .session("another-tenant", "a-1", "admin")
+        .mark_handled(&s.record_id, None)
+        .await;
     assert_eq!(
         error_code(&r),
         (404, "not_found".into()),
         "another tenant's id is nobody's"
     );
-    let missing = handled(f, "POST", "bm8tc3VjaA", ("a-1", "agent"), None).await;
+    let missing = TestApp::new(f)
+        .session(&f.tenant, "a-1", "agent")
+        .mark_handled("bm8tc3VjaA", None)
+        .await;
     assert_eq!(missing.status.as_u16(), 404);
     for bad in [
         format!(r#"{{"note": "{}"}}"#, "a".repeat(501)),
@@ -159,7 +133,10 @@ async fn handled_has_the_access_of_a_send_and_refuses_bad_input_changing_nothing
         r#"{"note": "x", "by": "a-9"}"#.into(),
         "not json".into(),
     ] {
-        let r = handled(f, "POST", &s.record_id, ("a-1", "agent"), Some(&bad)).await;
+        let r = TestApp::new(f)
+            .session(&f.tenant, "a-1", "agent")
+            .mark_handled(&s.record_id, Some(&bad))
+            .await;
         assert_eq!(r.status.as_u16(), 400, "{bad}: {}", r.body);
     }
     assert_eq!(
@@ -169,7 +146,10 @@ async fn handled_has_the_access_of_a_send_and_refuses_bad_input_changing_nothing
     );
     assert_eq!(pending(&s).await, 1);
     // No body at all is a mark without a note.
-    let plain = handled(f, "POST", &s.record_id, ("sup-1", "supervisor"), None).await;
+    let plain = TestApp::new(f)
+        .session(&f.tenant, "sup-1", "supervisor")
+        .mark_handled(&s.record_id, None)
+        .await;
     assert_eq!(plain.json_body()["handled"]["note"], Value::Null);
     assert_eq!(plain.json_body()["handled"]["by"], "sup-1");
 }
@@ -179,17 +159,23 @@ async fn undoing_a_mark_after_a_send_leaves_the_callback_answered() {
     let s = send_fixture(Some(2)).await;
     let f = &s.f;
     assert_eq!(
-        handled(f, "POST", &s.record_id, ("a-1", "agent"), None)
+        TestApp::new(f)
+            .session(&f.tenant, "a-1", "agent")
+            .mark_handled(&s.record_id, None)
             .await
             .status,
         200
     );
     let sent = s
-        .send_as(&s.deps(morning()), "a-1", "agent", &body(), None)
+        .app(&s.deps(morning()))
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(sent.status.as_u16(), 200, "{}", sent.body);
     assert_eq!(
-        handled(f, "DELETE", &s.record_id, ("a-1", "agent"), None)
+        TestApp::new(f)
+            .session(&f.tenant, "a-1", "agent")
+            .undo_handled(&s.record_id)
             .await
             .status,
         200
@@ -203,7 +189,9 @@ async fn each_row_says_who_sent_which_template_and_why_whatsapp_failed_it_in_the
     let s = send_fixture(Some(2)).await;
     let f = &s.f;
     let sent = s
-        .send_as(&s.deps(morning()), "a-1", "agent", &body(), None)
+        .app(&s.deps(morning()))
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(sent.status.as_u16(), 200, "{}", sent.body);
     let out = s.templates_sent().remove(0);
@@ -215,12 +203,11 @@ async fn each_row_says_who_sent_which_template_and_why_whatsapp_failed_it_in_the
     );
     assert_eq!(f.post(&failed).await.status, 200);
 
-    let mut req = with_query(
-        api("GET", "/contacts", claims(&f.tenant, "a-1", "agent")),
-        &[],
-    );
-    req.headers.insert("accept-language".into(), "pt-BR".into());
-    let r = contacts::handle(&contacts_deps(f), req).await;
+    let r = TestApp::new(f)
+        .as_agent("a-1")
+        .header("accept-language", "pt-BR")
+        .list_contacts(&[])
+        .await;
     let row = items(&r).remove(0);
     assert_eq!(row["sentBy"], "a-1");
     assert_eq!(row["sentAt"], "2026-11-21T08:10:00-03:00");
@@ -238,7 +225,10 @@ async fn each_row_says_who_sent_which_template_and_why_whatsapp_failed_it_in_the
     );
     assert_eq!(row["handled"], Value::Null);
     // The tenant's own language (en_US here) when the request names none.
-    let en = get(f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
+    let en = TestApp::new(f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[])
+        .await;
     let message = items(&en)[0]["delivery"]["error"]["message"].clone();
     assert!(
         message
@@ -252,16 +242,14 @@ async fn each_row_says_who_sent_which_template_and_why_whatsapp_failed_it_in_the
 #[tokio::test]
 async fn oldest_first_lists_the_contacts_that_leave_soonest_and_its_cursor_pages_only_that_order() {
     let f = populated().await;
-    let newest = get(&f, "/contacts", &f.tenant, "a-1", "agent", &[]).await;
-    let oldest = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[("order", "oldest")],
-    )
-    .await;
+    let newest = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[])
+        .await;
+    let oldest = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[("order", "oldest")])
+        .await;
     let mut reversed = ids(&newest);
     reversed.reverse();
     assert_eq!(ids(&oldest), reversed);
@@ -278,47 +266,27 @@ async fn oldest_first_lists_the_contacts_that_leave_soonest_and_its_cursor_pages
         ]
     );
 
-    let first = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[("order", "oldest"), ("limit", "2")],
-    )
-    .await;
+    let first = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[("order", "oldest"), ("limit", "2")])
+        .await;
     let cursor = first.json_body()["nextCursor"]
         .as_str()
         .unwrap()
         .to_string();
-    let next = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[("order", "oldest"), ("limit", "2"), ("cursor", &cursor)],
-    )
-    .await;
+    let next = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[("order", "oldest"), ("limit", "2"), ("cursor", &cursor)])
+        .await;
     assert_eq!(ids(&next), [ids(&oldest)[2].clone()]);
-    let other_order = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[("limit", "2"), ("cursor", &cursor)],
-    )
-    .await;
+    let other_order = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[("limit", "2"), ("cursor", &cursor)])
+        .await;
     assert_eq!(error_code(&other_order), (400, "invalid_cursor".into()));
-    let bad = get(
-        &f,
-        "/contacts",
-        &f.tenant,
-        "a-1",
-        "agent",
-        &[("order", "random")],
-    )
-    .await;
+    let bad = TestApp::new(&f)
+        .session(&f.tenant, "a-1", "agent")
+        .list_contacts(&[("order", "random")])
+        .await;
     assert_eq!(error_code(&bad), (400, "invalid_query".into()));
 }

@@ -69,7 +69,11 @@ pub(crate) fn status(s: &SendFixture, sent: &Value, st: &str, errors: Value) -> 
 #[tokio::test]
 async fn a_lost_answer_keeps_the_slot_and_its_status_settles_the_record() {
     let (s, d) = losing_one_answer().await;
-    let r = s.send_as(&d, "a-1", "agent", &body(), Some("k-lost")).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), Some("k-lost"))
+        .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (504, "whatsapp_outcome_unknown".into())
@@ -91,7 +95,11 @@ async fn a_lost_answer_keeps_the_slot_and_its_status_settles_the_record() {
         (s.record_id.as_str(), "a-1")
     );
     // The retry replays the 504 and sends nothing.
-    let again = s.send_as(&d, "a-1", "agent", &body(), Some("k-lost")).await;
+    let again = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), Some("k-lost"))
+        .await;
     assert_eq!(again.status.as_u16(), 504);
     assert!(replayed(&again));
     assert_eq!(s.templates_sent().len(), 1);
@@ -125,7 +133,11 @@ async fn a_lost_answer_keeps_the_slot_and_its_status_settles_the_record() {
 async fn a_lost_answer_that_turns_out_failed_gives_the_slot_back() {
     let (s, d) = losing_one_answer().await;
     assert_eq!(
-        s.send_as(&d, "a-1", "agent", &body(), None).await.status,
+        s.app(&d)
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_to_contact(&s.record_id, &body(), None)
+            .await
+            .status,
         504
     );
     assert_eq!(s.counted_sends().await.len(), 1);
@@ -153,10 +165,18 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
     let s = send_fixture(Some(5)).await;
     let d = s.deps(morning());
     // 200
-    let first = s.send_as(&d, "a-1", "agent", &body(), Some("k-200")).await;
+    let first = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), Some("k-200"))
+        .await;
     assert_eq!(first.status.as_u16(), 200);
     assert!(!replayed(&first));
-    let again = s.send_as(&d, "a-1", "agent", &body(), Some("k-200")).await;
+    let again = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), Some("k-200"))
+        .await;
     assert_eq!(
         (again.status.as_u16(), again.json_body()),
         (200, first.json_body())
@@ -169,13 +189,21 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
     );
     // 502: Meta refuses, then would accept; the retry still gets the refusal.
     s.f.graph.sandbox.fail(&s.phone, Some(131047));
-    let refused = s.send_as(&d, "a-1", "agent", &body(), Some("k-502")).await;
+    let refused = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), Some("k-502"))
+        .await;
     assert_eq!(
         (refused.status.as_u16(), code(&refused)),
         (502, "whatsapp_rejected".into())
     );
     s.f.graph.sandbox.fail(&s.phone, None);
-    let again = s.send_as(&d, "a-1", "agent", &body(), Some("k-502")).await;
+    let again = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), Some("k-502"))
+        .await;
     assert_eq!(
         (again.status.as_u16(), again.json_body()),
         (502, refused.json_body())
@@ -190,9 +218,17 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
     // A refusal decided before the Graph call is not stored: the corrected retry goes out.
     let empty =
         json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "Maria"}});
-    let r = s.send_as(&d, "a-1", "agent", &empty, Some("k-422")).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &empty, Some("k-422"))
+        .await;
     assert_eq!(r.status.as_u16(), 422);
-    let r = s.send_as(&d, "a-1", "agent", &empty, Some("k-422")).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &empty, Some("k-422"))
+        .await;
     assert_eq!(r.status.as_u16(), 422);
     assert!(!replayed(&r));
 }
@@ -201,7 +237,13 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
 async fn ten_concurrent_sends_racing_a_lost_answer_never_exceed_the_cap() {
     let (s, d) = losing_one_answer().await;
     let b = body();
-    let answers = join_all((0..10).map(|_| s.send_as(&d, "a-1", "agent", &b, None))).await;
+    let app = s.app(&d);
+    let answers = join_all((0..10).map(|_| {
+        let caller = app.as_agent("a-1");
+        let (record, b) = (&s.record_id, &b);
+        async move { caller.send_to_contact(record, b, None).await }
+    }))
+    .await;
     let count = |st: u16| answers.iter().filter(|r| r.status == st).count();
     assert_eq!(
         (count(200), count(504), count(429)),
@@ -216,7 +258,11 @@ async fn ten_concurrent_sends_racing_a_lost_answer_never_exceed_the_cap() {
     );
     assert_eq!(s.counted_sends().await.len(), 2);
     // The lost one still counts: the next send waits for the window.
-    let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
+        .await;
     assert_eq!(r.status.as_u16(), 429);
 }
 
@@ -249,13 +295,9 @@ async fn a_request_that_stopped_after_reserving_holds_its_key_briefly_and_its_sl
         .is_granted());
     // While the hold lasts, the key answers 409.
     let r = s
-        .send_as(
-            &s.deps(t + Duration::seconds(5)),
-            "a-1",
-            "agent",
-            &body(),
-            Some("k-crash"),
-        )
+        .app(&s.deps(t + Duration::seconds(5)))
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), Some("k-crash"))
         .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
@@ -264,18 +306,24 @@ async fn a_request_that_stopped_after_reserving_holds_its_key_briefly_and_its_sl
     // After it, the retry goes out; the stopped request's slot still counts.
     let later = t + Duration::seconds(send::IDEMPOTENCY_HOLD_SECONDS + 1);
     let r = s
-        .send_as(&s.deps(later), "a-1", "agent", &body(), Some("k-crash"))
+        .app(&s.deps(later))
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), Some("k-crash"))
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(s.counted_sends().await.len(), 2);
     let r = s
-        .send_as(&s.deps(later), "a-1", "agent", &body(), None)
+        .app(&s.deps(later))
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(r.status.as_u16(), 429);
     // It is not leaked forever: it leaves the rolling window 24 h after it was taken.
     let next_day = t + Duration::hours(24) + Duration::seconds(1);
     let r = s
-        .send_as(&s.deps(next_day), "a-1", "agent", &body(), None)
+        .app(&s.deps(next_day))
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(s.templates_sent().len(), 2);

@@ -4,6 +4,7 @@
 
 mod admin;
 mod agents;
+mod app;
 mod attribution;
 mod channels;
 mod conflicts;

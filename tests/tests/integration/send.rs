@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 use serde_json::{json, Value};
 
+use crate::app::TestApp;
 use crate::webhook::{fixture_with, night, settings, Fixture};
 use afterhours_tests::meta_templates;
 
@@ -108,32 +109,9 @@ impl SendFixture {
         deps_at(&self.f, &self.bus, self.eb.clone(), now)
     }
 
-    pub async fn send_as(
-        &self,
-        deps: &send::Deps,
-        agent: &str,
-        role: &str,
-        b: &Value,
-        key: Option<&str>,
-    ) -> ApiResponse {
-        let path = format!("/contacts/{}/active-messages", self.record_id);
-        self.post_send(deps, &path, (agent, role), b, key).await
-    }
-
-    /// A send to `path` as (agent, role) of the fixture's tenant, with an optional `Idempotency-Key`.
-    pub async fn post_send(
-        &self,
-        deps: &send::Deps,
-        path: &str,
-        (agent, role): (&str, &str),
-        b: &Value,
-        key: Option<&str>,
-    ) -> ApiResponse {
-        let mut r = with_body(api("POST", path, claims(&self.f.tenant, agent, role)), b);
-        if let Some(k) = key {
-            r.headers.insert("idempotency-key".into(), k.into());
-        }
-        send::handle(deps, r).await
+    /// The app over this fixture, sending with `deps`.
+    pub fn app<'d>(&self, deps: &'d send::Deps) -> TestApp<'d> {
+        TestApp::new(&self.f).sending_with(deps)
     }
 
     /// The send times a-1's counter holds for this customer.
@@ -168,7 +146,11 @@ async fn a_valid_send_goes_out_marks_the_record_and_reaches_the_bus() {
     let s = send_fixture(Some(2)).await;
     let watcher = BusWatcher::start(&s.eb, &s.bus).await;
     let now = night() + Duration::hours(9);
-    let r = s.send_as(&s.deps(now), "a-1", "agent", &body(), None).await;
+    let r = s
+        .app(&s.deps(now))
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
+        .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     let b = r.json_body();
     assert!(b["messageId"].as_str().unwrap().starts_with("wamid."));
@@ -204,7 +186,11 @@ async fn a_valid_send_goes_out_marks_the_record_and_reaches_the_bus() {
 async fn refusals_come_in_the_specs_order_and_send_nothing() {
     let s = send_fixture(Some(2)).await;
     let d = s.deps(night() + Duration::hours(9));
-    let r = s.send_as(&d, "a-2", "agent", &body(), None).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-2", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
+        .await;
     assert_eq!((r.status.as_u16(), code(&r)), (403, "forbidden".into()));
     let mut other = with_body(
         api(
@@ -218,7 +204,11 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
     assert_eq!(send::handle(&d, other).await.status, 404);
     let pending =
         json!({"template": {"name": "promo", "language": "pt_BR"}, "variables": {"1": "x"}});
-    let r = s.send_as(&d, "a-1", "agent", &pending, None).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &pending, None)
+        .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (422, "template_not_approved".into())
@@ -229,11 +219,20 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
         .contains("PENDING"));
     let unknown = json!({"template": {"name": "retorno", "language": "en_US"}, "variables": {}});
     assert_eq!(
-        code(&s.send_as(&d, "a-1", "agent", &unknown, None).await),
+        code(
+            &s.app(&d)
+                .session(&s.f.tenant, "a-1", "agent")
+                .send_to_contact(&s.record_id, &unknown, None)
+                .await
+        ),
         "template_not_approved"
     );
     let bad_vars = json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "Ma\nria", "3": "x"}});
-    let r = s.send_as(&d, "a-1", "agent", &bad_vars, None).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &bad_vars, None)
+        .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (422, "template_variables_invalid".into())
@@ -258,7 +257,9 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
         ]
     );
     let r = s
-        .send_as(&d, "a-1", "agent", &json!({"template": "retorno"}), None)
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &json!({"template": "retorno"}), None)
         .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
@@ -274,31 +275,25 @@ async fn the_third_send_in_24_hours_is_refused_with_the_time_it_frees() {
     let s = send_fixture(Some(2)).await;
     let t = night() + Duration::hours(9);
     assert_eq!(
-        s.send_as(&s.deps(t), "a-1", "agent", &body(), None)
+        s.app(&s.deps(t))
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_to_contact(&s.record_id, &body(), None)
             .await
             .status,
         200
     );
     assert_eq!(
-        s.send_as(
-            &s.deps(t + Duration::hours(1)),
-            "a-1",
-            "agent",
-            &body(),
-            None
-        )
-        .await
-        .status,
+        s.app(&s.deps(t + Duration::hours(1)))
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_to_contact(&s.record_id, &body(), None)
+            .await
+            .status,
         200
     );
     let r = s
-        .send_as(
-            &s.deps(t + Duration::hours(2)),
-            "a-1",
-            "agent",
-            &body(),
-            None,
-        )
+        .app(&s.deps(t + Duration::hours(2)))
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
@@ -318,15 +313,11 @@ async fn the_third_send_in_24_hours_is_refused_with_the_time_it_frees() {
     assert_eq!(s.templates_sent().len(), 2);
     // A day after the first send, one slot is free again.
     assert_eq!(
-        s.send_as(
-            &s.deps(t + Duration::hours(24)),
-            "a-1",
-            "agent",
-            &body(),
-            None
-        )
-        .await
-        .status,
+        s.app(&s.deps(t + Duration::hours(24)))
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_to_contact(&s.record_id, &body(), None)
+            .await
+            .status,
         200
     );
 }
@@ -336,7 +327,13 @@ async fn ten_concurrent_sends_with_two_slots_reach_whatsapp_exactly_twice() {
     let s = send_fixture(Some(2)).await;
     let d = s.deps(night() + Duration::hours(9));
     let b = body();
-    let results = join_all((0..10).map(|_| s.send_as(&d, "a-1", "agent", &b, None))).await;
+    let app = s.app(&d);
+    let results = join_all((0..10).map(|_| {
+        let caller = app.as_agent("a-1");
+        let (record, b) = (&s.record_id, &b);
+        async move { caller.send_to_contact(record, b, None).await }
+    }))
+    .await;
     let ok = results.iter().filter(|r| r.status == 200).count();
     let refused = results.iter().filter(|r| r.status == 429).count();
     assert_eq!(
@@ -353,7 +350,11 @@ async fn metas_refusal_is_502_the_slot_comes_back_and_the_record_stays_unsent() 
     let s = send_fixture(Some(2)).await;
     s.f.graph.sandbox.fail(&s.phone, Some(131047));
     let d = s.deps(night() + Duration::hours(9));
-    let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
+        .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (502, "whatsapp_rejected".into())
@@ -367,7 +368,11 @@ async fn metas_refusal_is_502_the_slot_comes_back_and_the_record_stays_unsent() 
     assert!(s.counted_sends().await.is_empty());
     s.f.graph.sandbox.fail(&s.phone, None);
     assert_eq!(
-        s.send_as(&d, "a-1", "agent", &body(), None).await.status,
+        s.app(&d)
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_to_contact(&s.record_id, &body(), None)
+            .await
+            .status,
         200
     );
 }
@@ -386,7 +391,11 @@ async fn a_silent_whatsapp_is_504_outcome_unknown_and_keeps_the_slot() {
     });
     let mut d = s.deps(night() + Duration::hours(9));
     d.graph = GraphClient::new(&url, "v23.0", GRAPH_TOKEN, StdDuration::from_millis(300)).unwrap();
-    let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
+        .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (504, "whatsapp_outcome_unknown".into())
@@ -408,7 +417,11 @@ async fn a_refused_connection_sends_nothing_and_gives_the_slot_back() {
     drop(closed);
     let mut d = s.deps(night() + Duration::hours(9));
     d.graph = GraphClient::new(&url, "v23.0", GRAPH_TOKEN, StdDuration::from_millis(300)).unwrap();
-    let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
+        .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (502, "whatsapp_unreachable".into())
@@ -421,16 +434,28 @@ async fn a_refused_connection_sends_nothing_and_gives_the_slot_back() {
 async fn an_idempotent_retry_returns_the_first_result_without_a_second_send() {
     let s = send_fixture(Some(2)).await;
     let d = s.deps(night() + Duration::hours(9));
-    let first = s.send_as(&d, "a-1", "agent", &body(), Some("key-1")).await;
+    let first = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), Some("key-1"))
+        .await;
     assert_eq!(first.status.as_u16(), 200);
-    let again = s.send_as(&d, "a-1", "agent", &body(), Some("key-1")).await;
+    let again = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), Some("key-1"))
+        .await;
     assert_eq!(again.status.as_u16(), 200);
     assert_eq!(again.json_body(), first.json_body());
     assert_eq!(s.templates_sent().len(), 1);
     assert_eq!(s.counted_sends().await.len(), 1);
     let mut other = body();
     other["variables"]["2"] = json!("hoje");
-    let r = s.send_as(&d, "a-1", "agent", &other, Some("key-1")).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &other, Some("key-1"))
+        .await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (409, "idempotency_key_reused".into())
@@ -439,13 +464,17 @@ async fn an_idempotent_retry_returns_the_first_result_without_a_second_send() {
     let bad =
         json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "x"}});
     assert_eq!(
-        s.send_as(&d, "a-1", "agent", &bad, Some("key-2"))
+        s.app(&d)
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_to_contact(&s.record_id, &bad, Some("key-2"))
             .await
             .status,
         422
     );
     assert_eq!(
-        s.send_as(&d, "a-1", "agent", &body(), Some("key-2"))
+        s.app(&d)
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_to_contact(&s.record_id, &body(), Some("key-2"))
             .await
             .status,
         200
@@ -457,7 +486,11 @@ async fn with_the_cap_off_no_counter_is_touched() {
     let s = send_fixture(None).await;
     let d = s.deps(night() + Duration::hours(9));
     for _ in 0..3 {
-        let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
+        let r = s
+            .app(&d)
+            .session(&s.f.tenant, "a-1", "agent")
+            .send_to_contact(&s.record_id, &body(), None)
+            .await;
         assert_eq!(r.status.as_u16(), 200);
         assert_eq!(r.json_body()["quota"], Value::Null);
     }
@@ -474,13 +507,9 @@ async fn with_the_cap_off_no_counter_is_touched() {
 async fn a_supervisor_may_send_on_an_agents_record() {
     let s = send_fixture(Some(2)).await;
     let r = s
-        .send_as(
-            &s.deps(night() + Duration::hours(9)),
-            "sup-1",
-            "supervisor",
-            &body(),
-            None,
-        )
+        .app(&s.deps(night() + Duration::hours(9)))
+        .session(&s.f.tenant, "sup-1", "supervisor")
+        .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(
@@ -495,13 +524,21 @@ async fn a_failed_put_events_entry_is_retried_and_never_fails_the_send() {
     let bus = crate::events::fails_once();
     let mut d = s.deps(night() + Duration::hours(9));
     d.events = crate::events::mocked_publisher(&bus);
-    let r = s.send_as(&d, "a-1", "agent", &body(), None).await;
+    let r = s
+        .app(&d)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
+        .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(bus.num_calls(), 2, "published once, after the retry");
     // A bus that rejects every entry still does not fail a send that went out.
     let mut broken = s.deps(night() + Duration::hours(10));
     broken.events = Publisher::new(s.eb.clone(), unique("missing-bus"));
-    let r = s.send_as(&broken, "a-1", "agent", &body(), None).await;
+    let r = s
+        .app(&broken)
+        .session(&s.f.tenant, "a-1", "agent")
+        .send_to_contact(&s.record_id, &body(), None)
+        .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(s.templates_sent().len(), 2);
 }

@@ -2,12 +2,11 @@
 //! write them, validation, versions and patches, and the language answers
 //! are written in.
 
-use afterhours_adapters::http::ApiResponse;
 use afterhours_tests::*;
 use serde_json::{json, Value};
 
-use crate::desk::{admin, contacts_deps, settings_deps};
-use crate::webhook::{fixture, Fixture};
+use crate::app::TestApp;
+use crate::webhook::fixture;
 
 #[tokio::test]
 async fn a_group_that_only_looks_like_admin_cannot_write_settings() {
@@ -15,13 +14,11 @@ async fn a_group_that_only_looks_like_admin_cannot_write_settings() {
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("Asia/Tokyo");
     for groups in ["[Admins]", "[ADMIN]", "[sales,admin]", "[\"sales,admin\"]"] {
-        let mut c = claims(&f.tenant, "boss", "admin");
-        c.insert("cognito:groups".into(), groups.into());
-        let res = settings::handle(
-            &settings_deps(&f),
-            with_body(api("PUT", "/settings", c), &s),
-        )
-        .await;
+        let res = TestApp::new(&f)
+            .session(&f.tenant, "boss", "admin")
+            .claim("cognito:groups", groups)
+            .put_settings(&s)
+            .await;
         assert_eq!(error_code(&res), (403, "forbidden".to_string()), "{groups}");
     }
     assert_eq!(
@@ -29,13 +26,11 @@ async fn a_group_that_only_looks_like_admin_cannot_write_settings() {
         "America/Sao_Paulo"
     );
     // The exact name, in API Gateway's flattened list, is an admin.
-    let mut c = claims(&f.tenant, "boss", "admin");
-    c.insert("cognito:groups".into(), "[sales admin]".into());
-    let ok = settings::handle(
-        &settings_deps(&f),
-        with_body(api("PUT", "/settings", c), &s),
-    )
-    .await;
+    let ok = TestApp::new(&f)
+        .session(&f.tenant, "boss", "admin")
+        .claim("cognito:groups", "[sales admin]")
+        .put_settings(&s)
+        .await;
     assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);
 }
 
@@ -43,20 +38,28 @@ async fn a_group_that_only_looks_like_admin_cannot_write_settings() {
 async fn settings_are_read_by_anyone_and_written_by_admins_only() {
     let f = fixture().await;
     let fresh = unique("fresh");
-    let d = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null).await;
+    let d = TestApp::new(&f)
+        .session(&fresh, "admin-1", "agent")
+        .get_settings()
+        .await;
     assert_eq!(d.status.as_u16(), 200);
     assert_eq!(d.json_body()["isDefault"], true);
     assert_eq!(d.json_body()["timezone"], "America/Sao_Paulo");
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("Asia/Tokyo");
     for role in ["supervisor", "agent"] {
-        let refused = admin(&f, "PUT", "/settings", &fresh, role, &s).await;
+        let refused = TestApp::new(&f)
+            .session(&fresh, "admin-1", role)
+            .put_settings(&s)
+            .await;
         assert_eq!(
             error_code(&refused),
             (403, "forbidden".to_string()),
             "{role}"
         );
-        let between = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null)
+        let between = TestApp::new(&f)
+            .session(&fresh, "admin-1", "agent")
+            .get_settings()
             .await
             .json_body();
         assert_eq!(
@@ -66,9 +69,14 @@ async fn settings_are_read_by_anyone_and_written_by_admins_only() {
         );
     }
     assert_eq!(f.store.get_settings(&fresh).await.unwrap(), None);
-    let ok = admin(&f, "PUT", "/settings", &fresh, "admin", &s).await;
+    let ok = TestApp::new(&f)
+        .session(&fresh, "admin-1", "admin")
+        .put_settings(&s)
+        .await;
     assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);
-    let back = admin(&f, "GET", "/settings", &fresh, "agent", &Value::Null)
+    let back = TestApp::new(&f)
+        .session(&fresh, "admin-1", "agent")
+        .get_settings()
         .await
         .json_body();
     assert_eq!(
@@ -84,7 +92,10 @@ async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
     s["timezone"] = json!("Nowhere/City");
     s["businessHours"]["weekly"]["mon"] = json!([["08:00", "12:00"], ["11:00", "13:00"]]);
     s["activeMessageLimit"]["maxPerContactPer24h"] = json!(0);
-    let r = admin(&f, "PUT", "/settings", &f.tenant, "admin", &s).await;
+    let r = TestApp::new(&f)
+        .session(&f.tenant, "admin-1", "admin")
+        .put_settings(&s)
+        .await;
     assert_eq!(r.status.as_u16(), 422);
     let b = r.json_body();
     assert_eq!(b["error"]["code"], "invalid_settings");
@@ -106,12 +117,11 @@ async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
         f.store.get_settings(&f.tenant).await.unwrap().unwrap()["timezone"],
         "America/Sao_Paulo"
     );
-    let bad_json = settings::handle(&settings_deps(&f), {
-        let mut r = api("PUT", "/settings", claims(&f.tenant, "admin-1", "admin"));
-        r.body = b"{nope".to_vec();
-        r
-    })
-    .await;
+    let bad_json = TestApp::new(&f)
+        .as_admin()
+        .raw_body(b"{nope")
+        .put_settings(&Value::Null)
+        .await;
     assert_eq!(
         (
             bad_json.status.as_u16(),
@@ -119,30 +129,20 @@ async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
         ),
         (400, Some("invalid_json"))
     );
-    let wrong_type = admin(
-        &f,
-        "PUT",
-        "/settings",
-        &f.tenant,
-        "admin",
-        &json!({"timezone": 3}),
-    )
-    .await;
+    let wrong_type = TestApp::new(&f)
+        .session(&f.tenant, "admin-1", "admin")
+        .put_settings(&json!({"timezone": 3}))
+        .await;
     assert_eq!(wrong_type.status.as_u16(), 422);
 }
 
 #[tokio::test]
 async fn a_new_tenant_starts_with_the_cap_off() {
     let f = fixture().await;
-    let r = admin(
-        &f,
-        "GET",
-        "/settings",
-        &unique("new"),
-        "agent",
-        &json!(null),
-    )
-    .await;
+    let r = TestApp::new(&f)
+        .session(&unique("new"), "admin-1", "agent")
+        .get_settings()
+        .await;
     assert_eq!(r.status.as_u16(), 200);
     assert_eq!(
         r.json_body()["activeMessageLimit"],
@@ -150,29 +150,14 @@ async fn a_new_tenant_starts_with_the_cap_off() {
     );
 }
 
-/// A settings request of an admin of `tenant`, with optional headers.
-async fn settings_call(
-    f: &Fixture,
-    method: &str,
-    tenant: &str,
-    body: &Value,
-    headers: &[(&str, &str)],
-) -> ApiResponse {
-    let mut r = with_body(
-        api(method, "/settings", claims(tenant, "admin-1", "admin")),
-        body,
-    );
-    for (k, v) in headers {
-        r.headers.insert(k.to_string(), v.to_string());
-    }
-    settings::handle(&settings_deps(f), r).await
-}
-
 #[tokio::test]
 async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
     let f = fixture().await;
     let t = unique("etag");
-    let first = settings_call(&f, "GET", &t, &Value::Null, &[]).await;
+    let first = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .get_settings()
+        .await;
     let tag0 = first
         .header("etag")
         .expect("GET /settings has an ETag")
@@ -180,23 +165,31 @@ async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
     // Admin A saves with the tag they read; admin B, who read the same tag, gets 412.
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("Europe/Madrid");
-    let a = settings_call(&f, "PUT", &t, &s, &[("if-match", &tag0)]).await;
+    let a = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .header("if-match", &tag0)
+        .put_settings(&s)
+        .await;
     assert_eq!(a.status.as_u16(), 200, "{}", a.body);
     let tag1 = a.header("etag").unwrap().to_string();
     assert_ne!(tag0, tag1);
     s["timezone"] = json!("Asia/Tokyo");
-    let b = settings_call(&f, "PUT", &t, &s, &[("if-match", &tag0)]).await;
+    let b = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .header("if-match", &tag0)
+        .put_settings(&s)
+        .await;
     assert_eq!(error_code(&b), (412, "precondition_failed".to_string()));
-    let b = settings_call(
-        &f,
-        "PATCH",
-        &t,
-        &json!({"language": "es_ES"}),
-        &[("if-match", &tag0)],
-    )
-    .await;
+    let b = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .header("if-match", &tag0)
+        .patch_settings(&json!({"language": "es_ES"}))
+        .await;
     assert_eq!(error_code(&b), (412, "precondition_failed".to_string()));
-    let now = settings_call(&f, "GET", &t, &Value::Null, &[]).await;
+    let now = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .get_settings()
+        .await;
     assert_eq!(
         now.json_body()["timezone"],
         "Europe/Madrid",
@@ -205,7 +198,10 @@ async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
     assert_eq!(now.json_body()["language"], s["language"]);
     assert_eq!(now.header("etag"), Some(tag1.as_str()));
     // Without If-Match, a write applies to whatever is current.
-    let c = settings_call(&f, "PATCH", &t, &json!({"alwaysOpen": true}), &[]).await;
+    let c = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .patch_settings(&json!({"alwaysOpen": true}))
+        .await;
     assert_eq!(c.status.as_u16(), 200, "{}", c.body);
     assert_ne!(c.header("etag"), Some(tag1.as_str()));
 }
@@ -217,47 +213,57 @@ async fn a_patch_of_the_cap_leaves_everything_else_as_it_was() {
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("America/Bogota");
     s["language"] = json!("es_ES");
-    assert_eq!(settings_call(&f, "PUT", &t, &s, &[]).await.status, 200);
-    let before = settings_call(&f, "GET", &t, &Value::Null, &[]).await;
+    assert_eq!(
+        TestApp::new(&f)
+            .session(&t, "admin-1", "admin")
+            .put_settings(&s)
+            .await
+            .status,
+        200
+    );
+    let before = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .get_settings()
+        .await;
     let tag = before.header("etag").unwrap().to_string();
     let patch = json!({"activeMessageLimit": {"enabled": false, "maxPerContactPer24h": 5}});
-    let r = settings_call(&f, "PATCH", &t, &patch, &[("if-match", &tag)]).await;
+    let r = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .header("if-match", &tag)
+        .patch_settings(&patch)
+        .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
-    let after = settings_call(&f, "GET", &t, &Value::Null, &[])
+    let after = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .get_settings()
         .await
         .json_body();
     let mut expected = before.json_body();
     expected["activeMessageLimit"] = patch["activeMessageLimit"].clone();
     assert_eq!(after, expected);
     // Only one field of the section: the other keeps its value.
-    let r = settings_call(
-        &f,
-        "PATCH",
-        &t,
-        &json!({"activeMessageLimit": {"enabled": true}}),
-        &[],
-    )
-    .await;
+    let r = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .patch_settings(&json!({"activeMessageLimit": {"enabled": true}}))
+        .await;
     assert_eq!(
         r.json_body()["activeMessageLimit"],
         json!({"enabled": true, "maxPerContactPer24h": 5})
     );
     // A patch that makes the settings invalid is 422 on its field and changes nothing.
-    let bad = settings_call(
-        &f,
-        "PATCH",
-        &t,
-        &json!({"activeMessageLimit": {"maxPerContactPer24h": 0}}),
-        &[],
-    )
-    .await;
+    let bad = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .patch_settings(&json!({"activeMessageLimit": {"maxPerContactPer24h": 0}}))
+        .await;
     assert_eq!(bad.status.as_u16(), 422, "{}", bad.body);
     assert!(
         bad.body.contains("activeMessageLimit.maxPerContactPer24h"),
         "{}",
         bad.body
     );
-    let last = settings_call(&f, "GET", &t, &Value::Null, &[])
+    let last = TestApp::new(&f)
+        .session(&t, "admin-1", "admin")
+        .get_settings()
         .await
         .json_body();
     assert_eq!(last["activeMessageLimit"]["maxPerContactPer24h"], 5);
@@ -269,7 +275,9 @@ async fn concurrent_patches_without_if_match_both_apply() {
     let f = fixture().await;
     let t = unique("race");
     assert_eq!(
-        settings_call(&f, "PUT", &t, &crate::webhook::settings(true, false), &[])
+        TestApp::new(&f)
+            .session(&t, "admin-1", "admin")
+            .put_settings(&crate::webhook::settings(true, false))
             .await
             .status,
         200
@@ -278,10 +286,12 @@ async fn concurrent_patches_without_if_match_both_apply() {
         json!({"language": "en_US"}),
         json!({"timezone": "Asia/Tokyo"}),
     );
-    let (a, b) = tokio::join!(
-        settings_call(&f, "PATCH", &t, &lang, &[]),
-        settings_call(&f, "PATCH", &t, &zone, &[]),
+    let app = TestApp::new(&f);
+    let (one, other) = (
+        app.session(&t, "admin-1", "admin"),
+        app.session(&t, "admin-1", "admin"),
     );
+    let (a, b) = tokio::join!(one.patch_settings(&lang), other.patch_settings(&zone));
     assert_eq!(
         (a.status.as_u16(), b.status.as_u16()),
         (200, 200),
@@ -289,7 +299,9 @@ async fn concurrent_patches_without_if_match_both_apply() {
         a.body,
         b.body
     );
-    let now = settings_call(&f, "GET", &t, &Value::Null, &[])
+    let now = app
+        .session(&t, "admin-1", "admin")
+        .get_settings()
         .await
         .json_body();
     assert_eq!(
@@ -304,11 +316,12 @@ async fn messages_for_people_speak_the_tenants_language_and_accept_language_wins
     let missing = |tenant: String, accept: Option<&'static str>| {
         let f = &f;
         async move {
-            let mut r = api("GET", "/contacts/bm9uZQ", claims(&tenant, "a-1", "agent"));
+            let app = TestApp::new(f);
+            let mut caller = app.session(&tenant, "a-1", "agent");
             if let Some(a) = accept {
-                r.headers.insert("accept-language".into(), a.into());
+                caller = caller.header("accept-language", a);
             }
-            let res = contacts::handle(&contacts_deps(f), r).await;
+            let res = caller.contact("bm9uZQ").await;
             let b = res.json_body();
             (
                 res.status.as_u16(),
