@@ -291,19 +291,14 @@ async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
         f.tenant
     );
     // A send on the victim's record from another tenant finds nothing.
-    let send_deps = crate::send::deps_for(&f);
-    let s = send::handle(
-        &send_deps,
-        with_body(
-            api(
-                "POST",
-                &format!("/contacts/{id}/active-messages"),
-                claims(&intruder, "a-1", "admin"),
-            ),
+    let s = TestApp::new(&f)
+        .session(&intruder, "a-1", "admin")
+        .send_to_contact(
+            id,
             &json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "x"}}),
-        ),
-    )
-    .await;
+            None,
+        )
+        .await;
     assert_eq!(s.status.as_u16(), 404);
     assert!(f
         .graph

@@ -113,18 +113,12 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
         ("es-ES,es;q=0.9", "Podrá enviar otro a las"),
         ("pt-BR", "Você poderá enviar outra às"),
     ] {
-        let mut asked = with_body(
-            api(
-                "POST",
-                "/active-messages",
-                claims(&s.f.tenant, "a-2", "agent"),
-            ),
-            &direct_body(&s),
-        );
-        asked
-            .headers
-            .insert("accept-language".into(), accept.into());
-        let r = send::handle(&d, asked).await;
+        let r = s
+            .app(&d)
+            .as_agent("a-2")
+            .header("accept-language", accept)
+            .send_direct(&direct_body(&s), None)
+            .await;
         assert_eq!(code(&r), "active_message_limit_reached");
         let m = r.json_body()["error"]["message"]
             .as_str()
@@ -190,14 +184,11 @@ async fn a_direct_send_is_refused_for_what_it_cannot_use() {
             (422, "template_variables_invalid"),
         ),
     ] {
-        let r = send::handle(
-            &d,
-            with_body(
-                api("POST", "/active-messages", claims(&tenant, "a-1", "agent")),
-                &b,
-            ),
-        )
-        .await;
+        let r = s
+            .app(&d)
+            .session(&tenant, "a-1", "agent")
+            .send_direct(&b, None)
+            .await;
         assert_eq!(
             (r.status.as_u16(), code(&r).as_str()),
             expected,

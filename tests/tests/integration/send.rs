@@ -192,16 +192,12 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!((r.status.as_u16(), code(&r)), (403, "forbidden".into()));
-    let mut other = with_body(
-        api(
-            "POST",
-            "/contacts/bm9wZQ/active-messages",
-            claims(&s.f.tenant, "a-1", "supervisor"),
-        ),
-        &body(),
-    );
-    other.path_params.insert("id".into(), "bm9wZQ".into());
-    assert_eq!(send::handle(&d, other).await.status, 404);
+    let other = s
+        .app(&d)
+        .as_supervisor("a-1")
+        .send_to_contact("bm9wZQ", &body(), None)
+        .await;
+    assert_eq!(other.status.as_u16(), 404);
     let pending =
         json!({"template": {"name": "promo", "language": "pt_BR"}, "variables": {"1": "x"}});
     let r = s
