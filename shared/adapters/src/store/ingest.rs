@@ -395,23 +395,8 @@ impl Store {
     /// ([`TapOutcome::Foreign`]). A pending `yes` puts the record in the
     /// pending-callback index; anything else takes it out.
     pub async fn answer_callback(&self, t: &Tap<'_>) -> Result<TapOutcome, StoreError> {
-        let p = match self.pointer(t.tenant, t.prompt_wamid).await? {
-            Some(p) if p.kind == PointerKind::Prompt => p,
-            Some(_) => return Ok(TapOutcome::Unchanged),
-            None => {
-                // Its pointer is not stored: keep the tap for when the prompt's status brings it.
-                if self.park_answer(t).await? {
-                    tracing::warn!(
-                        "a tap on a prompt without bookkeeping; parked until its status"
-                    );
-                    return Ok(TapOutcome::Unchanged);
-                }
-                // The pointer appeared in between (or a newer tap is parked).
-                match self.pointer(t.tenant, t.prompt_wamid).await? {
-                    Some(p) if p.kind == PointerKind::Prompt => p,
-                    _ => return Ok(TapOutcome::Unchanged),
-                }
-            }
+        let Some(p) = self.tapped_prompt(t).await? else {
+            return Ok(TapOutcome::Unchanged);
         };
         if customer_of_sk(&p.record_sk) != Some(t.customer) {
             return Ok(TapOutcome::Foreign);
@@ -456,6 +441,25 @@ impl Store {
         } else {
             TapOutcome::Unchanged
         })
+    }
+
+    /// The prompt a tap quotes, by its pointer. Without one (the prompt's
+    /// bookkeeping is not stored yet), the tap is parked for when the prompt's
+    /// status brings it, and there is nothing to answer now.
+    async fn tapped_prompt(&self, t: &Tap<'_>) -> Result<Option<Pointer>, StoreError> {
+        match self.pointer(t.tenant, t.prompt_wamid).await? {
+            Some(p) => return Ok(Some(p).filter(|p| p.kind == PointerKind::Prompt)),
+            None if self.park_answer(t).await? => {
+                tracing::warn!("a tap on a prompt without bookkeeping; parked until its status");
+                return Ok(None);
+            }
+            None => {}
+        }
+        // The pointer appeared in between (or a newer tap is parked).
+        Ok(self
+            .pointer(t.tenant, t.prompt_wamid)
+            .await?
+            .filter(|p| p.kind == PointerKind::Prompt))
     }
 
     /// A delivery status for a message this system sent. Statuses never move a
