@@ -11,6 +11,8 @@ unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_EVENTBRIDGE
 . infra/scripts/env.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# No import circle, no file over 600 lines, no function over 60 (docs/architecture.md).
+python3 infra/scripts/structure.py
 bash infra/scripts/deps.sh
 trap 'bash infra/scripts/services.sh stop' EXIT
 bash infra/scripts/services.sh start

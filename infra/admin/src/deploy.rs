@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::AdminError;
+use crate::outcome::AdminError;
 
 /// One output of `aws cloudformation describe-stacks`.
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use aws_sdk_cognitoidentityprovider::Client;
 
-use crate::AdminError;
+use crate::outcome::AdminError;
 
 /// The tenant attribute, as tokens carry it.
 pub const TENANT_ATTRIBUTE: &str = "custom:tenant_id";

@@ -6,7 +6,8 @@ use afterhours_rules::settings::{self, Settings};
 use serde_json::json;
 
 use crate::cli::{AccountArgs, CreateTenant, Invite};
-use crate::{Admin, AdminError, Done};
+use crate::context::Admin;
+use crate::outcome::{AdminError, Done};
 
 /// A tenant id by the API's own rules.
 fn tenant_id(raw: &str) -> Result<String, AdminError> {
