@@ -212,6 +212,34 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_tells_when_in_the_tenants_zone_and_day_order() {
+        let evening = t(23, 31);
+        let q = quota(&[t(12, 31), t(20, 0)], evening, 2);
+        let r = Refusal {
+            quota: q.clone(),
+            now: evening,
+            tz: chrono_tz::UTC,
+        };
+        assert_eq!(r.when(false).as_deref(), Some("11/22 12:31"));
+        assert_eq!(r.when(true).as_deref(), Some("22/11 12:31"));
+        assert_eq!(r.wait(), "13 h 00 min");
+        assert_eq!(r.message(), refusal_message(&q, evening, chrono_tz::UTC));
+        assert_eq!(r.view(), q.view(chrono_tz::UTC));
+        // In São Paulo the same moments are 20:31 and 09:31 the next morning.
+        let sp = Refusal {
+            tz: chrono_tz::America::Sao_Paulo,
+            ..r.clone()
+        };
+        assert_eq!(sp.when(true).as_deref(), Some("22/11 09:31"));
+        // A quota that allows one more has no time to tell.
+        let open = Refusal {
+            quota: quota(&[], evening, 2),
+            ..r
+        };
+        assert_eq!(open.when(false), None);
+    }
+
+    #[test]
     fn a_send_exactly_24h_old_no_longer_counts() {
         let now = t(9, 0) + Duration::days(1);
         assert_eq!(quota(&[t(9, 0)], now, 1).used, 0);

@@ -330,6 +330,14 @@ mod tests {
         v.as_object_mut().unwrap().remove("activeMessageLimit");
         let errors = validate(&v).unwrap_err();
         assert_eq!(errors[0].field, "activeMessageLimit", "{errors:?}");
+        // A field missing inside an object is named by its whole path.
+        let mut v = spec_example();
+        v["activeMessageLimit"]
+            .as_object_mut()
+            .unwrap()
+            .remove("enabled");
+        let errors = validate(&v).unwrap_err();
+        assert_eq!(errors[0].field, "activeMessageLimit.enabled", "{errors:?}");
     }
 
     #[test]

@@ -282,3 +282,25 @@ fn metas_shapes_are_read_as_types_and_errors_name_their_path() {
     let e = Template::from_meta(&json!({"language": "pt_BR"})).unwrap_err();
     assert_eq!(e, "missing field `name`");
 }
+
+#[test]
+fn the_parameter_format_is_read_in_any_case_and_an_unknown_one_refused() {
+    let with = |format: &str| {
+        Template::from_meta(&json!({
+            "name": "x", "language": "pt_BR", "parameter_format": format,
+            "components": [{"type": "BODY", "text": "Oi {{1}}"}]
+        }))
+    };
+    assert_eq!(
+        with("POSITIONAL").unwrap().parameter_format,
+        ParameterFormat::Positional
+    );
+    assert_eq!(
+        with("named").unwrap().parameter_format,
+        ParameterFormat::Named
+    );
+    assert_eq!(
+        with("ordered").unwrap_err(),
+        "template \"x\": unknown parameter_format \"ORDERED\""
+    );
+}
