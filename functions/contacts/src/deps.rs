@@ -41,7 +41,8 @@ impl Deps {
     }
 }
 
-/// The caller's tenant's rules, as the instance keeps them.
+/// The caller's tenant's rules, as the instance keeps them, read at most
+/// once per request.
 pub async fn tenant_rules(deps: &Deps, desk: &DeskRequest) -> Result<Arc<TenantRules>, ApiError> {
-    Ok(deps.rules.get(&deps.store, &desk.caller.tenant).await?)
+    Ok(desk.rules(&deps.store, &deps.rules).await?)
 }

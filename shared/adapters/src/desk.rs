@@ -1,19 +1,27 @@
 //! What every desk route starts from, decided once per request before the
 //! route runs: who calls (from the verified claims) and the language of the
 //! answer. Every answer of the request, errors included, is then written in
-//! that language without reading anything again.
+//! that language without reading anything again. The tenant's rules, once
+//! read for the request, are kept with it.
+
+use std::sync::Arc;
+
+use afterhours_rules::settings::TenantRules;
+use tokio::sync::OnceCell;
 
 use crate::http::{ApiError, ApiRequest, ApiResponse, Caller};
 use crate::i18n::{asked, Lang};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::tenant::RulesCache;
 
-/// A desk request's caller and the answer's language.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A desk request's caller, the answer's language, and the tenant's rules
+/// once something read them.
+#[derive(Debug)]
 pub struct DeskRequest {
     pub caller: Caller,
     /// `Accept-Language` when it names one of ours, else the tenant's, else `pt_BR`.
     pub lang: Lang,
+    rules: OnceCell<Arc<TenantRules>>,
 }
 
 impl DeskRequest {
@@ -31,17 +39,39 @@ impl DeskRequest {
         let asked = asked(req.header("accept-language"));
         let caller = Caller::from_claims(&req.claims)
             .map_err(|e| e.to_response_in(asked.unwrap_or_default()))?;
+        let known = OnceCell::new();
         let lang = match asked {
             Some(lang) => lang,
             None => match rules.get(store, &caller.tenant).await {
-                Ok(r) => Lang::from_tag(&r.settings.language).unwrap_or_default(),
+                Ok(r) => {
+                    let lang = Lang::from_tag(&r.settings.language).unwrap_or_default();
+                    let _ = known.set(r);
+                    lang
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "the tenant's language could not be read");
                     Lang::default()
                 }
             },
         };
-        Ok(DeskRequest { caller, lang })
+        Ok(DeskRequest {
+            caller,
+            lang,
+            rules: known,
+        })
+    }
+
+    /// The caller's tenant's rules: read at most once per request (from the
+    /// instance's cache), whoever asks first, the language included.
+    pub async fn rules(
+        &self,
+        store: &Store,
+        cache: &RulesCache,
+    ) -> Result<Arc<TenantRules>, StoreError> {
+        self.rules
+            .get_or_try_init(|| cache.get(store, &self.caller.tenant))
+            .await
+            .cloned()
     }
 
     /// The route's result as the answer, an error in the request's language.

@@ -346,3 +346,40 @@ async fn a_page_of_50_agents_costs_four_requests_whatever_their_volume() {
     assert_eq!(rest.json_body()["items"].as_array().unwrap().len(), 10);
     assert_eq!(trips.take(), 3, "the settings are cached now");
 }
+
+#[tokio::test]
+async fn a_contact_view_reads_the_tenants_settings_once_even_with_nothing_cached() {
+    let f = fixture().await;
+    f.post(&messages_payload(
+        &f.pnid,
+        &[("wamid.v1", "5511999990077", night().timestamp(), None)],
+    ))
+    .await;
+    let id = f.records("a-1").await[0].key.id();
+    let (store, trips) = counted(&f);
+    let deps = contacts::Deps {
+        store,
+        cursors: CursorSigner::new(b"c").unwrap(),
+        clock: fixed_clock(night()),
+        // Nothing kept between requests: every read shows.
+        rules: afterhours_adapters::tenant::RulesCache::new(std::time::Duration::ZERO),
+        names: contacts::name_cache(),
+    };
+    // No Accept-Language: the tenant's settings decide the language, and the
+    // same read serves the quota and the zone.
+    let r = contacts::handle(
+        &deps,
+        api(
+            "GET",
+            &format!("/contacts/{id}"),
+            claims(&f.tenant, "a-1", "agent"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(
+        trips.take(),
+        3,
+        "the settings, the record and the cap counter, each once"
+    );
+}
