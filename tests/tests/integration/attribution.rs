@@ -43,7 +43,7 @@ async fn post_at(s: &SendFixture, now: DateTime<Utc>, body: &[u8]) -> u16 {
 /// `agent` sends the fixture's customer an active message by number at `at`: the answer's status.
 async fn sends_directly(s: &SendFixture, agent: &str, at: DateTime<Utc>) -> u16 {
     s.app(&s.deps(at))
-        .session(&s.f.tenant, agent, "agent")
+        .as_agent(agent)
         .send_direct(&direct_body(s), None)
         .await
         .status
@@ -65,12 +65,12 @@ async fn a_late_read_of_an_earlier_send_leaves_the_customer_with_the_later_sende
     let b_at = morning() + Duration::hours(15);
     let a = s
         .app(&s.deps(a_at))
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_direct(&direct_body(&s), None)
         .await;
     let b = s
         .app(&s.deps(b_at))
-        .session(&s.f.tenant, "a-2", "agent")
+        .as_agent("a-2")
         .send_direct(&direct_body(&s), None)
         .await;
     assert_eq!(
@@ -122,7 +122,7 @@ async fn a_lost_answer_settles_as_of_its_own_send_time_not_its_status() {
     let slow = losing_next_answer(&s, morning());
     let lost = s
         .app(&slow)
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_direct(&direct_body(&s), None)
         .await;
     assert_eq!(
@@ -157,7 +157,7 @@ async fn a_lost_answer_settled_by_its_status_makes_the_customer_the_senders() {
     let slow = losing_next_answer(&s, later);
     assert_eq!(
         s.app(&slow)
-            .session(&s.f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .send_direct(&direct_body(&s), None)
             .await
             .status,
@@ -191,7 +191,7 @@ async fn a_failed_status_gives_a_slot_back_once_whatever_the_redeliveries() {
     let slow = losing_next_answer(&s, morning());
     assert_eq!(
         s.app(&slow)
-            .session(&s.f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .send_direct(&direct_body(&s), None)
             .await
             .status,
@@ -261,7 +261,7 @@ async fn a_lost_record_send_settled_late_does_not_take_the_customer_from_a_later
     let slow = losing_next_answer(&s, morning());
     let lost = s
         .app(&slow)
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &crate::send::body(), None)
         .await;
     assert_eq!(

@@ -13,12 +13,13 @@ use crate::webhook::{fixture, Fixture};
 #[tokio::test]
 async fn channels_bind_to_the_callers_tenant_and_are_validated() {
     let f = fixture().await;
+    let app = TestApp::new(&f);
     let t = unique("chan");
     f.graph
         .sandbox
         .set_phone_numbers("710000000000001", &["777000"]);
     f.store.grant_account(&t, "710000000000001").await.unwrap();
-    let ok = TestApp::new(&f).session(&t, "admin-1", "admin").put_channel("777000", &json!({"wabaId": "710000000000001", "displayPhoneNumber": "+1 777", "defaultAgentId": "a-9"}))
+    let ok = app.session(&t, "admin-1", "admin").put_channel("777000", &json!({"wabaId": "710000000000001", "displayPhoneNumber": "+1 777", "defaultAgentId": "a-9"}))
     .await;
     assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);
     assert_eq!(
@@ -30,7 +31,7 @@ async fn channels_bind_to_the_callers_tenant_and_are_validated() {
             .tenant_id,
         t
     );
-    let bad = TestApp::new(&f)
+    let bad = app
         .session(&t, "admin-1", "admin")
         .put_channel("777001", &json!({"wabaId": 5, "displayPhoneNumber": ""}))
         .await;
@@ -44,8 +45,7 @@ async fn channels_bind_to_the_callers_tenant_and_are_validated() {
     assert_eq!(fields, ["wabaId", "displayPhoneNumber", "defaultAgentId"]);
     assert_eq!(f.store.get_channel("777001").await.unwrap(), None);
     assert_eq!(
-        TestApp::new(&f)
-            .session(&t, "admin-1", "supervisor")
+        app.session(&t, "admin-1", "supervisor")
             .put_channel("777002", &json!({}))
             .await
             .status,
@@ -56,8 +56,9 @@ async fn channels_bind_to_the_callers_tenant_and_are_validated() {
 #[tokio::test]
 async fn templates_are_stored_by_admins_and_listed_when_approved() {
     let f = fixture().await;
+    let app = TestApp::new(&f);
     for role in ["agent", "supervisor"] {
-        let refused = TestApp::new(&f)
+        let refused = app
             .session(&f.tenant, "admin-1", role)
             .put_templates(&[], &meta_templates())
             .await;
@@ -67,29 +68,17 @@ async fn templates_are_stored_by_admins_and_listed_when_approved() {
             "{role}"
         );
         assert!(
-            items(
-                &TestApp::new(&f)
-                    .session(&f.tenant, "a-1", "agent")
-                    .templates(&[])
-                    .await
-            )
-            .is_empty(),
+            items(&app.as_agent("a-1").templates(&[]).await).is_empty(),
             "a {role}'s write stored nothing"
         );
     }
-    let r = TestApp::new(&f)
-        .session(&f.tenant, "admin-1", "admin")
-        .put_templates(&[], &meta_templates())
-        .await;
+    let r = app.as_admin().put_templates(&[], &meta_templates()).await;
     assert_eq!(
         r.json_body(),
         json!({"templates": 3, "approved": 2, "wabaId": "W"}),
         "the tenant's only account"
     );
-    let list = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
-        .templates(&[])
-        .await;
+    let list = app.as_agent("a-1").templates(&[]).await;
     let it = items(&list);
     assert_eq!(it.len(), 2);
     assert_eq!(it[0]["name"], "retorno");
@@ -97,14 +86,13 @@ async fn templates_are_stored_by_admins_and_listed_when_approved() {
     assert_eq!(it[0]["variables"], json!(["1", "2"]));
     assert_eq!(it[1]["variables"], json!(["customer_name"]));
     assert!(items(
-        &TestApp::new(&f)
-            .session(&unique("x"), "a-1", "agent")
+        &app.session(&unique("x"), "a-1", "agent")
             .templates(&[])
             .await
     )
     .is_empty());
-    let bad = TestApp::new(&f)
-        .session(&f.tenant, "admin-1", "admin")
+    let bad = app
+        .as_admin()
         .put_templates(&[], &json!({"data": [{"name": "x"}]}))
         .await;
     assert_eq!(
@@ -115,13 +103,7 @@ async fn templates_are_stored_by_admins_and_listed_when_approved() {
         (422, Some("invalid_templates"))
     );
     assert_eq!(
-        items(
-            &TestApp::new(&f)
-                .session(&f.tenant, "a-1", "agent")
-                .templates(&[])
-                .await
-        )
-        .len(),
+        items(&app.as_agent("a-1").templates(&[]).await).len(),
         2,
         "a bad list changes nothing"
     );
@@ -173,12 +155,7 @@ async fn templates_sync_from_the_graph_api_page_by_page() {
         r.json_body(),
         json!({"templates": 3, "approved": 2, "wabaId": waba})
     );
-    let listed = items(
-        &TestApp::new(&f)
-            .session(&f.tenant, "a-1", "agent")
-            .templates(&[])
-            .await,
-    );
+    let listed = items(&TestApp::new(&f).as_agent("a-1").templates(&[]).await);
     assert_eq!(
         listed
             .iter()
@@ -220,13 +197,7 @@ async fn templates_sync_from_the_graph_api_page_by_page() {
         (422, Some("invalid_templates"))
     );
     assert_eq!(
-        items(
-            &TestApp::new(&f)
-                .session(&f.tenant, "a-1", "agent")
-                .templates(&[])
-                .await
-        )
-        .len(),
+        items(&TestApp::new(&f).as_agent("a-1").templates(&[]).await).len(),
         2
     );
 }
@@ -237,7 +208,7 @@ async fn a_graph_refusal_during_sync_is_502_and_changes_nothing() {
     let waba = bind_new_waba(&f, "8").await;
     // The sandbox has no templates for this account: Meta answers 400 (#100).
     let r = TestApp::new(&f)
-        .session(&f.tenant, "admin-1", "admin")
+        .as_admin()
         .sync_templates(&json!({"wabaId": waba}))
         .await;
     assert_eq!(

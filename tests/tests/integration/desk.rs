@@ -52,10 +52,7 @@ pub(crate) fn items(r: &ApiResponse) -> Vec<Value> {
 #[tokio::test]
 async fn an_agent_lists_their_night_newest_first_with_every_field() {
     let f = populated().await;
-    let r = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
-        .list_contacts(&[])
-        .await;
+    let r = TestApp::new(&f).as_agent("a-1").list_contacts(&[]).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     let it = items(&r);
     let contacts: Vec<&str> = it.iter().map(|i| i["contact"].as_str().unwrap()).collect();
@@ -86,19 +83,17 @@ async fn an_agent_lists_their_night_newest_first_with_every_field() {
 #[tokio::test]
 async fn pages_follow_the_cursor_and_a_tampered_cursor_is_400() {
     let f = populated().await;
-    let p1 = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
-        .list_contacts(&[("limit", "2")])
-        .await;
+    let app = TestApp::new(&f);
+    let p1 = app.as_agent("a-1").list_contacts(&[("limit", "2")]).await;
     assert_eq!(items(&p1).len(), 2);
     let cursor = p1.json_body()["nextCursor"].as_str().unwrap().to_string();
-    let p2 = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
+    let p2 = app
+        .as_agent("a-1")
         .list_contacts(&[("limit", "2"), ("cursor", &cursor)])
         .await;
     assert_eq!(items(&p2)[0]["contact"], "+5511000000001");
-    let bad = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
+    let bad = app
+        .as_agent("a-1")
         .list_contacts(&[("cursor", &format!("{cursor}x"))])
         .await;
     assert_eq!(
@@ -108,8 +103,8 @@ async fn pages_follow_the_cursor_and_a_tampered_cursor_is_400() {
         ),
         (400, Some("invalid_cursor"))
     );
-    let other = TestApp::new(&f)
-        .session(&f.tenant, "a-2", "supervisor")
+    let other = app
+        .as_supervisor("a-2")
         .list_contacts(&[("cursor", &cursor)])
         .await;
     assert_eq!(other.status.as_u16(), 400);
@@ -120,14 +115,14 @@ async fn roles_decide_whose_contacts_can_be_listed() {
     let f = populated().await;
     assert_eq!(
         TestApp::new(&f)
-            .session(&f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .list_contacts(&[("agentId", "a-2")])
             .await
             .status,
         403
     );
     let sup = TestApp::new(&f)
-        .session(&f.tenant, "sup", "supervisor")
+        .as_supervisor("sup")
         .list_contacts(&[("agentId", "a-2")])
         .await;
     assert_eq!(items(&sup).len(), 1);
@@ -176,10 +171,7 @@ async fn bad_query_values_are_400_and_change_nothing() {
         ("requestedCallback", "YES"),
         ("messageSent", "maybe"),
     ] {
-        let r = TestApp::new(&f)
-            .session(&f.tenant, "a-1", "agent")
-            .list_contacts(&[q])
-            .await;
+        let r = TestApp::new(&f).as_agent("a-1").list_contacts(&[q]).await;
         assert_eq!(
             (r.status.as_u16(), r.json_body()["error"]["code"].as_str()),
             (400, Some("invalid_query")),
@@ -191,76 +183,42 @@ async fn bad_query_values_are_400_and_change_nothing() {
 #[tokio::test]
 async fn one_contact_and_its_quota() {
     let f = populated().await;
-    let it = items(
-        &TestApp::new(&f)
-            .session(&f.tenant, "a-1", "agent")
-            .list_contacts(&[])
-            .await,
-    );
+    let app = TestApp::new(&f);
+    let it = items(&app.as_agent("a-1").list_contacts(&[]).await);
     let id = it[0]["id"].as_str().unwrap();
-    let one = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
-        .contact(id)
-        .await;
+    let one = app.as_agent("a-1").contact(id).await;
     assert_eq!(one.status.as_u16(), 200);
     assert_eq!(one.json_body()["contact"], it[0]["contact"]);
-    let q = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
-        .contact_quota(id)
-        .await;
+    let q = app.as_agent("a-1").contact_quota(id).await;
     assert_eq!(
         q.json_body(),
         json!({"enabled": true, "limit": 2, "used": 0, "remaining": 2, "availableAt": null, "retryAfterSeconds": 0})
     );
-    assert_eq!(
-        TestApp::new(&f)
-            .session(&f.tenant, "a-2", "agent")
-            .contact(id)
-            .await
-            .status,
-        403
-    );
-    assert_eq!(
-        TestApp::new(&f)
-            .session(&f.tenant, "a-1", "agent")
-            .contact("not-an-id")
-            .await
-            .status,
-        404
-    );
+    assert_eq!(app.as_agent("a-2").contact(id).await.status, 403);
+    assert_eq!(app.as_agent("a-1").contact("not-an-id").await.status, 404);
 }
 
 #[tokio::test]
 async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
     let f = populated().await;
-    let it = items(
-        &TestApp::new(&f)
-            .session(&f.tenant, "a-1", "agent")
-            .list_contacts(&[])
-            .await,
-    );
+    let app = TestApp::new(&f);
+    let it = items(&app.as_agent("a-1").list_contacts(&[]).await);
     let id = it[0]["id"].as_str().unwrap();
     let intruder = unique("other");
     for role in ["agent", "supervisor", "admin"] {
         assert_eq!(
-            TestApp::new(&f)
-                .session(&intruder, "a-1", role)
-                .contact(id)
-                .await
-                .status,
+            app.session(&intruder, "a-1", role).contact(id).await.status,
             404
         );
         assert_eq!(
-            TestApp::new(&f)
-                .session(&intruder, "a-1", role)
+            app.session(&intruder, "a-1", role)
                 .contact_quota(id)
                 .await
                 .status,
             404
         );
         assert!(items(
-            &TestApp::new(&f)
-                .session(&intruder, "a-1", role)
+            &app.session(&intruder, "a-1", role)
                 .list_contacts(&[("agentId", "a-1")])
                 .await
         )
@@ -275,7 +233,7 @@ async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
         .grant_account(&intruder, "900000000000001")
         .await
         .unwrap();
-    let r = TestApp::new(&f).session(&intruder, "admin-1", "admin").put_channel(&f.pnid, &json!({"wabaId": "900000000000001", "displayPhoneNumber": "+1", "defaultAgentId": "evil"}))
+    let r = app.session(&intruder, "admin-1", "admin").put_channel(&f.pnid, &json!({"wabaId": "900000000000001", "displayPhoneNumber": "+1", "defaultAgentId": "evil"}))
     .await;
     assert_eq!(
         (r.status.as_u16(), r.json_body()["error"]["code"].as_str()),
@@ -291,7 +249,7 @@ async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
         f.tenant
     );
     // A send on the victim's record from another tenant finds nothing.
-    let s = TestApp::new(&f)
+    let s = app
         .session(&intruder, "a-1", "admin")
         .send_to_contact(
             id,
@@ -311,12 +269,8 @@ async fn another_tenant_reads_and_changes_nothing_with_real_ids() {
 #[tokio::test]
 async fn the_quota_on_a_list_is_the_callers() {
     let f = populated().await;
-    let rows = items(
-        &TestApp::new(&f)
-            .session(&f.tenant, "a-1", "agent")
-            .list_contacts(&[])
-            .await,
-    );
+    let app = TestApp::new(&f);
+    let rows = items(&app.as_agent("a-1").list_contacts(&[]).await);
     let record = rows[0]["id"].as_str().unwrap().to_string();
     let key = afterhours_adapters::model::RecordKey::from_id(&f.tenant, &record).unwrap();
     // a-1 sent one active message to this customer.
@@ -340,50 +294,33 @@ async fn the_quota_on_a_list_is_the_callers() {
             .map(|i| i["quota"]["used"].clone())
             .unwrap()
     };
-    let own = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
-        .list_contacts(&[])
-        .await;
+    let own = app.as_agent("a-1").list_contacts(&[]).await;
     assert_eq!(quota_of(&own), 1);
     // A supervisor looking at a-1's list sees their own quota: they sent nothing.
-    let sup = TestApp::new(&f)
-        .session(&f.tenant, "sup-1", "supervisor")
+    let sup = app
+        .as_supervisor("sup-1")
         .list_contacts(&[("agentId", "a-1")])
         .await;
     assert_eq!(quota_of(&sup), 0);
-    let one = TestApp::new(&f)
-        .session(&f.tenant, "sup-1", "supervisor")
-        .contact_quota(&record)
-        .await;
+    let one = app.as_supervisor("sup-1").contact_quota(&record).await;
     assert_eq!(one.json_body()["used"], 0);
 }
 
 #[tokio::test]
 async fn in_24_7_mode_the_list_is_empty_and_the_records_come_back_after() {
     let f = populated().await;
-    assert!(!items(
-        &TestApp::new(&f)
-            .session(&f.tenant, "a-1", "agent")
-            .list_contacts(&[])
-            .await
-    )
-    .is_empty());
+    // A new app per read: an instance that has not kept the old settings.
+    assert!(!items(&TestApp::new(&f).as_agent("a-1").list_contacts(&[]).await).is_empty());
     let mut doc = crate::webhook::settings(true, true);
     f.store.put_settings(&f.tenant, &doc).await.unwrap();
-    let r = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
-        .list_contacts(&[])
-        .await;
+    let r = TestApp::new(&f).as_agent("a-1").list_contacts(&[]).await;
     assert_eq!(
         r.json_body(),
         json!({"items": [], "nextCursor": null, "alwaysOpen": true})
     );
     doc["alwaysOpen"] = json!(false);
     f.store.put_settings(&f.tenant, &doc).await.unwrap();
-    let r = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
-        .list_contacts(&[])
-        .await;
+    let r = TestApp::new(&f).as_agent("a-1").list_contacts(&[]).await;
     assert!(!items(&r).is_empty(), "kept, and shown again");
     assert!(r.json_body().get("alwaysOpen").is_none());
 }
@@ -391,6 +328,7 @@ async fn in_24_7_mode_the_list_is_empty_and_the_records_come_back_after() {
 #[tokio::test]
 async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
     let f = populated().await;
+    let app = TestApp::new(&f);
     // Maria (a-1) asks for a callback.
     let maria = f
         .records("a-1")
@@ -420,10 +358,7 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
         },
     )
     .await;
-    let sup = TestApp::new(&f)
-        .session(&f.tenant, "s-1", "supervisor")
-        .agents(&[])
-        .await;
+    let sup = app.as_supervisor("s-1").agents(&[]).await;
     assert_eq!(sup.status.as_u16(), 200, "{}", sup.body);
     assert_eq!(
         sup.json_body(),
@@ -434,40 +369,37 @@ async fn the_agent_selector_counts_live_contacts_and_pending_callbacks() {
         ], "nextCursor": null})
     );
     // Paged by id, the cursor signed for this tenant.
-    let p1 = TestApp::new(&f)
+    let p1 = app
         .session(&f.tenant, "s-1", "admin")
         .agents(&[("limit", "2")])
         .await;
     let ids: Vec<Value> = items(&p1).iter().map(|a| a["agentId"].clone()).collect();
     assert_eq!(ids, [json!("a-1"), json!("a-2")]);
     let cursor = p1.json_body()["nextCursor"].as_str().unwrap().to_string();
-    let p2 = TestApp::new(&f)
+    let p2 = app
         .session(&f.tenant, "s-1", "admin")
         .agents(&[("limit", "2"), ("cursor", &cursor)])
         .await;
     assert_eq!(items(&p2)[0]["agentId"], "a-3");
     assert_eq!(p2.json_body()["nextCursor"], Value::Null);
-    let other = TestApp::new(&f)
+    let other = app
         .session(&unique("t"), "s-1", "admin")
         .agents(&[("cursor", &cursor)])
         .await;
     assert_eq!(error_code(&other), (400, "invalid_cursor".to_string()));
     // An agent sees only themselves; another tenant sees none of these.
-    let me = TestApp::new(&f)
-        .session(&f.tenant, "a-2", "agent")
-        .agents(&[])
-        .await;
+    let me = app.as_agent("a-2").agents(&[]).await;
     assert_eq!(
         me.json_body()["items"],
         json!([{"agentId": "a-2", "displayName": "a-2", "contacts": 1, "callbacksPending": 0}])
     );
-    let stranger = TestApp::new(&f)
+    let stranger = app
         .session(&unique("t"), "s-1", "supervisor")
         .agents(&[])
         .await;
     assert!(items(&stranger).is_empty());
     // Seven days later the records are gone from the counts and the registry.
-    let r = TestApp::new(&f)
+    let r = app
         .desk_at(night() + Duration::days(8))
         .as_supervisor("s-1")
         .agents(&[])

@@ -40,7 +40,7 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
     // a-2 has no record of this customer and still reaches them by number.
     let first = s
         .app(&d)
-        .session(&s.f.tenant, "a-2", "agent")
+        .as_agent("a-2")
         .send_direct(&direct_body(&s), None)
         .await;
     assert_eq!(first.status.as_u16(), 200, "{}", first.body);
@@ -76,7 +76,7 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
     // (a-2 is a supervisor there) fills the cap, and a third by number is refused.
     let by_record = s
         .app(&d)
-        .session(&s.f.tenant, "a-2", "supervisor")
+        .as_supervisor("a-2")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(by_record.status.as_u16(), 200, "{}", by_record.body);
@@ -92,7 +92,7 @@ async fn a_direct_send_shares_the_records_counter_and_marks_no_record() {
     );
     let third = s
         .app(&d)
-        .session(&s.f.tenant, "a-2", "agent")
+        .as_agent("a-2")
         .send_direct(&direct_body(&s), None)
         .await;
     assert_eq!(
@@ -209,26 +209,16 @@ async fn a_direct_send_is_refused_for_what_it_cannot_use() {
 async fn a_direct_send_is_idempotent_and_a_lost_answer_is_settled_by_its_status() {
     let s = send_fixture(Some(2)).await;
     let d = s.deps(morning());
-    let ok = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
-        .send_direct(&direct_body(&s), Some("d-1"))
-        .await;
-    let again = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
-        .send_direct(&direct_body(&s), Some("d-1"))
-        .await;
+    let app = s.app(&d);
+    let agent = app.as_agent("a-1");
+    let ok = agent.send_direct(&direct_body(&s), Some("d-1")).await;
+    let again = agent.send_direct(&direct_body(&s), Some("d-1")).await;
     assert_eq!((ok.status.as_u16(), again.status.as_u16()), (200, 200));
     assert_eq!(again.header("idempotency-replay"), Some("true"));
     assert_eq!(ok.body, again.body);
     let mut other = direct_body(&s);
     other["variables"]["1"] = json!("Ana");
-    let reused = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
-        .send_direct(&other, Some("d-1"))
-        .await;
+    let reused = agent.send_direct(&other, Some("d-1")).await;
     assert_eq!(
         (reused.status.as_u16(), code(&reused)),
         (409, "idempotency_key_reused".into())
@@ -242,7 +232,7 @@ async fn a_direct_send_is_idempotent_and_a_lost_answer_is_settled_by_its_status(
         .answer_late(1, std::time::Duration::from_millis(1500));
     let lost = s
         .app(&slow)
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_direct(&direct_body(&s), Some("d-2"))
         .await;
     assert_eq!(
@@ -250,8 +240,7 @@ async fn a_direct_send_is_idempotent_and_a_lost_answer_is_settled_by_its_status(
         (504, "whatsapp_outcome_unknown".into())
     );
     assert_eq!(
-        s.app(&d)
-            .session(&s.f.tenant, "a-1", "agent")
+        agent
             .send_direct(&direct_body(&s), Some("d-2"))
             .await
             .status,
@@ -376,7 +365,7 @@ async fn templates_belong_to_the_channels_business_account() {
                    "header": {"type": "image", "link": "https://cdn.example.com/p.jpg"}});
     let r = s
         .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &b, None)
         .await;
     assert_eq!(
@@ -404,12 +393,7 @@ async fn a_media_header_is_required_checked_and_sent_as_meta_takes_it() {
             "template": {"name": "boleto", "language": "pt_BR"}, "variables": {"1": "Maria"}, "header": header});
         let d = &d;
         let s = &s;
-        async move {
-            s.app(d)
-                .session(&s.f.tenant, "a-1", "agent")
-                .send_direct(&b, None)
-                .await
-        }
+        async move { s.app(d).as_agent("a-1").send_direct(&b, None).await }
     };
     for (header, problem) in [
         (Value::Null, "missing"),

@@ -36,7 +36,7 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
     assert_eq!(pending(&s).await, 1, "the customer asked for a callback");
 
     let r = TestApp::new(f)
-        .session(&f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .mark_handled(&s.record_id, Some(r#"{"note": " Phoned her. "}"#))
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
@@ -51,7 +51,7 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
 
     // Marking again (by a supervisor, with another note) keeps the first mark.
     let again = TestApp::new(f)
-        .session(&f.tenant, "sup-1", "supervisor")
+        .as_supervisor("sup-1")
         .mark_handled(&s.record_id, Some(r#"{"note": "x"}"#))
         .await;
     assert_eq!(
@@ -61,12 +61,12 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
 
     // The list's filter sees it.
     let yes = TestApp::new(f)
-        .session(&f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .list_contacts(&[("handled", "true")])
         .await;
     assert_eq!(ids(&yes), vec![s.record_id.clone()]);
     let no = TestApp::new(f)
-        .session(&f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .list_contacts(&[("handled", "false")])
         .await;
     assert!(items(&no).is_empty(), "{}", no.body);
@@ -86,7 +86,7 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
     assert_eq!(pending(&s).await, 0);
 
     let undone = TestApp::new(f)
-        .session(&f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .undo_handled(&s.record_id)
         .await;
     assert_eq!(undone.status.as_u16(), 200, "{}", undone.body);
@@ -94,7 +94,7 @@ async fn a_contact_marked_handled_is_no_longer_pending_and_undo_brings_it_back()
     assert_eq!(undone.json_body()["requestedCallback"], "yes");
     assert_eq!(pending(&s).await, 1, "the callback is pending again");
     let twice = TestApp::new(f)
-        .session(&f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .undo_handled(&s.record_id)
         .await;
     assert_eq!(
@@ -109,7 +109,7 @@ async fn handled_has_the_access_of_a_send_and_refuses_bad_input_changing_nothing
     let s = send_fixture(Some(2)).await;
     let f = &s.f;
     let other = TestApp::new(f)
-        .session(&f.tenant, "a-2", "agent")
+        .as_agent("a-2")
         .mark_handled(&s.record_id, None)
         .await;
     assert_eq!(error_code(&other), (403, "forbidden".into()));
@@ -123,7 +123,7 @@ async fn handled_has_the_access_of_a_send_and_refuses_bad_input_changing_nothing
         "another tenant's id is nobody's"
     );
     let missing = TestApp::new(f)
-        .session(&f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .mark_handled("bm8tc3VjaA", None)
         .await;
     assert_eq!(missing.status.as_u16(), 404);
@@ -134,7 +134,7 @@ async fn handled_has_the_access_of_a_send_and_refuses_bad_input_changing_nothing
         "not json".into(),
     ] {
         let r = TestApp::new(f)
-            .session(&f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .mark_handled(&s.record_id, Some(&bad))
             .await;
         assert_eq!(r.status.as_u16(), 400, "{bad}: {}", r.body);
@@ -147,7 +147,7 @@ async fn handled_has_the_access_of_a_send_and_refuses_bad_input_changing_nothing
     assert_eq!(pending(&s).await, 1);
     // No body at all is a mark without a note.
     let plain = TestApp::new(f)
-        .session(&f.tenant, "sup-1", "supervisor")
+        .as_supervisor("sup-1")
         .mark_handled(&s.record_id, None)
         .await;
     assert_eq!(plain.json_body()["handled"]["note"], Value::Null);
@@ -160,7 +160,7 @@ async fn undoing_a_mark_after_a_send_leaves_the_callback_answered() {
     let f = &s.f;
     assert_eq!(
         TestApp::new(f)
-            .session(&f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .mark_handled(&s.record_id, None)
             .await
             .status,
@@ -168,13 +168,13 @@ async fn undoing_a_mark_after_a_send_leaves_the_callback_answered() {
     );
     let sent = s
         .app(&s.deps(morning()))
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(sent.status.as_u16(), 200, "{}", sent.body);
     assert_eq!(
         TestApp::new(f)
-            .session(&f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .undo_handled(&s.record_id)
             .await
             .status,
@@ -190,7 +190,7 @@ async fn each_row_says_who_sent_which_template_and_why_whatsapp_failed_it_in_the
     let f = &s.f;
     let sent = s
         .app(&s.deps(morning()))
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(sent.status.as_u16(), 200, "{}", sent.body);
@@ -225,10 +225,7 @@ async fn each_row_says_who_sent_which_template_and_why_whatsapp_failed_it_in_the
     );
     assert_eq!(row["handled"], Value::Null);
     // The tenant's own language (en_US here) when the request names none.
-    let en = TestApp::new(f)
-        .session(&f.tenant, "a-1", "agent")
-        .list_contacts(&[])
-        .await;
+    let en = TestApp::new(f).as_agent("a-1").list_contacts(&[]).await;
     let message = items(&en)[0]["delivery"]["error"]["message"].clone();
     assert!(
         message
@@ -242,12 +239,10 @@ async fn each_row_says_who_sent_which_template_and_why_whatsapp_failed_it_in_the
 #[tokio::test]
 async fn oldest_first_lists_the_contacts_that_leave_soonest_and_its_cursor_pages_only_that_order() {
     let f = populated().await;
-    let newest = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
-        .list_contacts(&[])
-        .await;
-    let oldest = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
+    let app = TestApp::new(&f);
+    let newest = app.as_agent("a-1").list_contacts(&[]).await;
+    let oldest = app
+        .as_agent("a-1")
         .list_contacts(&[("order", "oldest")])
         .await;
     let mut reversed = ids(&newest);
@@ -266,26 +261,26 @@ async fn oldest_first_lists_the_contacts_that_leave_soonest_and_its_cursor_pages
         ]
     );
 
-    let first = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
+    let first = app
+        .as_agent("a-1")
         .list_contacts(&[("order", "oldest"), ("limit", "2")])
         .await;
     let cursor = first.json_body()["nextCursor"]
         .as_str()
         .unwrap()
         .to_string();
-    let next = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
+    let next = app
+        .as_agent("a-1")
         .list_contacts(&[("order", "oldest"), ("limit", "2"), ("cursor", &cursor)])
         .await;
     assert_eq!(ids(&next), [ids(&oldest)[2].clone()]);
-    let other_order = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
+    let other_order = app
+        .as_agent("a-1")
         .list_contacts(&[("limit", "2"), ("cursor", &cursor)])
         .await;
     assert_eq!(error_code(&other_order), (400, "invalid_cursor".into()));
-    let bad = TestApp::new(&f)
-        .session(&f.tenant, "a-1", "agent")
+    let bad = app
+        .as_agent("a-1")
         .list_contacts(&[("order", "random")])
         .await;
     assert_eq!(error_code(&bad), (400, "invalid_query".into()));

@@ -69,9 +69,9 @@ pub(crate) fn status(s: &SendFixture, sent: &Value, st: &str, errors: Value) -> 
 #[tokio::test]
 async fn a_lost_answer_keeps_the_slot_and_its_status_settles_the_record() {
     let (s, d) = losing_one_answer().await;
-    let r = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let app = s.app(&d);
+    let agent = app.as_agent("a-1");
+    let r = agent
         .send_to_contact(&s.record_id, &body(), Some("k-lost"))
         .await;
     assert_eq!(
@@ -95,9 +95,7 @@ async fn a_lost_answer_keeps_the_slot_and_its_status_settles_the_record() {
         (s.record_id.as_str(), "a-1")
     );
     // The retry replays the 504 and sends nothing.
-    let again = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let again = agent
         .send_to_contact(&s.record_id, &body(), Some("k-lost"))
         .await;
     assert_eq!(again.status.as_u16(), 504);
@@ -134,7 +132,7 @@ async fn a_lost_answer_that_turns_out_failed_gives_the_slot_back() {
     let (s, d) = losing_one_answer().await;
     assert_eq!(
         s.app(&d)
-            .session(&s.f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .send_to_contact(&s.record_id, &body(), None)
             .await
             .status,
@@ -164,17 +162,15 @@ async fn a_lost_answer_that_turns_out_failed_gives_the_slot_back() {
 async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_again() {
     let s = send_fixture(Some(5)).await;
     let d = s.deps(morning());
+    let app = s.app(&d);
+    let agent = app.as_agent("a-1");
     // 200
-    let first = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let first = agent
         .send_to_contact(&s.record_id, &body(), Some("k-200"))
         .await;
     assert_eq!(first.status.as_u16(), 200);
     assert!(!replayed(&first));
-    let again = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let again = agent
         .send_to_contact(&s.record_id, &body(), Some("k-200"))
         .await;
     assert_eq!(
@@ -189,9 +185,7 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
     );
     // 502: Meta refuses, then would accept; the retry still gets the refusal.
     s.f.graph.sandbox.fail(&s.phone, Some(131047));
-    let refused = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let refused = agent
         .send_to_contact(&s.record_id, &body(), Some("k-502"))
         .await;
     assert_eq!(
@@ -199,9 +193,7 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
         (502, "whatsapp_rejected".into())
     );
     s.f.graph.sandbox.fail(&s.phone, None);
-    let again = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let again = agent
         .send_to_contact(&s.record_id, &body(), Some("k-502"))
         .await;
     assert_eq!(
@@ -218,15 +210,11 @@ async fn a_retry_with_the_same_key_replays_every_final_answer_and_never_sends_ag
     // A refusal decided before the Graph call is not stored: the corrected retry goes out.
     let empty =
         json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "Maria"}});
-    let r = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let r = agent
         .send_to_contact(&s.record_id, &empty, Some("k-422"))
         .await;
     assert_eq!(r.status.as_u16(), 422);
-    let r = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let r = agent
         .send_to_contact(&s.record_id, &empty, Some("k-422"))
         .await;
     assert_eq!(r.status.as_u16(), 422);
@@ -258,9 +246,8 @@ async fn ten_concurrent_sends_racing_a_lost_answer_never_exceed_the_cap() {
     );
     assert_eq!(s.counted_sends().await.len(), 2);
     // The lost one still counts: the next send waits for the window.
-    let r = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let r = app
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(r.status.as_u16(), 429);
@@ -296,7 +283,7 @@ async fn a_request_that_stopped_after_reserving_holds_its_key_briefly_and_its_sl
     // While the hold lasts, the key answers 409.
     let r = s
         .app(&s.deps(t + Duration::seconds(5)))
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), Some("k-crash"))
         .await;
     assert_eq!(
@@ -307,14 +294,14 @@ async fn a_request_that_stopped_after_reserving_holds_its_key_briefly_and_its_sl
     let later = t + Duration::seconds(send::IDEMPOTENCY_HOLD_SECONDS + 1);
     let r = s
         .app(&s.deps(later))
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), Some("k-crash"))
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(s.counted_sends().await.len(), 2);
     let r = s
         .app(&s.deps(later))
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(r.status.as_u16(), 429);
@@ -322,7 +309,7 @@ async fn a_request_that_stopped_after_reserving_holds_its_key_briefly_and_its_sl
     let next_day = t + Duration::hours(24) + Duration::seconds(1);
     let r = s
         .app(&s.deps(next_day))
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);

@@ -148,7 +148,7 @@ async fn a_valid_send_goes_out_marks_the_record_and_reaches_the_bus() {
     let now = night() + Duration::hours(9);
     let r = s
         .app(&s.deps(now))
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
@@ -186,25 +186,21 @@ async fn a_valid_send_goes_out_marks_the_record_and_reaches_the_bus() {
 async fn refusals_come_in_the_specs_order_and_send_nothing() {
     let s = send_fixture(Some(2)).await;
     let d = s.deps(night() + Duration::hours(9));
-    let r = s
-        .app(&d)
-        .session(&s.f.tenant, "a-2", "agent")
+    let app = s.app(&d);
+    let agent = app.as_agent("a-1");
+    let r = app
+        .as_agent("a-2")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!((r.status.as_u16(), code(&r)), (403, "forbidden".into()));
-    let other = s
-        .app(&d)
+    let other = app
         .as_supervisor("a-1")
         .send_to_contact("bm9wZQ", &body(), None)
         .await;
     assert_eq!(other.status.as_u16(), 404);
     let pending =
         json!({"template": {"name": "promo", "language": "pt_BR"}, "variables": {"1": "x"}});
-    let r = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
-        .send_to_contact(&s.record_id, &pending, None)
-        .await;
+    let r = agent.send_to_contact(&s.record_id, &pending, None).await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (422, "template_not_approved".into())
@@ -215,20 +211,11 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
         .contains("PENDING"));
     let unknown = json!({"template": {"name": "retorno", "language": "en_US"}, "variables": {}});
     assert_eq!(
-        code(
-            &s.app(&d)
-                .session(&s.f.tenant, "a-1", "agent")
-                .send_to_contact(&s.record_id, &unknown, None)
-                .await
-        ),
+        code(&agent.send_to_contact(&s.record_id, &unknown, None).await),
         "template_not_approved"
     );
     let bad_vars = json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "Ma\nria", "3": "x"}});
-    let r = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
-        .send_to_contact(&s.record_id, &bad_vars, None)
-        .await;
+    let r = agent.send_to_contact(&s.record_id, &bad_vars, None).await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (422, "template_variables_invalid".into())
@@ -252,9 +239,7 @@ async fn refusals_come_in_the_specs_order_and_send_nothing() {
             ("3".into(), "unknown".into())
         ]
     );
-    let r = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let r = agent
         .send_to_contact(&s.record_id, &json!({"template": "retorno"}), None)
         .await;
     assert_eq!(
@@ -272,7 +257,7 @@ async fn the_third_send_in_24_hours_is_refused_with_the_time_it_frees() {
     let t = night() + Duration::hours(9);
     assert_eq!(
         s.app(&s.deps(t))
-            .session(&s.f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .send_to_contact(&s.record_id, &body(), None)
             .await
             .status,
@@ -280,7 +265,7 @@ async fn the_third_send_in_24_hours_is_refused_with_the_time_it_frees() {
     );
     assert_eq!(
         s.app(&s.deps(t + Duration::hours(1)))
-            .session(&s.f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .send_to_contact(&s.record_id, &body(), None)
             .await
             .status,
@@ -288,7 +273,7 @@ async fn the_third_send_in_24_hours_is_refused_with_the_time_it_frees() {
     );
     let r = s
         .app(&s.deps(t + Duration::hours(2)))
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(
@@ -310,7 +295,7 @@ async fn the_third_send_in_24_hours_is_refused_with_the_time_it_frees() {
     // A day after the first send, one slot is free again.
     assert_eq!(
         s.app(&s.deps(t + Duration::hours(24)))
-            .session(&s.f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .send_to_contact(&s.record_id, &body(), None)
             .await
             .status,
@@ -346,11 +331,9 @@ async fn metas_refusal_is_502_the_slot_comes_back_and_the_record_stays_unsent() 
     let s = send_fixture(Some(2)).await;
     s.f.graph.sandbox.fail(&s.phone, Some(131047));
     let d = s.deps(night() + Duration::hours(9));
-    let r = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
-        .send_to_contact(&s.record_id, &body(), None)
-        .await;
+    let app = s.app(&d);
+    let agent = app.as_agent("a-1");
+    let r = agent.send_to_contact(&s.record_id, &body(), None).await;
     assert_eq!(
         (r.status.as_u16(), code(&r)),
         (502, "whatsapp_rejected".into())
@@ -364,8 +347,7 @@ async fn metas_refusal_is_502_the_slot_comes_back_and_the_record_stays_unsent() 
     assert!(s.counted_sends().await.is_empty());
     s.f.graph.sandbox.fail(&s.phone, None);
     assert_eq!(
-        s.app(&d)
-            .session(&s.f.tenant, "a-1", "agent")
+        agent
             .send_to_contact(&s.record_id, &body(), None)
             .await
             .status,
@@ -389,7 +371,7 @@ async fn a_silent_whatsapp_is_504_outcome_unknown_and_keeps_the_slot() {
     d.graph = GraphClient::new(&url, "v23.0", GRAPH_TOKEN, StdDuration::from_millis(300)).unwrap();
     let r = s
         .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(
@@ -415,7 +397,7 @@ async fn a_refused_connection_sends_nothing_and_gives_the_slot_back() {
     d.graph = GraphClient::new(&url, "v23.0", GRAPH_TOKEN, StdDuration::from_millis(300)).unwrap();
     let r = s
         .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(
@@ -430,15 +412,13 @@ async fn a_refused_connection_sends_nothing_and_gives_the_slot_back() {
 async fn an_idempotent_retry_returns_the_first_result_without_a_second_send() {
     let s = send_fixture(Some(2)).await;
     let d = s.deps(night() + Duration::hours(9));
-    let first = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let app = s.app(&d);
+    let agent = app.as_agent("a-1");
+    let first = agent
         .send_to_contact(&s.record_id, &body(), Some("key-1"))
         .await;
     assert_eq!(first.status.as_u16(), 200);
-    let again = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let again = agent
         .send_to_contact(&s.record_id, &body(), Some("key-1"))
         .await;
     assert_eq!(again.status.as_u16(), 200);
@@ -447,9 +427,7 @@ async fn an_idempotent_retry_returns_the_first_result_without_a_second_send() {
     assert_eq!(s.counted_sends().await.len(), 1);
     let mut other = body();
     other["variables"]["2"] = json!("hoje");
-    let r = s
-        .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+    let r = agent
         .send_to_contact(&s.record_id, &other, Some("key-1"))
         .await;
     assert_eq!(
@@ -460,16 +438,14 @@ async fn an_idempotent_retry_returns_the_first_result_without_a_second_send() {
     let bad =
         json!({"template": {"name": "retorno", "language": "pt_BR"}, "variables": {"1": "x"}});
     assert_eq!(
-        s.app(&d)
-            .session(&s.f.tenant, "a-1", "agent")
+        agent
             .send_to_contact(&s.record_id, &bad, Some("key-2"))
             .await
             .status,
         422
     );
     assert_eq!(
-        s.app(&d)
-            .session(&s.f.tenant, "a-1", "agent")
+        agent
             .send_to_contact(&s.record_id, &body(), Some("key-2"))
             .await
             .status,
@@ -484,7 +460,7 @@ async fn with_the_cap_off_no_counter_is_touched() {
     for _ in 0..3 {
         let r = s
             .app(&d)
-            .session(&s.f.tenant, "a-1", "agent")
+            .as_agent("a-1")
             .send_to_contact(&s.record_id, &body(), None)
             .await;
         assert_eq!(r.status.as_u16(), 200);
@@ -504,7 +480,7 @@ async fn a_supervisor_may_send_on_an_agents_record() {
     let s = send_fixture(Some(2)).await;
     let r = s
         .app(&s.deps(night() + Duration::hours(9)))
-        .session(&s.f.tenant, "sup-1", "supervisor")
+        .as_supervisor("sup-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
@@ -522,7 +498,7 @@ async fn a_failed_put_events_entry_is_retried_and_never_fails_the_send() {
     d.events = crate::events::mocked_publisher(&bus);
     let r = s
         .app(&d)
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
@@ -532,7 +508,7 @@ async fn a_failed_put_events_entry_is_retried_and_never_fails_the_send() {
     broken.events = Publisher::new(s.eb.clone(), unique("missing-bus"));
     let r = s
         .app(&broken)
-        .session(&s.f.tenant, "a-1", "agent")
+        .as_agent("a-1")
         .send_to_contact(&s.record_id, &body(), None)
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);

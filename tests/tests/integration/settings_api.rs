@@ -11,10 +11,11 @@ use crate::webhook::fixture;
 #[tokio::test]
 async fn a_group_that_only_looks_like_admin_cannot_write_settings() {
     let f = fixture().await;
+    let app = TestApp::new(&f);
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("Asia/Tokyo");
     for groups in ["[Admins]", "[ADMIN]", "[sales,admin]", "[\"sales,admin\"]"] {
-        let res = TestApp::new(&f)
+        let res = app
             .session(&f.tenant, "boss", "admin")
             .claim("cognito:groups", groups)
             .put_settings(&s)
@@ -26,7 +27,7 @@ async fn a_group_that_only_looks_like_admin_cannot_write_settings() {
         "America/Sao_Paulo"
     );
     // The exact name, in API Gateway's flattened list, is an admin.
-    let ok = TestApp::new(&f)
+    let ok = app
         .session(&f.tenant, "boss", "admin")
         .claim("cognito:groups", "[sales admin]")
         .put_settings(&s)
@@ -37,27 +38,22 @@ async fn a_group_that_only_looks_like_admin_cannot_write_settings() {
 #[tokio::test]
 async fn settings_are_read_by_anyone_and_written_by_admins_only() {
     let f = fixture().await;
+    let app = TestApp::new(&f);
     let fresh = unique("fresh");
-    let d = TestApp::new(&f)
-        .session(&fresh, "admin-1", "agent")
-        .get_settings()
-        .await;
+    let d = app.session(&fresh, "admin-1", "agent").get_settings().await;
     assert_eq!(d.status.as_u16(), 200);
     assert_eq!(d.json_body()["isDefault"], true);
     assert_eq!(d.json_body()["timezone"], "America/Sao_Paulo");
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("Asia/Tokyo");
     for role in ["supervisor", "agent"] {
-        let refused = TestApp::new(&f)
-            .session(&fresh, "admin-1", role)
-            .put_settings(&s)
-            .await;
+        let refused = app.session(&fresh, "admin-1", role).put_settings(&s).await;
         assert_eq!(
             error_code(&refused),
             (403, "forbidden".to_string()),
             "{role}"
         );
-        let between = TestApp::new(&f)
+        let between = app
             .session(&fresh, "admin-1", "agent")
             .get_settings()
             .await
@@ -69,12 +65,12 @@ async fn settings_are_read_by_anyone_and_written_by_admins_only() {
         );
     }
     assert_eq!(f.store.get_settings(&fresh).await.unwrap(), None);
-    let ok = TestApp::new(&f)
+    let ok = app
         .session(&fresh, "admin-1", "admin")
         .put_settings(&s)
         .await;
     assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);
-    let back = TestApp::new(&f)
+    let back = app
         .session(&fresh, "admin-1", "agent")
         .get_settings()
         .await
@@ -88,14 +84,12 @@ async fn settings_are_read_by_anyone_and_written_by_admins_only() {
 #[tokio::test]
 async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
     let f = fixture().await;
+    let app = TestApp::new(&f);
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("Nowhere/City");
     s["businessHours"]["weekly"]["mon"] = json!([["08:00", "12:00"], ["11:00", "13:00"]]);
     s["activeMessageLimit"]["maxPerContactPer24h"] = json!(0);
-    let r = TestApp::new(&f)
-        .session(&f.tenant, "admin-1", "admin")
-        .put_settings(&s)
-        .await;
+    let r = app.as_admin().put_settings(&s).await;
     assert_eq!(r.status.as_u16(), 422);
     let b = r.json_body();
     assert_eq!(b["error"]["code"], "invalid_settings");
@@ -117,7 +111,7 @@ async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
         f.store.get_settings(&f.tenant).await.unwrap().unwrap()["timezone"],
         "America/Sao_Paulo"
     );
-    let bad_json = TestApp::new(&f)
+    let bad_json = app
         .as_admin()
         .raw_body(b"{nope")
         .put_settings(&Value::Null)
@@ -129,10 +123,7 @@ async fn invalid_settings_are_422_naming_each_field_and_change_nothing() {
         ),
         (400, Some("invalid_json"))
     );
-    let wrong_type = TestApp::new(&f)
-        .session(&f.tenant, "admin-1", "admin")
-        .put_settings(&json!({"timezone": 3}))
-        .await;
+    let wrong_type = app.as_admin().put_settings(&json!({"timezone": 3})).await;
     assert_eq!(wrong_type.status.as_u16(), 422);
 }
 
@@ -153,11 +144,9 @@ async fn a_new_tenant_starts_with_the_cap_off() {
 #[tokio::test]
 async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
     let f = fixture().await;
+    let app = TestApp::new(&f);
     let t = unique("etag");
-    let first = TestApp::new(&f)
-        .session(&t, "admin-1", "admin")
-        .get_settings()
-        .await;
+    let first = app.session(&t, "admin-1", "admin").get_settings().await;
     let tag0 = first
         .header("etag")
         .expect("GET /settings has an ETag")
@@ -165,7 +154,7 @@ async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
     // Admin A saves with the tag they read; admin B, who read the same tag, gets 412.
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("Europe/Madrid");
-    let a = TestApp::new(&f)
+    let a = app
         .session(&t, "admin-1", "admin")
         .header("if-match", &tag0)
         .put_settings(&s)
@@ -174,22 +163,19 @@ async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
     let tag1 = a.header("etag").unwrap().to_string();
     assert_ne!(tag0, tag1);
     s["timezone"] = json!("Asia/Tokyo");
-    let b = TestApp::new(&f)
+    let b = app
         .session(&t, "admin-1", "admin")
         .header("if-match", &tag0)
         .put_settings(&s)
         .await;
     assert_eq!(error_code(&b), (412, "precondition_failed".to_string()));
-    let b = TestApp::new(&f)
+    let b = app
         .session(&t, "admin-1", "admin")
         .header("if-match", &tag0)
         .patch_settings(&json!({"language": "es_ES"}))
         .await;
     assert_eq!(error_code(&b), (412, "precondition_failed".to_string()));
-    let now = TestApp::new(&f)
-        .session(&t, "admin-1", "admin")
-        .get_settings()
-        .await;
+    let now = app.session(&t, "admin-1", "admin").get_settings().await;
     assert_eq!(
         now.json_body()["timezone"],
         "Europe/Madrid",
@@ -198,7 +184,7 @@ async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
     assert_eq!(now.json_body()["language"], s["language"]);
     assert_eq!(now.header("etag"), Some(tag1.as_str()));
     // Without If-Match, a write applies to whatever is current.
-    let c = TestApp::new(&f)
+    let c = app
         .session(&t, "admin-1", "admin")
         .patch_settings(&json!({"alwaysOpen": true}))
         .await;
@@ -209,31 +195,28 @@ async fn settings_carry_an_etag_and_a_stale_if_match_is_412() {
 #[tokio::test]
 async fn a_patch_of_the_cap_leaves_everything_else_as_it_was() {
     let f = fixture().await;
+    let app = TestApp::new(&f);
     let t = unique("patch");
     let mut s = crate::webhook::settings(true, false);
     s["timezone"] = json!("America/Bogota");
     s["language"] = json!("es_ES");
     assert_eq!(
-        TestApp::new(&f)
-            .session(&t, "admin-1", "admin")
+        app.session(&t, "admin-1", "admin")
             .put_settings(&s)
             .await
             .status,
         200
     );
-    let before = TestApp::new(&f)
-        .session(&t, "admin-1", "admin")
-        .get_settings()
-        .await;
+    let before = app.session(&t, "admin-1", "admin").get_settings().await;
     let tag = before.header("etag").unwrap().to_string();
     let patch = json!({"activeMessageLimit": {"enabled": false, "maxPerContactPer24h": 5}});
-    let r = TestApp::new(&f)
+    let r = app
         .session(&t, "admin-1", "admin")
         .header("if-match", &tag)
         .patch_settings(&patch)
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
-    let after = TestApp::new(&f)
+    let after = app
         .session(&t, "admin-1", "admin")
         .get_settings()
         .await
@@ -242,7 +225,7 @@ async fn a_patch_of_the_cap_leaves_everything_else_as_it_was() {
     expected["activeMessageLimit"] = patch["activeMessageLimit"].clone();
     assert_eq!(after, expected);
     // Only one field of the section: the other keeps its value.
-    let r = TestApp::new(&f)
+    let r = app
         .session(&t, "admin-1", "admin")
         .patch_settings(&json!({"activeMessageLimit": {"enabled": true}}))
         .await;
@@ -251,7 +234,7 @@ async fn a_patch_of_the_cap_leaves_everything_else_as_it_was() {
         json!({"enabled": true, "maxPerContactPer24h": 5})
     );
     // A patch that makes the settings invalid is 422 on its field and changes nothing.
-    let bad = TestApp::new(&f)
+    let bad = app
         .session(&t, "admin-1", "admin")
         .patch_settings(&json!({"activeMessageLimit": {"maxPerContactPer24h": 0}}))
         .await;
@@ -261,7 +244,7 @@ async fn a_patch_of_the_cap_leaves_everything_else_as_it_was() {
         "{}",
         bad.body
     );
-    let last = TestApp::new(&f)
+    let last = app
         .session(&t, "admin-1", "admin")
         .get_settings()
         .await
