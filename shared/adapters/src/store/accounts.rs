@@ -39,7 +39,6 @@ impl Store {
                 let grant: AccountItem = parse(&i)?;
                 grant
                     .tenant_id
-                    .map(|t| t.into_owned())
                     .ok_or_else(|| malformed(&i, "a grant names no tenant"))
             })
             .transpose()
@@ -55,15 +54,15 @@ impl Store {
         let account = whole(
             keys::account(waba),
             &AccountItem {
-                tenant_id: Some(tenant.into()),
-                waba_id: waba.into(),
+                tenant_id: Some(tenant.to_string()),
+                waba_id: waba.to_string(),
             },
         )?;
         let mine = whole(
             keys::tenant_account(tenant, waba),
             &AccountItem {
                 tenant_id: None,
-                waba_id: waba.into(),
+                waba_id: waba.to_string(),
             },
         )?;
         let items = vec![

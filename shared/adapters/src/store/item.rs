@@ -203,20 +203,20 @@ pub fn record_of(item: &Item) -> Result<ContactRecord, StoreError> {
 /// A number's binding, and the tenant's copy of it (the same attributes).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct ChannelItem<'a> {
-    tenant_id: std::borrow::Cow<'a, str>,
-    waba_id: std::borrow::Cow<'a, str>,
-    display_phone_number: std::borrow::Cow<'a, str>,
-    default_agent_id: std::borrow::Cow<'a, str>,
+pub(super) struct ChannelItem {
+    tenant_id: String,
+    waba_id: String,
+    display_phone_number: String,
+    default_agent_id: String,
 }
 
-impl<'a> ChannelItem<'a> {
-    pub(super) fn of(c: &'a Channel) -> Self {
+impl ChannelItem {
+    pub(super) fn of(c: &Channel) -> Self {
         ChannelItem {
-            tenant_id: c.tenant_id.as_str().into(),
-            waba_id: c.waba_id.as_str().into(),
-            display_phone_number: c.display_phone_number.as_str().into(),
-            default_agent_id: c.default_agent_id.as_str().into(),
+            tenant_id: c.tenant_id.clone(),
+            waba_id: c.waba_id.clone(),
+            display_phone_number: c.display_phone_number.clone(),
+            default_agent_id: c.default_agent_id.clone(),
         }
     }
 }
@@ -225,10 +225,10 @@ pub(super) fn channel_of(phone_number_id: &str, item: &Item) -> Result<Channel, 
     let c: ChannelItem = parse(item)?;
     Ok(Channel {
         phone_number_id: phone_number_id.to_string(),
-        tenant_id: c.tenant_id.into_owned(),
-        waba_id: c.waba_id.into_owned(),
-        display_phone_number: c.display_phone_number.into_owned(),
-        default_agent_id: c.default_agent_id.into_owned(),
+        tenant_id: c.tenant_id,
+        waba_id: c.waba_id,
+        display_phone_number: c.display_phone_number,
+        default_agent_id: c.default_agent_id,
     })
 }
 
@@ -257,10 +257,10 @@ pub(super) struct ClaimItem {
 /// of the grant (no `tenantId`: the partition says whose it is).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct AccountItem<'a> {
+pub(super) struct AccountItem {
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub(super) tenant_id: Option<std::borrow::Cow<'a, str>>,
-    pub(super) waba_id: std::borrow::Cow<'a, str>,
+    pub(super) tenant_id: Option<String>,
+    pub(super) waba_id: String,
 }
 
 /// A JSON document (settings) and its version.
