@@ -83,8 +83,13 @@ impl Deps {
         self.channels.remove(&pnid.to_string());
     }
 
-    pub(crate) async fn rules(&self, tenant: &str) -> Result<Arc<TenantRules>, StoreError> {
-        self.tenants.get(&self.store, tenant).await
+    /// The tenant's rules, and the last moment (epoch seconds) an instance
+    /// may have applied the settings these replaced: their saving, plus how
+    /// long an instance keeps rules it read.
+    pub(crate) async fn rules(&self, tenant: &str) -> Result<(Arc<TenantRules>, i64), StoreError> {
+        let (rules, saved_at) = self.tenants.get_saved(&self.store, tenant).await?;
+        let kept = i64::try_from(self.tenants.ttl().as_secs()).unwrap_or(i64::MAX);
+        Ok((rules, saved_at.saturating_add(kept).saturating_add(1)))
     }
 }
 

@@ -127,10 +127,14 @@ async fn process_change(
         );
         return Ok(());
     };
-    let rules = deps.rules(&channel.tenant_id).await?;
+    let (rules, settings_changed) = deps.rules(&channel.tenant_id).await?;
+    let tenant = messages::TenantNow {
+        rules: &rules,
+        settings_changed,
+    };
     let mut prompts = Vec::new();
     for m in &change.messages {
-        if let Some(p) = messages::process(deps, &channel, &rules, m, stats).await? {
+        if let Some(p) = messages::process(deps, &channel, &tenant, m, stats).await? {
             prompts.push(p);
         }
     }

@@ -19,6 +19,13 @@ use crate::deps::{Deps, Stats, PROMPT_CONCURRENCY};
 /// How far ahead of our clock a message's timestamp may be (clocks drift a little).
 pub const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
 
+/// A tenant's rules as this instance has them, and the last moment another
+/// instance may have applied the settings they replaced (epoch seconds).
+pub struct TenantNow<'a> {
+    pub rules: &'a TenantRules,
+    pub settings_changed: i64,
+}
+
 /// A prompt to send once the POST's messages are stored.
 pub struct Prompt {
     key: RecordKey,
@@ -29,10 +36,11 @@ pub struct Prompt {
 pub async fn process(
     deps: &Deps,
     channel: &Channel,
-    rules: &TenantRules,
+    tenant: &TenantNow<'_>,
     m: &InboundMessage,
     stats: &mut Stats,
 ) -> Result<Option<Prompt>, StoreError> {
+    let rules = tenant.rules;
     let now = (deps.clock)();
     let Some(customer) = m.customer() else {
         stats.skip("no_customer", 1);
@@ -56,7 +64,7 @@ pub async fn process(
         stats.inside_hours += 1;
         None
     } else {
-        match record(deps, channel, rules, m, customer, stats).await {
+        match record(deps, channel, tenant, m, customer, stats).await {
             Err(e) if e.dynamo_kind() == Some(DynamoFailure::Validation) => {
                 // It can never be stored: retrying the POST for 7 days would not help.
                 tracing::error!(customer = %mask(customer), error = %e, "a message DynamoDB refuses as invalid; skipped");
@@ -103,12 +111,12 @@ async fn answer(deps: &Deps, tap: &Tap<'_>, stats: &mut Stats) -> Result<(), Sto
 async fn record(
     deps: &Deps,
     channel: &Channel,
-    rules: &TenantRules,
+    tenant: &TenantNow<'_>,
     m: &InboundMessage,
     customer: &str,
     stats: &mut Stats,
 ) -> Result<Option<Prompt>, StoreError> {
-    let tenant = &channel.tenant_id;
+    let rules = tenant.rules;
     let routing = deps
         .store
         .route_message(channel, customer, (deps.clock)())
@@ -119,11 +127,13 @@ async fn record(
         stats.skip("unknown_channel", 1);
         return Ok(None);
     }
+    let settled = settled(routing.changed_at.max(tenant.settings_changed), m);
     let agent = routing
         .agent
+        .or(routing.default_agent)
         .unwrap_or_else(|| channel.default_agent_id.clone());
     let key = RecordKey {
-        tenant: tenant.clone(),
+        tenant: channel.tenant_id.clone(),
         agent,
         customer: customer.to_string(),
         period: rules.schedule.period_start(m.timestamp).timestamp(),
@@ -136,6 +146,7 @@ async fn record(
         wa_id: m.wa_id.clone(),
         user_id: m.user_id.clone(),
         name: m.profile_name.clone(),
+        settled,
     };
     match deps.store.record_inbound(&inbound).await? {
         IngestOutcome::Duplicate => stats.duplicates += 1,
@@ -151,6 +162,14 @@ async fn record(
         }
     }
     Ok(None)
+}
+
+/// Whether every delivery of the message names the same record: nothing
+/// that picks it changed since `MAX_CLOCK_SKEW_MINUTES` before the message's
+/// time, the earliest any delivery of it can have been processed (a message
+/// further ahead of our clock is skipped).
+pub fn settled(changed_at: i64, m: &InboundMessage) -> bool {
+    changed_at < (m.timestamp - Duration::minutes(MAX_CLOCK_SKEW_MINUTES)).timestamp()
 }
 
 /// Sends the POST's prompts, at most [`PROMPT_CONCURRENCY`] at once; returns

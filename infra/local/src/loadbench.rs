@@ -427,6 +427,7 @@ pub async fn seed_pending(
         wa_id: Some(key.customer.clone()),
         user_id: None,
         name: Some("Bench".into()),
+        settled: false,
     };
     store
         .record_inbound(&m)

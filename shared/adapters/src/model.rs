@@ -140,6 +140,10 @@ pub struct Inbound {
     pub wa_id: Option<String>,
     pub user_id: Option<String>,
     pub name: Option<String>,
+    /// Nothing that picks a message's record (the customer's agent, the
+    /// number's default agent, the settings) changed since shortly before
+    /// the message was written, so every delivery of it names this record.
+    pub settled: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,10 @@ use crate::config::RULES_TTL;
 use crate::store::{Store, StoreError};
 
 /// Tenants' rules, read from the store at most once per period per instance.
-pub struct RulesCache(TtlCache<String, Arc<TenantRules>>);
+pub struct RulesCache(TtlCache<String, Saved>);
+
+/// A tenant's rules, and when their settings were saved (epoch seconds).
+type Saved = (Arc<TenantRules>, i64);
 
 impl Default for RulesCache {
     /// Cached for [`RULES_TTL`].
@@ -29,6 +32,11 @@ impl RulesCache {
         RulesCache(TtlCache::new(ttl, 10_000))
     }
 
+    /// How long an instance may keep using rules another one replaced.
+    pub fn ttl(&self) -> Duration {
+        self.0.ttl
+    }
+
     /// Drops a tenant's rules, so the next request reads them again (after
     /// this instance saved new settings).
     pub fn forget(&self, tenant: &str) {
@@ -36,12 +44,19 @@ impl RulesCache {
     }
 
     pub async fn get(&self, store: &Store, tenant: &str) -> Result<Arc<TenantRules>, StoreError> {
+        Ok(self.get_saved(store, tenant).await?.0)
+    }
+
+    /// The rules and when their settings were saved: 0 when the tenant never
+    /// saved any, as late as can be for settings saved before the time was kept.
+    pub async fn get_saved(&self, store: &Store, tenant: &str) -> Result<Saved, StoreError> {
         if let Some(r) = self.0.get(&tenant.to_string()) {
             return Ok(r);
         }
-        let r = Arc::new(rules_of(store.get_settings(tenant).await?.as_ref()));
-        self.0.put(tenant.to_string(), r.clone());
-        Ok(r)
+        let (doc, saved_at) = store.get_settings_saved(tenant).await?;
+        let saved = (Arc::new(rules_of(doc.as_ref())), saved_at);
+        self.0.put(tenant.to_string(), saved.clone());
+        Ok(saved)
     }
 }
 

@@ -181,6 +181,7 @@ async fn a_tap_is_not_lost_when_the_prompts_bookkeeping_was_not_stored() {
             wa_id: Some(phone.into()),
             user_id: None,
             name: None,
+            settled: false,
         })
         .await
         .unwrap();
@@ -301,30 +302,32 @@ async fn ten_thousand_messages_of_one_night_keep_the_record_small() {
         customer: "5511999990110".into(),
         period: night().timestamp(),
     };
-    let outcomes: Vec<IngestOutcome> = stream::iter(0..10_000)
-        .map(|i| {
-            let m = Inbound {
-                key: k.clone(),
-                channel: f.pnid.clone(),
-                wamid: format!("wamid.many{i}"),
-                at: night() + Duration::seconds(i % 3600),
-                wa_id: Some(k.customer.clone()),
-                user_id: None,
-                name: Some("Ana".into()),
-            };
-            let store = f.store.clone();
-            async move { store.record_inbound(&m).await.unwrap() }
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await;
-    assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| **o == IngestOutcome::Created)
-            .count(),
-        1
-    );
+    let message = |i: i64| Inbound {
+        key: k.clone(),
+        channel: f.pnid.clone(),
+        wamid: format!("wamid.many{i}"),
+        at: night() + Duration::seconds(i),
+        wa_id: Some(k.customer.clone()),
+        user_id: None,
+        name: Some("Ana".into()),
+        settled: true,
+    };
+    let deliver = |ids: Vec<i64>| {
+        stream::iter(ids)
+            .map(|i| {
+                let (m, store) = (message(i), f.store.clone());
+                async move { store.record_inbound(&m).await.unwrap() }
+            })
+            .buffer_unordered(8)
+            .collect::<Vec<IngestOutcome>>()
+    };
+    let outcomes = deliver((0..10_000).collect()).await;
+    let count = |o: &[IngestOutcome], which| o.iter().filter(|x| **x == which).count();
+    assert_eq!(count(&outcomes, IngestOutcome::Created), 1);
+    assert_eq!(count(&outcomes, IngestOutcome::Added), 9_999);
+    // Meta delivers every 20th again, long after: spilled, still known.
+    let again = deliver((0..10_000).step_by(20).collect()).await;
+    assert_eq!(count(&again, IngestOutcome::Duplicate), 500);
     let item = f.store.raw_record(&k).await.unwrap().unwrap();
     assert_eq!(item["msgCount"].as_n().unwrap(), "10000");
     assert!(
@@ -412,6 +415,7 @@ async fn a_foreign_tap_parked_before_the_prompts_bookkeeping_is_never_applied() 
             wa_id: Some(y.into()),
             user_id: None,
             name: None,
+            settled: false,
         })
         .await
         .unwrap();

@@ -39,6 +39,7 @@ async fn record(
             wa_id: Some(customer.into()),
             user_id: None,
             name: name.map(String::from),
+            settled: false,
         })
         .await
         .unwrap();

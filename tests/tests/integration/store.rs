@@ -40,6 +40,7 @@ pub(crate) fn inbound(
         wa_id: Some(k.customer.clone()),
         user_id: None,
         name: name.map(String::from),
+        settled: true,
     }
 }
 
@@ -339,6 +340,7 @@ async fn the_callback_answer_moves_the_record_in_and_out_of_the_pending_index() 
 
 #[tokio::test]
 async fn a_sent_record_leaves_the_pending_index_and_remembers_the_sender() {
+    let started = Utc::now().timestamp();
     let store = fresh_store().await;
     let k = key("t1", "a-1", "5511");
     store
@@ -396,12 +398,20 @@ async fn a_sent_record_leaves_the_pending_index_and_remembers_the_sender() {
     };
     assert_eq!(agent_at("t1", sent_at).await.as_deref(), Some("a-1"));
     assert_eq!(agent_at("t2", sent_at).await, None);
-    // The customer → agent memory lasts 30 days after the last active message.
+    // The customer → agent memory lasts 30 days after the last active
+    // message; the item 8 more, so the webhook sees that it ran out.
     let item = store.raw_item("T#t1", "CUST#5511").await.unwrap().unwrap();
     assert_eq!(
-        n(&item, "expiresAt"),
+        n(&item, "agentUntil"),
         (sent_at + Duration::days(30)).timestamp()
     );
+    assert_eq!(
+        n(&item, "expiresAt"),
+        (sent_at + Duration::days(38)).timestamp()
+    );
+    // When it was written, by our clock (the webhook compares it with messages' times).
+    let written = n(&item, "since");
+    assert!((started..=Utc::now().timestamp()).contains(&written));
     assert_eq!(
         agent_at("t1", sent_at + Duration::days(30) + Duration::seconds(1)).await,
         None,

@@ -1,24 +1,22 @@
-//! What the webhook writes: inbound messages into records (deduplicated by
-//! `wamid`), the prompt's bookkeeping, the customer's Yes/No, and delivery
-//! statuses of the messages this system sent.
-
-use std::collections::HashMap;
+//! What the webhook writes for an inbound message: the record of its
+//! customer's closed period, counted once per `wamid` (see [`super::dedup`]
+//! for how a record remembers its messages).
 
 use afterhours_rules::callback::RequestedCallback;
 use afterhours_rules::RETENTION_DAYS;
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Duration, Utc};
 
 use super::client::{
-    applied, failed_condition, number_value, string_value, Item, Store, StoreError, Transaction,
+    dynamo, failed_condition, number_value, string_value, Item, Store, StoreError, Transaction,
 };
-use super::item::{parse, whole, ClaimItem, Pointer, PointerItem};
+use super::dedup::{self, Memory};
+use super::item::{parse, whole, ClaimItem};
 use super::keys;
-use crate::model::{
-    DeliveryUpdate, Inbound, IngestOutcome, PointerKind, RecordKey, Tap, TapOutcome,
-};
+use crate::model::{Inbound, IngestOutcome, RecordKey};
 
 /// A pending callback's sort key in the pending index and the LSI: first contact, then identity.
 pub(super) fn order_key(first_at: DateTime<Utc>, k: &RecordKey) -> String {
@@ -35,26 +33,12 @@ fn expiry_secs(at: DateTime<Utc>, extra_days: i64) -> i64 {
     at.timestamp() + Duration::days(RETENTION_DAYS + extra_days).num_seconds()
 }
 
-fn expiry(at: DateTime<Utc>, extra_days: i64) -> AttributeValue {
+pub(super) fn expiry(at: DateTime<Utc>, extra_days: i64) -> AttributeValue {
     number_value(expiry_secs(at, extra_days))
 }
 
-fn callback(v: RequestedCallback) -> AttributeValue {
+pub(super) fn callback(v: RequestedCallback) -> AttributeValue {
     string_value(v.as_str())
-}
-
-/// The `SET` clauses and values of what a message says about its customer.
-fn customer_fields(m: &Inbound, set: &mut Vec<&'static str>, values: &mut Item) {
-    for (clause, name, value) in [
-        ("waId = :wa", ":wa", &m.wa_id),
-        ("userId = :uid", ":uid", &m.user_id),
-        ("profileName = :name", ":name", &m.name),
-    ] {
-        if let Some(v) = value {
-            set.push(clause);
-            values.insert(name.into(), string_value(v));
-        }
-    }
 }
 
 /// How long a message's `wamid` is remembered: Meta retries for up to 7 days.
@@ -97,27 +81,340 @@ impl Step {
             Step::Earliest
         })
     }
+
+    /// The write of the record this step makes (without its memory of the message).
+    fn write(self, m: &Inbound) -> RecordWrite {
+        let mut w = RecordWrite::default();
+        w.value(":channel", string_value(&m.channel));
+        w.value(":at", number_value(m.at.timestamp()));
+        w.set.push("channelId = :channel".into());
+        if self == Step::Create {
+            w.create(m);
+            return w;
+        }
+        w.value(":one", number_value(1));
+        w.add.push("msgCount :one".into());
+        w.condition.push("attribute_exists(PK)".into());
+        match self {
+            Step::Add => {
+                w.set.push("lastAt = :at".into());
+                w.condition.push("lastAt <= :at".into());
+                w.customer(m, true);
+            }
+            Step::Middle => {
+                w.condition.push("lastAt > :at AND firstAt <= :at".into());
+                w.customer(m, false);
+            }
+            _ => {
+                w.set
+                    .extend(["firstAt = :at", "LSK = :lsk", "expiresAt = :exp"].map(String::from));
+                w.value(":lsk", string_value(order_key(m.at, &m.key)));
+                w.value(":exp", expiry(m.at, 0));
+                w.condition.push("firstAt > :at".into());
+                w.customer(m, false);
+            }
+        }
+        w
+    }
 }
 
+/// One write of a record: its update's clauses, its condition, their values.
+#[derive(Default)]
+struct RecordWrite {
+    set: Vec<String>,
+    add: Vec<String>,
+    remove: Vec<String>,
+    condition: Vec<String>,
+    values: Item,
+}
+
+impl RecordWrite {
+    fn value(&mut self, name: &str, v: AttributeValue) {
+        self.values.insert(name.into(), v);
+    }
+
+    /// What a message says about its customer; the name of a message older
+    /// than the record's newest only when the record has none.
+    fn customer(&mut self, m: &Inbound, newest: bool) {
+        for (clause, name, value) in [
+            ("waId = :wa", ":wa", &m.wa_id),
+            ("userId = :uid", ":uid", &m.user_id),
+        ] {
+            if let Some(v) = value {
+                self.set.push(clause.into());
+                self.value(name, string_value(v));
+            }
+        }
+        if let Some(name) = &m.name {
+            self.set.push(if newest {
+                "profileName = :name".into()
+            } else {
+                "profileName = if_not_exists(profileName, :name)".into()
+            });
+            self.value(":name", string_value(name));
+        }
+    }
+
+    /// The first message of a night: the record, ordered by its first
+    /// contact, in the customer index, remembering the message.
+    fn create(&mut self, m: &Inbound) {
+        let k = &m.key;
+        self.set.extend(
+            [
+                "tenantId = :tenant",
+                "agentId = :agent",
+                "customerId = :customer",
+                "periodStart = :period",
+                "firstAt = :at",
+                "lastAt = :at",
+                "LSK = :lsk",
+                "GSI2PK = :c",
+                "GSI2SK = :csk",
+                "expiresAt = :exp",
+                "requestedCallback = :na",
+                "messageSent = :false",
+                "msgCount = :one",
+                "seen = :hs",
+            ]
+            .map(String::from),
+        );
+        for (name, v) in [
+            (":tenant", string_value(&k.tenant)),
+            (":agent", string_value(&k.agent)),
+            (":customer", string_value(&k.customer)),
+            (":period", number_value(k.period)),
+            (":lsk", string_value(order_key(m.at, k))),
+            (
+                ":c",
+                string_value(keys::customer_records(&k.tenant, &k.customer)),
+            ),
+            (":csk", string_value(keys::customer_record_sk(k))),
+            (":exp", expiry(m.at, 0)),
+            (":na", callback(RequestedCallback::NotAsked)),
+            (":false", AttributeValue::Bool(false)),
+            (":one", number_value(1)),
+            (":hs", dedup::set_of(&dedup::fingerprint(m))),
+        ] {
+            self.value(name, v);
+        }
+        self.customer(m, true);
+        self.condition.push("attribute_not_exists(PK)".into());
+    }
+
+    /// Remembers the message in a window that has room, unless it is there
+    /// or may be among the spilled ones: no read needed.
+    fn remember(&mut self, h: &Blob) {
+        self.add.push("seen :hs".into());
+        self.value(":h", AttributeValue::B(h.clone()));
+        self.value(":hs", dedup::set_of(h));
+        self.value(":window", number_value(dedup::WINDOW as i64));
+        self.condition.extend(
+            [
+                "NOT contains(seen, :h)",
+                "(attribute_not_exists(seen) OR size(seen) < :window)",
+                "(attribute_not_exists(spilledAt) OR spilledAt < :at)",
+            ]
+            .map(String::from),
+        );
+    }
+
+    /// Starts a new window with the message, the full one read just copied
+    /// to its bucket ([`Store::put_bucket`]).
+    fn remember_spilling(&mut self, h: &Blob, mem: &Memory) {
+        self.set.push("seen = :hs".into());
+        self.value(":h", AttributeValue::B(h.clone()));
+        self.value(":hs", dedup::set_of(h));
+        let restart = mem.restart(&mut self.values);
+        self.set.extend(restart);
+        self.remove.push("seenAt".into());
+        let pinned = mem.unchanged(&mut self.values);
+        self.condition.extend(pinned);
+        self.condition.push("NOT contains(seen, :h)".into());
+    }
+
+    fn expression(&self) -> String {
+        let mut parts = Vec::new();
+        for (verb, clauses) in [
+            ("SET", &self.set),
+            ("ADD", &self.add),
+            ("REMOVE", &self.remove),
+        ] {
+            if !clauses.is_empty() {
+                parts.push(format!("{verb} {}", clauses.join(", ")));
+            }
+        }
+        parts.join(" ")
+    }
+
+    fn into_update(self, table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(key))
+            .update_expression(self.expression())
+            .condition_expression(self.condition.join(" AND "))
+            .set_expression_attribute_values(Some(self.values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+/// The other records a message may have been counted on, and what each
+/// remembers; `None` when one of them counted it.
+type Others = Option<Vec<Memory>>;
+
 impl Store {
-    /// Records one inbound message outside hours, in one transaction with the
-    /// message's `wamid` claimed for its channel: a delivery seen before
-    /// changes nothing, whatever record it would name today (the customer's
-    /// agent or the settings may have changed since). The common case (a
-    /// later message of a recorded night) is one transaction; a message that
-    /// opens a record or arrives out of order costs one more.
+    /// Records one inbound message outside hours, counted once whatever
+    /// record a delivery of it would name.
+    ///
+    /// When nothing that picks the record changed since just before the
+    /// message was written ([`Inbound::settled`]), every delivery of it names
+    /// this record, and the record's own memory of its messages
+    /// ([`dedup`](super::dedup)) decides: one conditional write. Otherwise,
+    /// and for the first message of a night, the message's `wamid` is
+    /// claimed for its channel in one transaction with the record, and
+    /// marked on the customer's other records that may have counted it.
     pub async fn record_inbound(&self, m: &Inbound) -> Result<IngestOutcome, StoreError> {
+        let h = dedup::fingerprint(m);
+        if m.settled {
+            if let Some(outcome) = self.record_settled(m, &h).await? {
+                return Ok(outcome);
+            }
+        }
+        self.record_claimed(m, &h).await
+    }
+
+    /// One conditional write of the record, which remembers the message.
+    /// `None` when the claimed path must decide: no record yet, one written
+    /// before records remembered their messages, or a message older than
+    /// fingerprints the record spilled.
+    async fn record_settled(
+        &self,
+        m: &Inbound,
+        h: &Blob,
+    ) -> Result<Option<IngestOutcome>, StoreError> {
+        let key = keys::record(&m.key);
         let mut step = Step::Add;
+        let mut full: Option<Memory> = None;
+        for _ in 0..INGEST_ATTEMPTS {
+            let mut w = step.write(m);
+            match &full {
+                Some(mem) => {
+                    self.put_bucket(mem).await?;
+                    w.remember_spilling(h, mem);
+                }
+                None => w.remember(h),
+            }
+            w.condition.push("attribute_exists(GSI2PK)".into());
+            let Some(old) = self.update_or_old(key.clone(), w).await? else {
+                return Ok(Some(IngestOutcome::Added));
+            };
+            let Some(old) = old else { return Ok(None) };
+            let mem = Memory::of(&old);
+            if mem.holds(h) {
+                return Ok(Some(IngestOutcome::Duplicate));
+            }
+            if !mem.indexed || mem.may_have_spilled(m.at.timestamp()) {
+                return Ok(None);
+            }
+            full = mem.is_full().then_some(mem);
+            step = Step::after(m, &old)?;
+        }
+        Err(StoreError::Contention("a contact record".into()))
+    }
+
+    /// A conditional update: `None` when applied, else the item as it was
+    /// (`Some(None)`: there is none).
+    async fn update_or_old(
+        &self,
+        key: Item,
+        w: RecordWrite,
+    ) -> Result<Option<Option<Item>>, StoreError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError as E;
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .update_expression(w.expression())
+            .condition_expression(w.condition.join(" AND "))
+            .set_expression_attribute_values(Some(w.values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let e = match res {
+            Ok(_) => return Ok(None),
+            Err(e) => e,
+        };
+        let old = match e.as_service_error() {
+            Some(E::ConditionalCheckFailedException(c)) => c.item().cloned(),
+            _ => return Err(dynamo(e)),
+        };
+        match old {
+            Some(old) => Ok(Some(Some(old))),
+            // A service that did not return the item: read it.
+            None => Ok(Some(self.get_consistent(key).await?)),
+        }
+    }
+
+    /// The customer's other records near the message, unless one of them
+    /// remembers it; full windows among them are spilled first, so that the
+    /// marks put there stay few.
+    async fn others(&self, m: &Inbound, h: &Blob) -> Result<Others, StoreError> {
+        let keys = self.records_near(m).await?;
+        for _ in 0..INGEST_ATTEMPTS {
+            let mut out = Vec::new();
+            let mut spilled = false;
+            for item in self.batch_get_consistent(keys.clone()).await? {
+                let mem = Memory::of(&item);
+                if self.remembers(&mem, h, m.at.timestamp()).await? {
+                    return Ok(None);
+                }
+                if mem.may_have_spilled(m.at.timestamp()) {
+                    // No delivery of it can go in that window any more.
+                    continue;
+                }
+                if mem.is_full() {
+                    self.spill(&mem).await?;
+                    spilled = true;
+                }
+                out.push(mem);
+            }
+            if !spilled {
+                return Ok(Some(out));
+            }
+        }
+        Err(StoreError::Contention("a customer's records".into()))
+    }
+
+    /// The message claimed for its channel in one transaction with its
+    /// record (opened if needed) and its marks on the customer's other
+    /// records that may have counted it.
+    async fn record_claimed(&self, m: &Inbound, h: &Blob) -> Result<IngestOutcome, StoreError> {
+        let key = keys::record(&m.key);
+        let Some(mut others) = self.marked_on(m, h).await? else {
+            return Ok(IngestOutcome::Duplicate);
+        };
+        let mut step = Step::Add;
+        // The record's buckets may hold messages this old: they were read
+        // and found without it, and no delivery of it can go in the window
+        // from now on ([`Store::record_settled`] refuses), so it goes
+        // without (the claim alone stops the next).
+        let mut older_than_window = false;
         let mut create_failed = false;
         for _ in 0..INGEST_ATTEMPTS {
-            let record = match step {
-                Step::Add => self.add_update(m)?,
-                Step::Create => self.create_update(m)?,
-                Step::Middle | Step::Earliest => self.reorder_update(m, step)?,
-            };
-            let mut items = vec![self.dedup_put(m)?, record];
+            let mut w = step.write(m);
+            if step != Step::Create && !older_than_window {
+                w.remember(h);
+            }
+            let mut items = vec![self.dedup_put(m)?, w.into_update(&self.table, key.clone())?];
             if step == Step::Create {
                 items.push(self.agent_seen(&m.key.tenant, &m.key.agent, expiry_secs(m.at, 0))?);
+            }
+            let first_mark = items.len();
+            for mem in &others {
+                items.push(self.marker(mem, h, m.at.timestamp())?);
             }
             let reasons = match self.transact_or_reasons(items).await? {
                 Transaction::Applied if step == Step::Create => return Ok(IngestOutcome::Created),
@@ -127,22 +424,51 @@ impl Store {
                 }
                 Transaction::Refused(reasons) => reasons,
             };
-            step = match (step, reasons.get(1).and_then(|r| r.item())) {
+            if (first_mark..reasons.len()).any(|i| failed_condition(&reasons, i)) {
+                match self.marked_on(m, h).await? {
+                    Some(o) => others = o,
+                    None => return Ok(IngestOutcome::Duplicate),
+                }
+            }
+            if !failed_condition(&reasons, 1) {
+                continue;
+            }
+            let old = match (step, reasons[1].item()) {
                 // Opened by a concurrent delivery in between.
                 (Step::Create, _) => {
                     create_failed = true;
-                    Step::Add
+                    step = Step::Add;
+                    continue;
                 }
-                (_, Some(old)) => Step::after(m, old)?,
-                (_, None) if !create_failed => Step::Create,
+                (_, Some(old)) => Some(old.clone()),
+                (_, None) if !create_failed => None,
                 // A service that did not return the item: read it.
-                (_, None) => match self.get_consistent(keys::record(&m.key)).await? {
-                    Some(old) => Step::after(m, &old)?,
-                    None => Step::Create,
-                },
+                (_, None) => self.get_consistent(key.clone()).await?,
             };
+            let Some(old) = old else {
+                step = Step::Create;
+                continue;
+            };
+            let mem = Memory::of(&old);
+            if self.remembers(&mem, h, m.at.timestamp()).await? {
+                return Ok(IngestOutcome::Duplicate);
+            }
+            step = Step::after(m, &old)?;
+            older_than_window = mem.may_have_spilled(m.at.timestamp());
+            if mem.is_full() && !older_than_window {
+                self.spill(&mem).await?;
+            }
         }
         Err(StoreError::Contention("a contact record".into()))
+    }
+
+    /// The other records to mark: none when nothing that picks the record
+    /// changed (every delivery names this one).
+    async fn marked_on(&self, m: &Inbound, h: &Blob) -> Result<Others, StoreError> {
+        if m.settled {
+            return Ok(Some(Vec::new()));
+        }
+        self.others(m, h).await
     }
 
     /// The claim of a message's `wamid` on its channel (kept while Meta may retry it).
@@ -161,364 +487,4 @@ impl Store {
             .map_err(StoreError::build)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
-
-    fn record_update(
-        &self,
-        m: &Inbound,
-        expression: String,
-        condition: &str,
-        values: Item,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(keys::record(&m.key)))
-            .update_expression(expression)
-            .condition_expression(condition)
-            .set_expression_attribute_values(Some(values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(StoreError::build)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// The newest message of a recorded night: one more, the last time and name.
-    fn add_update(&self, m: &Inbound) -> Result<TransactWriteItem, StoreError> {
-        let mut set = vec!["lastAt = :at", "channelId = :channel"];
-        let mut values: Item = HashMap::from([
-            (":at".into(), number_value(m.at.timestamp())),
-            (":channel".into(), string_value(&m.channel)),
-            (":one".into(), number_value(1)),
-        ]);
-        customer_fields(m, &mut set, &mut values);
-        let expression = format!("SET {} ADD msgCount :one", set.join(", "));
-        self.record_update(
-            m,
-            expression,
-            "attribute_exists(PK) AND lastAt <= :at",
-            values,
-        )
-    }
-
-    /// The first message of a night: the record, ordered by its first contact.
-    fn create_update(&self, m: &Inbound) -> Result<TransactWriteItem, StoreError> {
-        let mut set = vec![
-            "tenantId = :tenant",
-            "agentId = :agent",
-            "customerId = :customer",
-            "periodStart = :period",
-            "channelId = :channel",
-            "firstAt = :at",
-            "lastAt = :at",
-            "LSK = :lsk",
-            "expiresAt = :exp",
-            "requestedCallback = :na",
-            "messageSent = :false",
-            "msgCount = :one",
-        ];
-        let mut values: Item = HashMap::from([
-            (":tenant".into(), string_value(&m.key.tenant)),
-            (":agent".into(), string_value(&m.key.agent)),
-            (":customer".into(), string_value(&m.key.customer)),
-            (":period".into(), number_value(m.key.period)),
-            (":channel".into(), string_value(&m.channel)),
-            (":at".into(), number_value(m.at.timestamp())),
-            (":lsk".into(), string_value(order_key(m.at, &m.key))),
-            (":exp".into(), expiry(m.at, 0)),
-            (":na".into(), callback(RequestedCallback::NotAsked)),
-            (":false".into(), AttributeValue::Bool(false)),
-            (":one".into(), number_value(1)),
-        ]);
-        customer_fields(m, &mut set, &mut values);
-        let expression = format!("SET {}", set.join(", "));
-        self.record_update(m, expression, "attribute_not_exists(PK)", values)
-    }
-
-    /// A message older than the record's newest: counted, its name only when
-    /// the record has none, and the first contact moved back when it is earlier.
-    fn reorder_update(&self, m: &Inbound, step: Step) -> Result<TransactWriteItem, StoreError> {
-        let mut set = vec!["channelId = :channel"];
-        let mut values: Item = HashMap::from([
-            (":channel".into(), string_value(&m.channel)),
-            (":one".into(), number_value(1)),
-            (":at".into(), number_value(m.at.timestamp())),
-        ]);
-        let condition = if step == Step::Earliest {
-            set.extend(["firstAt = :at", "LSK = :lsk", "expiresAt = :exp"]);
-            values.insert(":lsk".into(), string_value(order_key(m.at, &m.key)));
-            values.insert(":exp".into(), expiry(m.at, 0));
-            "attribute_exists(PK) AND firstAt > :at"
-        } else {
-            "attribute_exists(PK) AND lastAt > :at AND firstAt <= :at"
-        };
-        let unnamed = Inbound {
-            name: None,
-            ..m.clone()
-        };
-        customer_fields(&unnamed, &mut set, &mut values);
-        if let Some(name) = &m.name {
-            set.push("profileName = if_not_exists(profileName, :name)");
-            values.insert(":name".into(), string_value(name));
-        }
-        let expression = format!("SET {} ADD msgCount :one", set.join(", "));
-        self.record_update(m, expression, condition, values)
-    }
-
-    /// The pointer from a message this system sent (`W#{wamid}`) to its record:
-    /// an update, so that a tap parked there before it existed stays.
-    pub(super) fn pointer_put(
-        &self,
-        wamid: &str,
-        k: &RecordKey,
-        kind: PointerKind,
-        at: DateTime<Utc>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(keys::pointer(wamid)))
-            .update_expression(
-                "SET tenantId = :t, recordPK = :pk, recordSK = :sk, pointerKind = :kind, expiresAt = :exp",
-            )
-            .expression_attribute_values(":t", string_value(&k.tenant))
-            .expression_attribute_values(":pk", string_value(keys::agent_partition(&k.tenant, &k.agent)))
-            .expression_attribute_values(":sk", string_value(keys::record_sk(k)))
-            .expression_attribute_values(":kind", string_value(kind.as_str()))
-            .expression_attribute_values(":exp", expiry(at, 1))
-            .build()
-            .map_err(StoreError::build)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// The prompt went out: the record waits for the customer's answer. One
-    /// transaction (the record and the pointer from the prompt's `wamid`).
-    /// `Ok(false)` when it was recorded before.
-    pub async fn mark_prompt_sent(
-        &self,
-        k: &RecordKey,
-        wamid: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(keys::record(k)))
-            .update_expression("SET requestedCallback = :pending, promptWamid = :w")
-            .condition_expression("attribute_exists(PK) AND requestedCallback = :na")
-            .expression_attribute_values(":pending", callback(RequestedCallback::Pending))
-            .expression_attribute_values(":na", callback(RequestedCallback::NotAsked))
-            .expression_attribute_values(":w", string_value(wamid))
-            .build()
-            .map_err(StoreError::build)?;
-        let res = self
-            .transact(vec![
-                TransactWriteItem::builder().update(update).build(),
-                self.pointer_put(wamid, k, PointerKind::Prompt, at)?,
-            ])
-            .await;
-        match res {
-            Ok(()) => Ok(true),
-            Err(e) if e.is_condition_failed() => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The prompt's bookkeeping completed from one of its statuses (found
-    /// through the record named in its `biz_opaque_callback_data`), when the
-    /// webhook that sent it stopped before storing it; a tap of the record's
-    /// own customer that came in the meantime and was parked is applied now
-    /// (anyone else's parked tap never is). Returns whether it changed.
-    pub async fn complete_prompt(
-        &self,
-        k: &RecordKey,
-        wamid: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        if !self.mark_prompt_sent(k, wamid, at).await? {
-            return Ok(false);
-        }
-        let parked = self
-            .get_consistent(keys::pointer(wamid))
-            .await?
-            .and_then(|item| parked_tap(&item, &k.customer));
-        if let Some((yes, at)) = parked {
-            self.answer_callback(&Tap {
-                tenant: &k.tenant,
-                customer: &k.customer,
-                prompt_wamid: wamid,
-                yes,
-                at,
-            })
-            .await?;
-        }
-        Ok(true)
-    }
-
-    /// Where a message this system sent leads, when it is of this tenant.
-    async fn pointer(&self, tenant: &str, wamid: &str) -> Result<Option<Pointer>, StoreError> {
-        let Some(item) = self.get(keys::pointer(wamid)).await? else {
-            return Ok(None);
-        };
-        Ok(parse::<PointerItem>(&item)?
-            .pointer()
-            .filter(|p| p.tenant == tenant))
-    }
-
-    /// A tap on a prompt whose bookkeeping is not stored (yet): kept on the
-    /// pointer's item, under the customer who tapped, until
-    /// [`Store::complete_prompt`] finds it. Only a newer tap of the same
-    /// customer replaces it, so nobody else's tap can take its place.
-    async fn park_answer(&self, t: &Tap<'_>) -> Result<bool, StoreError> {
-        let (answer, when) = parked_names(t.customer);
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::pointer(t.prompt_wamid)))
-            .update_expression(
-                "SET tenantId = if_not_exists(tenantId, :t), #ans = :ans, #at = :at, expiresAt = :exp",
-            )
-            .condition_expression(
-                "attribute_not_exists(recordPK) AND (attribute_not_exists(#at) OR #at < :at)",
-            )
-            .expression_attribute_names("#ans", answer)
-            .expression_attribute_names("#at", when)
-            .expression_attribute_values(":t", string_value(t.tenant))
-            .expression_attribute_values(":ans", callback(RequestedCallback::answer(t.yes)))
-            .expression_attribute_values(":at", number_value(t.at.timestamp()))
-            .expression_attribute_values(":exp", expiry(t.at, 1))
-            .send()
-            .await;
-        applied(res)
-    }
-
-    /// The customer tapped Yes or No on the prompt they were sent. Only a
-    /// newer tap changes the answer, so a redelivered tap changes nothing; a
-    /// tap quoting a prompt that went to another customer changes nothing
-    /// ([`TapOutcome::Foreign`]). A pending `yes` puts the record in the
-    /// pending-callback index; anything else takes it out.
-    pub async fn answer_callback(&self, t: &Tap<'_>) -> Result<TapOutcome, StoreError> {
-        let Some(p) = self.tapped_prompt(t).await? else {
-            return Ok(TapOutcome::Unchanged);
-        };
-        if customer_of_sk(&p.record_sk) != Some(t.customer) {
-            return Ok(TapOutcome::Foreign);
-        }
-        let attempt = |with_index: bool| {
-            let req = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(keys::pointed(
-                    p.record_pk.clone(),
-                    p.record_sk.clone(),
-                )))
-                .expression_attribute_values(":ans", callback(RequestedCallback::answer(t.yes)))
-                .expression_attribute_values(":at", number_value(t.at.timestamp()))
-                .expression_attribute_values(":w", string_value(t.prompt_wamid))
-                .expression_attribute_values(":c", string_value(t.customer));
-            let base = "attribute_exists(PK) AND promptWamid = :w AND customerId = :c \
-                        AND (attribute_not_exists(callbackAt) OR callbackAt < :at)";
-            let req = if with_index {
-                req.update_expression(
-                    "SET requestedCallback = :ans, callbackAt = :at, GSI1PK = :g, GSI1SK = LSK",
-                )
-                .condition_expression(format!(
-                    "{base} AND messageSent = :false AND attribute_not_exists(handledAt)"
-                ))
-                .expression_attribute_values(":g", string_value(keys::tenant_pk(t.tenant)))
-                .expression_attribute_values(":false", AttributeValue::Bool(false))
-            } else {
-                req.update_expression(
-                    "SET requestedCallback = :ans, callbackAt = :at REMOVE GSI1PK, GSI1SK",
-                )
-                .condition_expression(base)
-            };
-            req.send()
-        };
-        let answered = (t.yes && applied(attempt(true).await)?)
-            // A `no`, or a `yes` on a record already answered by an active message.
-            || applied(attempt(false).await)?;
-        Ok(if answered {
-            TapOutcome::Answered
-        } else {
-            TapOutcome::Unchanged
-        })
-    }
-
-    /// The prompt a tap quotes, by its pointer. Without one (the prompt's
-    /// bookkeeping is not stored yet), the tap is parked for when the prompt's
-    /// status brings it, and there is nothing to answer now.
-    async fn tapped_prompt(&self, t: &Tap<'_>) -> Result<Option<Pointer>, StoreError> {
-        match self.pointer(t.tenant, t.prompt_wamid).await? {
-            Some(p) => return Ok(Some(p).filter(|p| p.kind == PointerKind::Prompt)),
-            None if self.park_answer(t).await? => {
-                tracing::warn!("a tap on a prompt without bookkeeping; parked until its status");
-                return Ok(None);
-            }
-            None => {}
-        }
-        // The pointer appeared in between (or a newer tap is parked).
-        Ok(self
-            .pointer(t.tenant, t.prompt_wamid)
-            .await?
-            .filter(|p| p.kind == PointerKind::Prompt))
-    }
-
-    /// A delivery status for a message this system sent. Statuses never move a
-    /// record backwards and only the record's latest active message counts.
-    /// `None` when no message of this tenant has this `wamid` (yet); a
-    /// prompt's status changes nothing on the record (`Some(false)`).
-    pub async fn update_delivery(
-        &self,
-        u: &DeliveryUpdate<'_>,
-    ) -> Result<Option<bool>, StoreError> {
-        let p = match self.pointer(u.tenant, u.wamid).await? {
-            Some(p) if matches!(p.kind, PointerKind::Active | PointerKind::Direct) => p,
-            Some(_) => return Ok(Some(false)),
-            None => return Ok(None),
-        };
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::pointed(p.record_pk, p.record_sk)))
-            .condition_expression("attribute_exists(PK) AND sentWamid = :w AND (attribute_not_exists(deliveryRank) OR deliveryRank < :r)")
-            .expression_attribute_values(":w", string_value(u.wamid))
-            .expression_attribute_values(":r", number_value(i64::from(u.status.rank())))
-            .expression_attribute_values(":st", string_value(u.status.as_str()))
-            .expression_attribute_values(":at", number_value(u.at.timestamp()));
-        req = match &u.error {
-            Some(e) => req
-                .update_expression("SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :r, deliveryErrorCode = :ec, deliveryErrorTitle = :et")
-                .expression_attribute_values(":ec", number_value(e.code))
-                .expression_attribute_values(":et", string_value(&e.title)),
-            None => req.update_expression("SET deliveryStatus = :st, deliveryAt = :at, deliveryRank = :r"),
-        };
-        applied(req.send().await).map(Some)
-    }
-}
-
-/// The customer a record's sort key (`C#{customer}#{period}`) names.
-fn customer_of_sk(sk: &str) -> Option<&str> {
-    sk.strip_prefix("C#")?.rsplit_once('#').map(|(c, _)| c)
-}
-
-/// The attributes a customer's parked tap is kept in on a prompt's pointer item.
-fn parked_names(customer: &str) -> (String, String) {
-    (
-        format!("parkedAnswer_{customer}"),
-        format!("parkedAt_{customer}"),
-    )
-}
-
-/// The tap `customer` parked on a pointer item: yes or no, and when.
-fn parked_tap(item: &Item, customer: &str) -> Option<(bool, DateTime<Utc>)> {
-    use chrono::TimeZone;
-    let (answer, when) = parked_names(customer);
-    // Written by `park_answer` as `RequestedCallback::answer(yes)`.
-    let yes = match RequestedCallback::parse(item.get(&answer)?.as_s().ok()?)? {
-        RequestedCallback::Yes => true,
-        RequestedCallback::No => false,
-        _ => return None,
-    };
-    let secs: i64 = item.get(&when)?.as_n().ok()?.parse().ok()?;
-    Some((yes, Utc.timestamp_opt(secs, 0).single()?))
 }

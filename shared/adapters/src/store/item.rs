@@ -207,17 +207,27 @@ pub(super) struct ChannelItem {
     tenant_id: String,
     waba_id: String,
     display_phone_number: String,
-    default_agent_id: String,
+    pub(super) default_agent_id: String,
+    /// When the binding was last written (epoch seconds, our clock): the
+    /// default agent may have changed then. Absent on bindings written
+    /// before it was kept.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub(super) changed_at: Option<i64>,
 }
 
 impl ChannelItem {
-    pub(super) fn of(c: &Channel) -> Self {
+    pub(super) fn of(c: &Channel, changed_at: i64) -> Self {
         ChannelItem {
             tenant_id: c.tenant_id.clone(),
             waba_id: c.waba_id.clone(),
             display_phone_number: c.display_phone_number.clone(),
             default_agent_id: c.default_agent_id.clone(),
+            changed_at: Some(changed_at),
         }
+    }
+
+    pub(super) fn tenant(&self) -> &str {
+        &self.tenant_id
     }
 }
 
@@ -241,6 +251,17 @@ pub(super) struct CustomerAgentItem {
     /// The time of that send: only a later one replaces it.
     #[serde(rename = "updatedAt", default)]
     pub(super) updated_at: i64,
+    /// Until when the customer is that agent's (absent on items written
+    /// before it was kept: then `expiresAt` says it).
+    #[serde(
+        rename = "agentUntil",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub(super) agent_until: Option<i64>,
+    /// When the item was last written (epoch seconds, our clock).
+    #[serde(rename = "since", skip_serializing_if = "Option::is_none", default)]
+    pub(super) since: Option<i64>,
     #[serde(rename = "expiresAt")]
     pub(super) expires_at: Option<i64>,
 }
@@ -269,6 +290,9 @@ pub(super) struct DocItem {
     pub(super) doc: String,
     #[serde(default)]
     pub(super) version: u64,
+    /// When the settings were saved (epoch seconds, our clock).
+    #[serde(rename = "savedAt", skip_serializing_if = "Option::is_none", default)]
+    pub(super) saved_at: Option<i64>,
 }
 
 /// A JSON document item and its version (0 for one written before versions).

@@ -80,6 +80,27 @@ pub fn record(k: &RecordKey) -> Item {
     item_key(agent_partition(&k.tenant, &k.agent), record_sk(k))
 }
 
+/// The customer index's partition (`GSI2PK`): every record of one customer
+/// of a tenant, whichever agent's.
+pub fn customer_records(tenant: &str, customer: &str) -> String {
+    format!("T#{tenant}#C#{customer}")
+}
+
+/// A record's place in the customer index (`GSI2SK`): its period, then its agent.
+pub fn customer_record_sk(k: &RecordKey) -> String {
+    format!("{:012}#{}", k.period, k.agent)
+}
+
+/// The prefix of a record's spilled fingerprint buckets, under its own partition.
+pub fn bucket_prefix(record_sk: &str) -> String {
+    format!("{record_sk}#S")
+}
+
+/// One bucket of a record's spilled fingerprints (`seq` counts from 1).
+pub fn bucket(record_pk: &str, record_sk: &str, seq: i64) -> Item {
+    item_key(record_pk, format!("{}{seq}", bucket_prefix(record_sk)))
+}
+
 /// A message this system sent (a prompt or an active message) → its record.
 pub fn pointer(wamid: &str) -> Item {
     item_key(format!("W#{wamid}"), "W")

@@ -28,6 +28,7 @@
 mod accounts;
 mod agents;
 mod cap;
+mod dedup;
 mod desk;
 mod handled;
 mod idempotency;
@@ -35,6 +36,7 @@ mod ingest;
 mod item;
 pub mod keys;
 mod outcomes;
+mod replies;
 mod templates;
 mod tenants;
 

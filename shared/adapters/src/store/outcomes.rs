@@ -44,14 +44,19 @@ fn customer_agent(
     sender: &str,
     at: DateTime<Utc>,
 ) -> Result<super::client::Item, StoreError> {
-    // Nothing about a customer outlives its purpose: forgotten 30 days after the send.
+    // The customer is the sender's for 30 days after the send. The item stays
+    // 8 days more (Meta's retries of the messages written meanwhile), so the
+    // webhook still sees that the customer changed hands when it ran out.
     let forget = at + chrono::Duration::days(super::tenants::CUSTOMER_AGENT_DAYS);
+    let gone = forget + chrono::Duration::days(afterhours_rules::RETENTION_DAYS + 1);
     whole(
         keys::customer_agent(tenant, customer),
         &CustomerAgentItem {
             agent: sender.to_string(),
             updated_at: at.timestamp(),
-            expires_at: Some(forget.timestamp()),
+            agent_until: Some(forget.timestamp()),
+            since: Some(Utc::now().timestamp()),
+            expires_at: Some(gone.timestamp()),
         },
     )
 }

@@ -27,9 +27,23 @@ struct RegistryItem<'a> {
 }
 
 impl CustomerAgentItem {
+    /// Until when the customer is the agent's.
+    fn until(&self) -> Option<i64> {
+        self.agent_until.or(self.expires_at)
+    }
+
     /// The agent, unless the memory expired (even before TTL deletes it).
     fn live_at(self, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
-        Some(self.agent).filter(|_| self.expires_at.is_none_or(|e| e > now.timestamp()))
+        let until = self.until();
+        Some(self.agent).filter(|_| until.is_none_or(|e| e > now.timestamp()))
+    }
+
+    /// The last moment this item changed whose agent the customer is: its
+    /// last write, or its running out. Unknown for an item written before
+    /// the write time was kept: as late as can be.
+    fn changed_by(&self, now: chrono::DateTime<chrono::Utc>) -> i64 {
+        let ran_out = self.until().filter(|u| *u <= now.timestamp()).unwrap_or(0);
+        self.since.unwrap_or(i64::MAX).max(ran_out)
     }
 }
 
@@ -40,6 +54,13 @@ pub struct Routing {
     pub bound: bool,
     /// The customer's agent, when one sent them an active message lately.
     pub agent: Option<String>,
+    /// The number's default agent, as stored now.
+    pub default_agent: Option<String>,
+    /// The last moment (epoch seconds, our clock) at which either could
+    /// have changed: the customer's agent written or run out, the number
+    /// bound again. A message written after it goes to the record any
+    /// other delivery of it went to, unless the settings changed.
+    pub changed_at: i64,
 }
 
 /// How long the customer → agent memory outlives the last active message.
@@ -60,7 +81,8 @@ impl Store {
     pub async fn put_channel(&self, c: &Channel) -> Result<(), StoreError> {
         // The number's own item and the tenant's copy hold the same
         // attributes, so `channel_of` reads both.
-        let with_channel = |key| whole(key, &ChannelItem::of(c));
+        let changed_at = chrono::Utc::now().timestamp();
+        let with_channel = |key| whole(key, &ChannelItem::of(c, changed_at));
         let items = vec![
             self.put_for_tenant(
                 with_channel(keys::channel(&c.phone_number_id))?,
@@ -160,6 +182,7 @@ impl Store {
             &DocItem {
                 doc: settings.to_string(),
                 version: expected + 1,
+                saved_at: Some(chrono::Utc::now().timestamp()),
             },
         )?;
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
@@ -189,6 +212,19 @@ impl Store {
 
     pub async fn get_settings(&self, tenant: &str) -> Result<Option<Value>, StoreError> {
         self.get_settings_doc(tenant).await
+    }
+
+    /// The settings and when they were saved (epoch seconds, our clock): 0
+    /// when never, as late as can be when saved before the time was kept.
+    pub async fn get_settings_saved(
+        &self,
+        tenant: &str,
+    ) -> Result<(Option<Value>, i64), StoreError> {
+        let Some(item) = self.get(keys::settings(tenant)).await? else {
+            return Ok((None, 0));
+        };
+        let saved_at = parse::<DocItem>(&item)?.saved_at.unwrap_or(i64::MAX);
+        Ok((Some(doc_of(&item)?), saved_at))
     }
 
     /// Whether the tenant is in the registry (it saved settings, templates,
@@ -261,14 +297,21 @@ impl Store {
         let mut routing = Routing {
             bound: false,
             agent: None,
+            default_agent: None,
+            changed_at: 0,
         };
         for item in &items {
             match item.get("PK").and_then(|v| v.as_s().ok()) {
                 Some(pk) if pk.starts_with("CH#") => {
-                    routing.bound = parse::<TenantItem>(item)?.tenant == *tenant;
+                    let c: ChannelItem = parse(item)?;
+                    routing.bound = c.tenant() == tenant;
+                    routing.changed_at = routing.changed_at.max(c.changed_at.unwrap_or(i64::MAX));
+                    routing.default_agent = Some(c.default_agent_id);
                 }
                 _ => {
-                    routing.agent = parse::<CustomerAgentItem>(item)?.live_at(now);
+                    let c: CustomerAgentItem = parse(item)?;
+                    routing.changed_at = routing.changed_at.max(c.changed_by(now));
+                    routing.agent = c.live_at(now);
                 }
             }
         }
