@@ -75,30 +75,7 @@ pub async fn bind_channel(store: &Store, c: &afterhours_adapters::model::Channel
     store.put_channel(c).await.expect("bind the channel");
 }
 
-/// Dates a tenant's number binding and settings back to `at`, as if it was
-/// set up then: messages written well after it are routed for good, so the
-/// webhook records them by one write of their record.
-pub async fn set_up_at(store: &Store, tenant: &str, pnid: &str, at: chrono::DateTime<chrono::Utc>) {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    for (pk, sk, name) in [
-        (format!("CH#{pnid}"), "CHANNEL".to_string(), "changedAt"),
-        (format!("T#{tenant}"), "SETTINGS".to_string(), "savedAt"),
-    ] {
-        store
-            .client()
-            .update_item()
-            .table_name(store.table())
-            .key("PK", AttributeValue::S(pk))
-            .key("SK", AttributeValue::S(sk))
-            .update_expression("SET #n = :at")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#n", name)
-            .expression_attribute_values(":at", AttributeValue::N(at.timestamp().to_string()))
-            .send()
-            .await
-            .expect("date the set-up back");
-    }
-}
+pub use afterhours_local::loadbench::set_up_at;
 
 /// A Cognito client for moto (`AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`, set by `make test`).
 pub async fn cognito() -> aws_sdk_cognitoidentityprovider::Client {

@@ -96,6 +96,8 @@ async fn bench_setup() -> anyhow::Result<Bench> {
         .put_templates(&tenant, &crate::stack::demo_templates())
         .await
         .map_err(anyhow::Error::from)?;
+    // A tenant that has been running for a month, not one set up just now.
+    set_up_at(&store, &tenant, &pnid, night() - chrono::Duration::days(30)).await;
     meter.take();
     Ok(Bench {
         store,
@@ -106,6 +108,54 @@ async fn bench_setup() -> anyhow::Result<Bench> {
         tenant,
         pnid,
     })
+}
+
+/// Dates a tenant's number binding and settings back to `at`, as if it was
+/// set up then (a benchmark's or a test's tenant is set up a moment before
+/// its night): messages written well after it are routed for good, so the
+/// webhook records them by one write of their record.
+pub async fn set_up_at(store: &Store, tenant: &str, pnid: &str, at: DateTime<Utc>) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    for (pk, sk, name) in [
+        (format!("CH#{pnid}"), "CHANNEL", "changedAt"),
+        (format!("T#{tenant}"), "SETTINGS", "savedAt"),
+    ] {
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key("PK", AttributeValue::S(pk))
+            .key("SK", AttributeValue::S(sk.into()))
+            .update_expression("SET #n = :at")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#n", name)
+            .expression_attribute_values(":at", AttributeValue::N(at.timestamp().to_string()))
+            .send()
+            .await
+            .expect("the tenant's binding and settings exist");
+    }
+}
+
+/// The customer's agent written just now by hand, as a send does: until it
+/// is well before a message, the webhook claims the message's `wamid`.
+async fn customer_agent_just_written(b: &Bench, phone: &str) -> anyhow::Result<()> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let now = Utc::now().timestamp();
+    let n = |v: i64| AttributeValue::N(v.to_string());
+    b.store
+        .client()
+        .put_item()
+        .table_name(b.store.table())
+        .item("PK", AttributeValue::S(format!("T#{}", b.tenant)))
+        .item("SK", AttributeValue::S(format!("CUST#{phone}")))
+        .item("agentId", AttributeValue::S("a-1".into()))
+        .item("updatedAt", n(now))
+        .item("since", n(now))
+        .item("agentUntil", n(now + 30 * 86_400))
+        .item("expiresAt", n(now + 38 * 86_400))
+        .send()
+        .await?;
+    Ok(())
 }
 
 /// A signed webhook POST of new messages, one per `(wamid, phone)`.
@@ -298,6 +348,16 @@ async fn ingest_costs(b: &Bench, hook: &webhook::Deps) -> Vec<CostRow> {
         webhook::handle(hook, one(format!("wamid.again{i}"), "5511900100000".into()))
     })
     .await;
+    // The same, for a customer whose agent was written just now: the claim.
+    let changed = "5511900100001";
+    webhook::handle(hook, one("wamid.changed".into(), changed.into())).await;
+    if let Err(e) = customer_agent_just_written(b, changed).await {
+        tracing::warn!(error = %e, "the benchmark could not write a customer's agent");
+    }
+    let (claimed, _) = Samples::of(&b.meter, SAMPLES, |i| {
+        webhook::handle(hook, one(format!("wamid.changed{i}"), changed.into()))
+    })
+    .await;
     let (minimal_new, _) = Samples::of(&b.meter, SAMPLES, |i| {
         let req = one(format!("wamid.min{i}"), format!("55119002{i:05}"));
         let store = &b.store;
@@ -315,6 +375,7 @@ async fn ingest_costs(b: &Bench, hook: &webhook::Deps) -> Vec<CostRow> {
         minimal_new.row("  minimal design: ingest, new night", MB, true),
         known.row("ingest, known night", MB, true),
         minimal_known.row("  minimal design: ingest, known night", MB, true),
+        claimed.row("ingest, known night, agent just changed", MB, true),
     ]
 }
 

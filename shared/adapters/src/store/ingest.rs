@@ -260,6 +260,15 @@ impl RecordWrite {
     }
 }
 
+/// How [`Store::record_settled`] ended.
+enum Settled {
+    Done(IngestOutcome),
+    /// No record yet: the claimed path opens it.
+    NoRecord,
+    /// The claimed path decides.
+    Claim,
+}
+
 /// The other records a message may have been counted on, and what each
 /// remembers; `None` when one of them counted it.
 type Others = Option<Vec<Memory>>;
@@ -277,23 +286,22 @@ impl Store {
     /// marked on the customer's other records that may have counted it.
     pub async fn record_inbound(&self, m: &Inbound) -> Result<IngestOutcome, StoreError> {
         let h = dedup::fingerprint(m);
+        let mut first = Step::Add;
         if m.settled {
-            if let Some(outcome) = self.record_settled(m, &h).await? {
-                return Ok(outcome);
+            match self.record_settled(m, &h).await? {
+                Settled::Done(outcome) => return Ok(outcome),
+                Settled::NoRecord => first = Step::Create,
+                Settled::Claim => {}
             }
         }
-        self.record_claimed(m, &h).await
+        self.record_claimed(m, &h, first).await
     }
 
-    /// One conditional write of the record, which remembers the message.
-    /// `None` when the claimed path must decide: no record yet, one written
+    /// One conditional write of the record, which remembers the message,
+    /// unless the claimed path must decide: no record yet, one written
     /// before records remembered their messages, or a message older than
     /// fingerprints the record spilled.
-    async fn record_settled(
-        &self,
-        m: &Inbound,
-        h: &Blob,
-    ) -> Result<Option<IngestOutcome>, StoreError> {
+    async fn record_settled(&self, m: &Inbound, h: &Blob) -> Result<Settled, StoreError> {
         let key = keys::record(&m.key);
         let mut step = Step::Add;
         let mut full: Option<Memory> = None;
@@ -308,15 +316,17 @@ impl Store {
             }
             w.condition.push("attribute_exists(GSI2PK)".into());
             let Some(old) = self.update_or_old(key.clone(), w).await? else {
-                return Ok(Some(IngestOutcome::Added));
+                return Ok(Settled::Done(IngestOutcome::Added));
             };
-            let Some(old) = old else { return Ok(None) };
+            let Some(old) = old else {
+                return Ok(Settled::NoRecord);
+            };
             let mem = Memory::of(&old);
             if mem.holds(h) {
-                return Ok(Some(IngestOutcome::Duplicate));
+                return Ok(Settled::Done(IngestOutcome::Duplicate));
             }
             if !mem.indexed || mem.may_have_spilled(m.at.timestamp()) {
-                return Ok(None);
+                return Ok(Settled::Claim);
             }
             full = mem.is_full().then_some(mem);
             step = Step::after(m, &old)?;
@@ -325,7 +335,8 @@ impl Store {
     }
 
     /// A conditional update: `None` when applied, else the item as it was
-    /// (`Some(None)`: there is none).
+    /// (`Some(None)`: there is none; asked for, DynamoDB returns the item
+    /// whenever it exists, and the claimed path's own conditions check anyway).
     async fn update_or_old(
         &self,
         key: Item,
@@ -336,7 +347,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key.clone()))
+            .set_key(Some(key))
             .update_expression(w.expression())
             .condition_expression(w.condition.join(" AND "))
             .set_expression_attribute_values(Some(w.values))
@@ -347,14 +358,9 @@ impl Store {
             Ok(_) => return Ok(None),
             Err(e) => e,
         };
-        let old = match e.as_service_error() {
-            Some(E::ConditionalCheckFailedException(c)) => c.item().cloned(),
-            _ => return Err(dynamo(e)),
-        };
-        match old {
-            Some(old) => Ok(Some(Some(old))),
-            // A service that did not return the item: read it.
-            None => Ok(Some(self.get_consistent(key).await?)),
+        match e.as_service_error() {
+            Some(E::ConditionalCheckFailedException(c)) => Ok(Some(c.item().cloned())),
+            _ => Err(dynamo(e)),
         }
     }
 
@@ -391,12 +397,17 @@ impl Store {
     /// The message claimed for its channel in one transaction with its
     /// record (opened if needed) and its marks on the customer's other
     /// records that may have counted it.
-    async fn record_claimed(&self, m: &Inbound, h: &Blob) -> Result<IngestOutcome, StoreError> {
+    async fn record_claimed(
+        &self,
+        m: &Inbound,
+        h: &Blob,
+        first: Step,
+    ) -> Result<IngestOutcome, StoreError> {
         let key = keys::record(&m.key);
         let Some(mut others) = self.marked_on(m, h).await? else {
             return Ok(IngestOutcome::Duplicate);
         };
-        let mut step = Step::Add;
+        let mut step = first;
         // The record's buckets may hold messages this old: they were read
         // and found without it, and no delivery of it can go in the window
         // from now on ([`Store::record_settled`] refuses), so it goes
