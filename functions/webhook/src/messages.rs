@@ -11,7 +11,7 @@ use afterhours_rules::prompt::{answer_of, prompt_body, prompt_message};
 use afterhours_rules::settings::TenantRules;
 use afterhours_rules::webhook::{InboundMessage, MessageKind};
 use afterhours_rules::RETENTION_DAYS;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::deps::{Deps, Stats, PROMPT_CONCURRENCY};
@@ -127,7 +127,7 @@ async fn record(
         stats.skip("unknown_channel", 1);
         return Ok(None);
     }
-    let settled = settled(routing.changed_at.max(tenant.settings_changed), m);
+    let settled = settled(routing.changed_at.max(tenant.settings_changed), m.timestamp);
     let agent = routing
         .agent
         .or(routing.default_agent)
@@ -168,8 +168,8 @@ async fn record(
 /// that picks it changed since `MAX_CLOCK_SKEW_MINUTES` before the message's
 /// time, the earliest any delivery of it can have been processed (a message
 /// further ahead of our clock is skipped).
-pub fn settled(changed_at: i64, m: &InboundMessage) -> bool {
-    changed_at < (m.timestamp - Duration::minutes(MAX_CLOCK_SKEW_MINUTES)).timestamp()
+pub fn settled(changed_at: i64, written: DateTime<Utc>) -> bool {
+    changed_at < (written - Duration::minutes(MAX_CLOCK_SKEW_MINUTES)).timestamp()
 }
 
 /// Sends the POST's prompts, at most [`PROMPT_CONCURRENCY`] at once; returns
@@ -212,5 +212,26 @@ async fn send_prompt(
             tracing::warn!(customer = %mask(&p.key.customer), error = %e, "next-hours prompt not sent; the record keeps n/a");
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_message_is_routed_for_good_when_written_well_after_the_last_change() {
+        let written = Utc.with_ymd_and_hms(2026, 11, 21, 2, 10, 0).unwrap();
+        let before = |d: Duration| (written - d).timestamp();
+        assert!(settled(before(Duration::minutes(6)), written));
+        assert!(settled(
+            before(Duration::minutes(5) + Duration::seconds(1)),
+            written
+        ));
+        // Within our clock's possible lead on Meta's, or later: perhaps not.
+        assert!(!settled(before(Duration::minutes(5)), written));
+        assert!(!settled(written.timestamp(), written));
+        assert!(!settled(i64::MAX, written));
     }
 }

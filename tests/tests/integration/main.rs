@@ -8,6 +8,7 @@ mod app;
 mod attribution;
 mod channels;
 mod conflicts;
+mod dedup;
 mod desk;
 mod direct;
 mod e2e;

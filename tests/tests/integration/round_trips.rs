@@ -69,7 +69,7 @@ fn counted_store(store: &Store) -> (Store, RoundTrips) {
 #[tokio::test]
 async fn a_message_of_a_night_already_recorded_costs_two_round_trips() {
     let f = fixture().await;
-    f.set_up_long_ago().await;
+    crate::dedup::set_up_long_ago(&f).await;
     let (store, trips) = counted(&f);
     let deps = webhook::Deps::new(
         store,

@@ -76,17 +76,6 @@ fn rand_u32() -> u32 {
 }
 
 impl Fixture {
-    /// The tenant as set up a month before the fixture's night.
-    pub async fn set_up_long_ago(&self) {
-        afterhours_tests::set_up_at(
-            &self.store,
-            &self.tenant,
-            &self.pnid,
-            night() - Duration::days(30),
-        )
-        .await;
-    }
-
     pub async fn post(&self, body: &[u8]) -> afterhours_adapters::http::ApiResponse {
         webhook::handle(&self.deps, webhook_post(body)).await
     }

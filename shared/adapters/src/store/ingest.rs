@@ -260,6 +260,17 @@ impl RecordWrite {
     }
 }
 
+/// Where the claimed path stands between attempts.
+struct Claiming {
+    step: Step,
+    /// The record's buckets may hold messages this old: they were read and
+    /// found without it, and no delivery of it can go in the window from
+    /// now on ([`Store::record_settled`] refuses), so it goes without (its
+    /// claim alone stops the next).
+    older_than_window: bool,
+    create_failed: bool,
+}
+
 /// How [`Store::record_settled`] ended.
 enum Settled {
     Done(IngestOutcome),
@@ -407,16 +418,15 @@ impl Store {
         let Some(mut others) = self.marked_on(m, h).await? else {
             return Ok(IngestOutcome::Duplicate);
         };
-        let mut step = first;
-        // The record's buckets may hold messages this old: they were read
-        // and found without it, and no delivery of it can go in the window
-        // from now on ([`Store::record_settled`] refuses), so it goes
-        // without (the claim alone stops the next).
-        let mut older_than_window = false;
-        let mut create_failed = false;
+        let mut at = Claiming {
+            step: first,
+            older_than_window: false,
+            create_failed: false,
+        };
         for _ in 0..INGEST_ATTEMPTS {
+            let step = at.step;
             let mut w = step.write(m);
-            if step != Step::Create && !older_than_window {
+            if step != Step::Create && !at.older_than_window {
                 w.remember(h);
             }
             let mut items = vec![self.dedup_put(m)?, w.into_update(&self.table, key.clone())?];
@@ -441,36 +451,52 @@ impl Store {
                     None => return Ok(IngestOutcome::Duplicate),
                 }
             }
-            if !failed_condition(&reasons, 1) {
-                continue;
-            }
-            let old = match (step, reasons[1].item()) {
-                // Opened by a concurrent delivery in between.
-                (Step::Create, _) => {
-                    create_failed = true;
-                    step = Step::Add;
-                    continue;
+            if failed_condition(&reasons, 1) {
+                let old = reasons[1].item().cloned();
+                if self.next_claim(m, h, &mut at, old).await? {
+                    return Ok(IngestOutcome::Duplicate);
                 }
-                (_, Some(old)) => Some(old.clone()),
-                (_, None) if !create_failed => None,
-                // A service that did not return the item: read it.
-                (_, None) => self.get_consistent(key.clone()).await?,
-            };
-            let Some(old) = old else {
-                step = Step::Create;
-                continue;
-            };
-            let mem = Memory::of(&old);
-            if self.remembers(&mem, h, m.at.timestamp()).await? {
-                return Ok(IngestOutcome::Duplicate);
-            }
-            step = Step::after(m, &old)?;
-            older_than_window = mem.may_have_spilled(m.at.timestamp());
-            if mem.is_full() && !older_than_window {
-                self.spill(&mem).await?;
             }
         }
         Err(StoreError::Contention("a contact record".into()))
+    }
+
+    /// What the next claimed attempt writes, after the record refused the
+    /// last one (`old`: the record as it refused, when DynamoDB said).
+    /// `true` when the record remembers the message.
+    async fn next_claim(
+        &self,
+        m: &Inbound,
+        h: &Blob,
+        at: &mut Claiming,
+        old: Option<Item>,
+    ) -> Result<bool, StoreError> {
+        let old = match (at.step, old) {
+            // Opened by a concurrent delivery in between.
+            (Step::Create, _) => {
+                at.create_failed = true;
+                at.step = Step::Add;
+                return Ok(false);
+            }
+            (_, Some(old)) => Some(old),
+            (_, None) if !at.create_failed => None,
+            // A service that did not return the item: read it.
+            (_, None) => self.get_consistent(keys::record(&m.key)).await?,
+        };
+        let Some(old) = old else {
+            at.step = Step::Create;
+            return Ok(false);
+        };
+        let mem = Memory::of(&old);
+        if self.remembers(&mem, h, m.at.timestamp()).await? {
+            return Ok(true);
+        }
+        at.step = Step::after(m, &old)?;
+        at.older_than_window = mem.may_have_spilled(m.at.timestamp());
+        if mem.is_full() && !at.older_than_window {
+            self.spill(&mem).await?;
+        }
+        Ok(false)
     }
 
     /// The other records to mark: none when nothing that picks the record

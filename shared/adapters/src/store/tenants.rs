@@ -333,3 +333,46 @@ impl Store {
         Ok(parse::<CustomerAgentItem>(&item)?.live_at(now))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn item(until: Option<i64>, since: Option<i64>) -> CustomerAgentItem {
+        CustomerAgentItem {
+            agent: "a-2".into(),
+            updated_at: 100,
+            agent_until: until,
+            since,
+            expires_at: Some(5_000),
+        }
+    }
+
+    fn at(secs: i64) -> chrono::DateTime<Utc> {
+        Utc.timestamp_opt(secs, 0).unwrap()
+    }
+
+    #[test]
+    fn the_customer_is_the_agents_until_the_memory_runs_out() {
+        assert_eq!(
+            item(Some(1_000), Some(200)).live_at(at(999)).as_deref(),
+            Some("a-2")
+        );
+        assert_eq!(item(Some(1_000), Some(200)).live_at(at(1_000)), None);
+        // An item from before `agentUntil` was kept: its expiry says it.
+        assert_eq!(item(None, None).live_at(at(4_999)).as_deref(), Some("a-2"));
+        assert_eq!(item(None, None).live_at(at(5_000)), None);
+    }
+
+    #[test]
+    fn the_customer_changed_hands_when_written_or_when_the_memory_ran_out() {
+        // Written at 200, still running: changed at 200.
+        assert_eq!(item(Some(1_000), Some(200)).changed_by(at(500)), 200);
+        // Ran out at 1,000 (seen at 1,000 or later): changed then.
+        assert_eq!(item(Some(1_000), Some(200)).changed_by(at(1_000)), 1_000);
+        assert_eq!(item(Some(1_000), Some(200)).changed_by(at(9_000)), 1_000);
+        // Written before the time was kept: as late as can be.
+        assert_eq!(item(Some(1_000), None).changed_by(at(500)), i64::MAX);
+    }
+}
