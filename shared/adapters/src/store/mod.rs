@@ -11,16 +11,18 @@
 //! | agent registry | `T#{tenant}` | `AGENT#{agent}` | an agent with live records, their name, their records by expiry hour; expires with their last |
 //! | customer's agent | `T#{tenant}` | `CUST#{customer}` | who last sent them an active message |
 //! | tenant registry | `TENANTS` | `T#{tenant}` | what the report walks |
-//! | contact record | `T#{tenant}#A#{agent}` | `C#{customer}#{period}` | `LSK` (LSI1) orders by first contact; `GSI1PK/GSI1SK` only while a callback is pending |
+//! | contact record | `T#{tenant}#A#{agent}` | `C#{customer}#{period}` | `LSK` (LSI1) orders by first contact; `GSI1PK/GSI1SK` only while a callback is pending; `GSI2PK/GSI2SK` list a customer's records; `seen`, its latest messages' fingerprints ([`dedup`]) |
+//! | fingerprint bucket | `T#{tenant}#A#{agent}` | `C#{customer}#{period}#S{n}` | a full window of fingerprints the record spilled |
 //! | message pointer | `W#{wamid}` | `W` | a prompt or active message this system sent → its record |
 //! | cap counter | `Q#{tenant}#{agent}#{customer}` | `Q` | counted send times; TTL when idle |
 //! | idempotency | `I#{tenant}#{agent}#{key}` | `I` | body hash and stored result; TTL |
-//! | message claim | `M#{phoneNumberId}#{wamid}` | `M` | a customer's message counted once, whatever record it went to; TTL |
+//! | message claim | `M#{phoneNumberId}#{wamid}` | `M` | a message counted once, whatever record it went to, when its record's memory cannot vouch for it alone; TTL |
 //!
 //! [`keys`] builds every one of these keys; nothing else writes a key's text.
 //!
 //! The operations live beside the items they touch: [`tenants`] (channels,
-//! settings, templates, the registry), [`ingest`] (what the webhook writes),
+//! settings, templates, the registry), [`ingest`] and [`dedup`] (a message
+//! counted once), [`replies`] (prompts, taps, statuses),
 //! [`desk`] (what the desk and a send read), [`handled`] (a contact marked handled), [`outcomes`] (what a send's
 //! outcome writes), [`cap`] (the counter) and [`idempotency`]; [`item`] turns
 //! stored items back into types.
