@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use sha2::{Digest, Sha256};
 
-use super::client::{dynamo, number_value, Item, Store, StoreError};
+use super::client::{number_value, Item, Store, StoreError};
 use super::keys;
 use crate::model::Inbound;
 
@@ -152,21 +152,24 @@ pub(super) fn set_of(h: &Blob) -> AttributeValue {
 
 impl Store {
     /// Copies a full window into the record's next bucket. Written whole, so
-    /// a spill retried after a crash writes the same bucket again (or a
-    /// larger one, if fingerprints came in between).
+    /// a spill retried after a crash writes the same bucket again; only ever
+    /// by a larger window (marks may come into a full one), so a spill that
+    /// read the window earlier and lost the race cannot shrink it.
     pub(super) async fn put_bucket(&self, mem: &Memory) -> Result<(), StoreError> {
         let mut item = keys::bucket(mem.pk(), mem.sk(), mem.spill_seq + 1);
         item.insert("seen".into(), AttributeValue::Bs(mem.seen.clone()));
         // Kept a day past the record, whose expiry may still move back.
         item.insert("expiresAt".into(), number_value(mem.expires_at + 24 * 3600));
-        self.client
+        let res = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK) OR size(seen) < :n")
+            .expression_attribute_values(":n", number_value(mem.seen.len() as i64))
             .send()
-            .await
-            .map_err(dynamo)?;
-        Ok(())
+            .await;
+        super::client::applied(res).map(|_| ())
     }
 
     /// Spills a full window on its own (no message counted with it). `Ok(())`
