@@ -221,8 +221,9 @@ impl Store {
 
     /// The keys of the customer's other records that may hold the message:
     /// every agent's, of a period that began in the 8 days up to it
-    /// (`GSI2`, keys only).
-    pub(super) async fn records_near(&self, m: &Inbound) -> Result<Vec<Item>, StoreError> {
+    /// (`GSI2`, keys only); and whether the message's own record is listed
+    /// (the index lags a little: a hint, not a proof).
+    pub(super) async fn records_near(&self, m: &Inbound) -> Result<(Vec<Item>, bool), StoreError> {
         let at = m.at.timestamp();
         let own = keys::record(&m.key);
         let query = self
@@ -240,13 +241,13 @@ impl Store {
                 AttributeValue::S(format!("{:012}", at - 8 * 24 * 3600)),
             )
             .expression_attribute_values(":hi", AttributeValue::S(format!("{at:012}~")));
-        Ok(self
+        let (own, others): (Vec<Item>, Vec<Item>) = self
             .query_all(query)
             .await?
             .into_iter()
             .map(|i| Memory::of(&i).key)
-            .filter(|k| *k != own)
-            .collect())
+            .partition(|k| *k == own);
+        Ok((others, !own.is_empty()))
     }
 
     /// The fingerprint marked on another record that may have counted the

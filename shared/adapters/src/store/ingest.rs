@@ -281,8 +281,9 @@ enum Settled {
 }
 
 /// The other records a message may have been counted on, and what each
-/// remembers; `None` when one of them counted it.
-type Others = Option<Vec<Memory>>;
+/// remembers, and whether its own record may exist (`false`: the customer
+/// index does not list it); `None` when one of them counted it.
+type Others = Option<(Vec<Memory>, bool)>;
 
 impl Store {
     /// Records one inbound message outside hours, counted once whatever
@@ -379,7 +380,7 @@ impl Store {
     /// remembers it; full windows among them are spilled first, so that the
     /// marks put there stay few.
     async fn others(&self, m: &Inbound, h: &Blob) -> Result<Others, StoreError> {
-        let keys = self.records_near(m).await?;
+        let (keys, own_listed) = self.records_near(m).await?;
         for _ in 0..INGEST_ATTEMPTS {
             let mut out = Vec::new();
             let mut spilled = false;
@@ -399,7 +400,7 @@ impl Store {
                 out.push(mem);
             }
             if !spilled {
-                return Ok(Some(out));
+                return Ok(Some((out, own_listed)));
             }
         }
         Err(StoreError::Contention("a customer's records".into()))
@@ -415,11 +416,13 @@ impl Store {
         first: Step,
     ) -> Result<IngestOutcome, StoreError> {
         let key = keys::record(&m.key);
-        let Some(mut others) = self.marked_on(m, h).await? else {
+        let Some((mut others, own_may_exist)) = self.marked_on(m, h).await? else {
             return Ok(IngestOutcome::Duplicate);
         };
         let mut at = Claiming {
-            step: first,
+            // Not listed: most likely a new record (if the index lagged, the
+            // opening is refused and the next attempt adds to it).
+            step: if own_may_exist { first } else { Step::Create },
             older_than_window: false,
             create_failed: false,
         };
@@ -447,7 +450,7 @@ impl Store {
             };
             if (first_mark..reasons.len()).any(|i| failed_condition(&reasons, i)) {
                 match self.marked_on(m, h).await? {
-                    Some(o) => others = o,
+                    Some((o, _)) => others = o,
                     None => return Ok(IngestOutcome::Duplicate),
                 }
             }
@@ -503,7 +506,7 @@ impl Store {
     /// changed (every delivery names this one).
     async fn marked_on(&self, m: &Inbound, h: &Blob) -> Result<Others, StoreError> {
         if m.settled {
-            return Ok(Some(Vec::new()));
+            return Ok(Some((Vec::new(), true)));
         }
         self.others(m, h).await
     }
