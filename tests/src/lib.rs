@@ -10,7 +10,7 @@ use afterhours_adapters::config::{aws_clients, Config};
 use afterhours_adapters::http::ApiRequest;
 use afterhours_adapters::http::Method;
 use afterhours_adapters::store::Store;
-use afterhours_adapters::table::ensure_table;
+use afterhours_adapters::table::{ensure_table_with, Expired};
 use afterhours_local::sandbox::Sandbox;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -55,11 +55,14 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// A store on a new, empty table in DynamoDB Local.
+/// A store on a new, empty table in DynamoDB Local. Its expired items are
+/// kept: the tests' nights are fixed days the calendar has passed, and
+/// DynamoDB Local would delete their records mid-test (every read filters
+/// expiry, which is what the tests check).
 pub async fn fresh_store() -> Store {
     let table = unique("t");
     let (dynamo, _) = aws_clients(&config(&table)).await.expect("the AWS clients");
-    ensure_table(&dynamo, &table)
+    ensure_table_with(&dynamo, &table, Expired::Kept)
         .await
         .expect("create the table in DynamoDB Local");
     Store::new(dynamo, table)

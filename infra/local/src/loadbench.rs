@@ -63,7 +63,9 @@ async fn bench_setup() -> anyhow::Result<Bench> {
     let mut cfg = Config::from_env()?;
     cfg.table = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let (dynamo, _) = aws_clients(&cfg).await?;
-    afterhours_adapters::table::ensure_table(&dynamo, &cfg.table).await?;
+    // Its night is a fixed day the calendar has passed: expired items kept.
+    use afterhours_adapters::table::{ensure_table_with, Expired};
+    ensure_table_with(&dynamo, &cfg.table, Expired::Kept).await?;
     let meter = CapacityMeter::default();
     let store = Store::new(meter.client(&dynamo), cfg.table.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -137,8 +137,29 @@ fn create_request(
     Ok(req)
 }
 
+/// Whether DynamoDB deletes items once their `expiresAt` passed (TTL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    /// Deleted, as in AWS (the local stack too).
+    Deleted,
+    /// Kept: for tables whose items are dated on fixed days that the
+    /// calendar has passed (tests, benchmarks). DynamoDB Local deletes an
+    /// expired item within seconds, by the real clock, which would take
+    /// records away mid-test; every read filters expiry anyway.
+    Kept,
+}
+
 /// Creates the table (and its TTL) unless it exists. Returns whether it created it.
 pub async fn ensure_table(client: &Client, name: &str) -> Result<bool, TableError> {
+    ensure_table_with(client, name, Expired::Deleted).await
+}
+
+/// [`ensure_table`], choosing whether expired items are deleted.
+pub async fn ensure_table_with(
+    client: &Client,
+    name: &str,
+    expired: Expired,
+) -> Result<bool, TableError> {
     if client
         .describe_table()
         .table_name(name)
@@ -156,6 +177,9 @@ pub async fn ensure_table(client: &Client, name: &str) -> Result<bool, TableErro
             return Ok(false);
         }
         return Err(TableError::Dynamo(text));
+    }
+    if expired == Expired::Kept {
+        return Ok(true);
     }
     client
         .update_time_to_live()

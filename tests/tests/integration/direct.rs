@@ -227,9 +227,7 @@ async fn a_direct_send_is_idempotent_and_a_lost_answer_is_settled_by_its_status(
     // The next answer is lost: 504, the slot kept, replayed as 504.
     let mut slow = s.deps(morning());
     slow.graph = impatient(&s);
-    s.f.graph
-        .sandbox
-        .answer_late(1, std::time::Duration::from_millis(1500));
+    s.f.graph.sandbox.answer_late(1, crate::lost_answers::LATE);
     let lost = s
         .app(&slow)
         .as_agent("a-1")

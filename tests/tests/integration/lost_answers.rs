@@ -17,16 +17,22 @@ use sha2::{Digest, Sha256};
 use crate::send::{body, code, send_fixture, SendFixture};
 use crate::webhook::night;
 
-/// A Graph client that gives up after 300 ms, against the fixture's sandbox.
+/// A Graph client that gives up after a second, against the fixture's
+/// sandbox: long enough for its request to reach the sandbox on a loaded
+/// machine (else the sandbox's late answer would be kept for the next send),
+/// short of [`LATE`].
 pub(crate) fn impatient(s: &SendFixture) -> GraphClient {
     GraphClient::new(
         &s.f.graph.base_url,
         "v23.0",
         GRAPH_TOKEN,
-        StdDuration::from_millis(300),
+        StdDuration::from_millis(1_000),
     )
     .unwrap()
 }
+
+/// How late the sandbox answers a send whose answer a test loses.
+pub(crate) const LATE: StdDuration = StdDuration::from_millis(4_000);
 
 /// A fixture with cap 2 whose sandbox takes the next message but answers
 /// only after the deps' Graph client gave up.
@@ -40,9 +46,7 @@ async fn losing_one_answer() -> (SendFixture, send::Deps) {
 pub(crate) fn losing_next_answer(s: &SendFixture, now: chrono::DateTime<Utc>) -> send::Deps {
     let mut d = s.deps(now);
     d.graph = impatient(s);
-    s.f.graph
-        .sandbox
-        .answer_late(1, StdDuration::from_millis(1500));
+    s.f.graph.sandbox.answer_late(1, LATE);
     d
 }
 
