@@ -17,7 +17,9 @@ const PHONE: &str = "5511999990301";
 
 /// The fixture's tenant as set up a month before its night.
 pub(crate) async fn set_up_long_ago(f: &Fixture) {
-    set_up_at(&f.store, &f.tenant, &f.pnid, night() - Duration::days(30)).await;
+    set_up_at(&f.store, &f.tenant, &f.pnid, night() - Duration::days(30))
+        .await
+        .expect("date the set-up back");
 }
 
 /// A message of the fixture's customer, `minutes` after the night began.

@@ -130,18 +130,19 @@ impl Memory {
         vec!["spillSeq = :q1".into(), "spilledAt = :sa".into()]
     }
 
-    fn sk(&self) -> &str {
+    fn key_part(&self, name: &str) -> &str {
         self.key
-            .get("SK")
+            .get(name)
             .and_then(|v| v.as_s().ok())
             .map_or("", String::as_str)
     }
 
     fn pk(&self) -> &str {
-        self.key
-            .get("PK")
-            .and_then(|v| v.as_s().ok())
-            .map_or("", String::as_str)
+        self.key_part("PK")
+    }
+
+    fn sk(&self) -> &str {
+        self.key_part("SK")
     }
 }
 

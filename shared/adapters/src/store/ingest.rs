@@ -201,16 +201,22 @@ impl RecordWrite {
         self.condition.push("attribute_not_exists(PK)".into());
     }
 
+    /// The fingerprint's values (`:h`, and `:hs` as a set), on condition
+    /// that the window does not hold it.
+    fn fingerprint(&mut self, h: &Blob) {
+        self.value(":h", AttributeValue::B(h.clone()));
+        self.value(":hs", dedup::set_of(h));
+        self.condition.push("NOT contains(seen, :h)".into());
+    }
+
     /// Remembers the message in a window that has room, unless it is there
     /// or may be among the spilled ones: no read needed.
     fn remember(&mut self, h: &Blob) {
         self.add.push("seen :hs".into());
-        self.value(":h", AttributeValue::B(h.clone()));
-        self.value(":hs", dedup::set_of(h));
+        self.fingerprint(h);
         self.value(":window", number_value(dedup::WINDOW as i64));
         self.condition.extend(
             [
-                "NOT contains(seen, :h)",
                 "(attribute_not_exists(seen) OR size(seen) < :window)",
                 "(attribute_not_exists(spilledAt) OR spilledAt < :at)",
             ]
@@ -222,14 +228,12 @@ impl RecordWrite {
     /// to its bucket ([`Store::put_bucket`]).
     fn remember_spilling(&mut self, h: &Blob, mem: &Memory) {
         self.set.push("seen = :hs".into());
-        self.value(":h", AttributeValue::B(h.clone()));
-        self.value(":hs", dedup::set_of(h));
+        self.fingerprint(h);
         let restart = mem.restart(&mut self.values);
         self.set.extend(restart);
         self.remove.push("seenAt".into());
         let pinned = mem.unchanged(&mut self.values);
         self.condition.extend(pinned);
-        self.condition.push("NOT contains(seen, :h)".into());
     }
 
     fn expression(&self) -> String {

@@ -295,17 +295,26 @@ pub(super) struct DocItem {
     pub(super) saved_at: Option<i64>,
 }
 
-/// A JSON document item and its version (0 for one written before versions).
-pub(super) fn versioned_doc_of(item: &Item) -> Result<(Value, u64), StoreError> {
+/// A JSON document item: its document, and the item it was in.
+fn doc_parts(item: &Item) -> Result<(Value, DocItem), StoreError> {
     let d: DocItem = parse(item)?;
     let value = serde_json::from_str(&d.doc).map_err(|e| malformed(item, e))?;
-    Ok((value, d.version))
+    Ok((value, d))
+}
+
+/// A JSON document item and its version (0 for one written before versions).
+pub(super) fn versioned_doc_of(item: &Item) -> Result<(Value, u64), StoreError> {
+    doc_parts(item).map(|(value, d)| (value, d.version))
+}
+
+/// A JSON document item and when it was saved (absent before that was kept).
+pub(super) fn saved_doc_of(item: &Item) -> Result<(Value, Option<i64>), StoreError> {
+    doc_parts(item).map(|(value, d)| (value, d.saved_at))
 }
 
 /// A JSON document item (settings, templates).
 pub(super) fn doc_of(item: &Item) -> Result<Value, StoreError> {
-    let d: DocItem = parse(item)?;
-    serde_json::from_str(&d.doc).map_err(|e| malformed(item, e))
+    doc_parts(item).map(|(value, _)| value)
 }
 
 /// Where a message pointer leads.

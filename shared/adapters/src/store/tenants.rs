@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::client::{string_value, Store, StoreError, Transaction};
 use super::item::{
-    channel_of, doc_of, parse, versioned_doc_of, whole, ChannelItem, CustomerAgentItem, DocItem,
+    channel_of, doc_of, parse, saved_doc_of, versioned_doc_of, whole, ChannelItem,
+    CustomerAgentItem, DocItem,
 };
 use super::keys;
 use crate::model::Channel;
@@ -223,8 +224,8 @@ impl Store {
         let Some(item) = self.get(keys::settings(tenant)).await? else {
             return Ok((None, 0));
         };
-        let saved_at = parse::<DocItem>(&item)?.saved_at.unwrap_or(i64::MAX);
-        Ok((Some(doc_of(&item)?), saved_at))
+        let (doc, saved_at) = saved_doc_of(&item)?;
+        Ok((Some(doc), saved_at.unwrap_or(i64::MAX)))
     }
 
     /// Whether the tenant is in the registry (it saved settings, templates,
